@@ -1,0 +1,112 @@
+"""cardlib: signed MOSIP Claim 169 identity-card payloads for a national-number registry.
+
+The common path::
+
+    key = cardlib.PrivateKey.generate("EdDSA")
+    payload = cardlib.issue(record, key)                     # Base45 text for the QR code
+    card = cardlib.verify(payload, cardlib.TrustStore([key.public_key]))
+
+Everything that can go wrong raises a :class:`CardError` with a stable ``code``.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    AlgorithmKeyMismatchError,
+    AlgorithmMissingError,
+    AlgorithmUnsupportedError,
+    Base45Error,
+    CardError,
+    CborCountError,
+    CborDepthError,
+    CborError,
+    ClaimsError,
+    CoseError,
+    DecodeError,
+    DecompressError,
+    DuplicateKeyError,
+    ExpiredError,
+    InputTooLargeError,
+    KeyFileError,
+    NotYetValidError,
+    OffCurveKeyError,
+    PassphraseError,
+    PayloadTooLargeError,
+    Problem,
+    SignatureInvalidError,
+    SignatureMalformedError,
+    SigningError,
+    TextTooLongError,
+    UnknownKeyError,
+    ValidationError,
+    ValidityError,
+    VerificationError,
+    WeakKeyError,
+)
+from ._limits import DEFAULT_LIMITS, Limits
+from ._pipeline import DEFAULT_SKEW, VerifiedCard, inspect, issue, verify
+from .keys._keys import PrivateKey, PublicKey
+from .keys._signer import Signer
+from .keys._trust import TrustStore
+from .profile._claims import Claim169
+from .profile._json import record_from_json, record_to_json
+from .profile._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Sex
+from .profile._rules import DEFAULT_RULES, Rules, check_record
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_RULES",
+    "DEFAULT_SKEW",
+    "AlgorithmKeyMismatchError",
+    "AlgorithmMissingError",
+    "AlgorithmUnsupportedError",
+    "Base45Error",
+    "CardError",
+    "CborCountError",
+    "CborDepthError",
+    "CborError",
+    "Claim169",
+    "ClaimsError",
+    "CoseError",
+    "DecodeError",
+    "DecompressError",
+    "DuplicateKeyError",
+    "ExpiredError",
+    "FourPartName",
+    "HolderCategory",
+    "HolderRecord",
+    "InputTooLargeError",
+    "KeyFileError",
+    "Limits",
+    "NotYetValidError",
+    "OffCurveKeyError",
+    "PassphraseError",
+    "PayloadTooLargeError",
+    "PhotoFormat",
+    "PrivateKey",
+    "Problem",
+    "PublicKey",
+    "Rules",
+    "Sex",
+    "SignatureInvalidError",
+    "SignatureMalformedError",
+    "Signer",
+    "SigningError",
+    "TextTooLongError",
+    "TrustStore",
+    "UnknownKeyError",
+    "ValidationError",
+    "ValidityError",
+    "VerificationError",
+    "VerifiedCard",
+    "WeakKeyError",
+    "__version__",
+    "check_record",
+    "inspect",
+    "issue",
+    "record_from_json",
+    "record_to_json",
+    "verify",
+]

@@ -1,0 +1,242 @@
+"""The ``cardlib`` command line: keygen, issue, verify, inspect, demo. I/O lives here."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ._errors import CardError, KeyFileError, PassphraseError
+from ._pipeline import inspect, issue, verify
+from ._report import card_to_json, error_to_json
+from .keys._keys import PrivateKey, PublicKey
+from .keys._trust import TrustStore
+from .profile._json import record_from_json
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+MAX_INPUT_BYTES = 1 << 20
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable files: exit code 2."""
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(f"cardlib: {text}\n")
+
+
+def _read_bytes(name: str) -> bytes:
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)[: MAX_INPUT_BYTES + 1]
+        with open(name, "rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as err:
+        raise UsageError(f"cannot read {name}: {err.strerror or err}") from err
+    if len(data) > MAX_INPUT_BYTES:
+        raise UsageError(f"{name} is larger than {MAX_INPUT_BYTES} bytes")
+    return data
+
+
+def _payload(arg: str) -> str:
+    """A payload given inline, or '-' for stdin; a trailing newline is not part of it."""
+    if arg != "-":
+        return arg
+    raw = _read_bytes("-")
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as err:
+        raise UsageError("the payload on standard input is not UTF-8 text") from err
+
+
+def _passphrase(path: str | None, *, confirm: bool = False, prompt: bool = True) -> bytes | None:
+    if path is not None:
+        data = _read_bytes(path).rstrip(b"\r\n")
+        if not data:
+            raise UsageError(f"the passphrase file {path} is empty")
+        return data
+    if not prompt or not sys.stdin.isatty():
+        return None
+    first = getpass.getpass("Passphrase (empty for none): ").encode()
+    if first and confirm and getpass.getpass("Repeat passphrase: ").encode() != first:
+        raise UsageError("the passphrases do not match")
+    return first or None
+
+
+def _now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise UsageError(f"--now must be an ISO-8601 time such as 2026-05-01T12:00:00Z: {err}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _load_private(path: str, passphrase_file: str | None) -> PrivateKey:
+    data = _read_bytes(path)
+    passphrase = _passphrase(passphrase_file, prompt=b"ENCRYPTED" in data)
+    return PrivateKey.from_pem(data, passphrase)
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    private_path, public_path = out / "private.pem", out / "public.pem"
+    for path in (private_path, public_path):
+        if path.exists():
+            raise UsageError(f"{path} exists; refusing to overwrite a key")
+    passphrase = _passphrase(args.passphrase_file, confirm=True)
+    key = PrivateKey.generate(args.alg)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write(private_path, key.to_pem(passphrase), 0o600)
+        _write(public_path, key.public_key.to_pem(), 0o644)
+    except OSError as err:
+        raise UsageError(f"cannot write the key files in {out}: {err.strerror or err}") from err
+    if passphrase is None:
+        _warn(f"warning: {private_path} is NOT encrypted (owner-only permissions); "
+              "use --passphrase-file to encrypt it")
+    _emit({"algorithm": key.algorithm, "kid": key.kid.hex(), "private_key": str(private_path),
+           "public_key": str(public_path), "encrypted": passphrase is not None})
+    return EXIT_OK
+
+
+def _record(path: str) -> Any:
+    try:
+        return json.loads(_read_bytes(path).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path} is not a JSON document: {err}") from err
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    key = _load_private(args.key, args.passphrase_file)
+    record = record_from_json(_record(args.record))
+    sys.stdout.write(issue(record, key, now=_now(args.now), issuer=args.issuer) + "\n")
+    return EXIT_OK
+
+
+def _trust(paths: Sequence[str]) -> TrustStore:
+    return TrustStore(PublicKey.from_pem(_read_bytes(path)) for path in paths)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    trust = _trust(args.key)
+    now = _now(args.now)
+    payload = _payload(args.payload)
+    try:
+        card = verify(payload, trust, now=now, skew=timedelta(seconds=args.skew))
+    except CardError as err:
+        _emit(error_to_json(err))
+        return EXIT_INVALID
+    _emit(card_to_json(card))
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    try:
+        _emit(inspect(_payload(args.payload)))
+    except CardError as err:
+        _emit({"verified": False, **error_to_json(err)})
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The README's main job: demo keys, the example record, issue, verify, print."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    private_path = out / "private.pem"
+    if private_path.exists():
+        key = PrivateKey.from_pem(private_path.read_bytes())
+    else:
+        key = PrivateKey.generate("EdDSA")
+        _write(private_path, key.to_pem(), 0o600)
+        (out / "public.pem").write_bytes(key.public_key.to_pem())
+    example = resources.files("cardlib").joinpath("_data/holder.json").read_text("utf-8")
+    record = record_from_json(json.loads(example))
+    payload = issue(record, key)
+    (out / "payload.txt").write_text(payload + "\n", "ascii")
+    card = verify(payload, TrustStore([key.public_key]))
+    sys.stderr.write(f"demo keys in {out}/ (kid {key.kid.hex()}); payload: "
+                     f"{len(payload)} Base45 characters, saved to {out}/payload.txt\n")
+    _emit({"payload": payload, "verification": card_to_json(card)})
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cardlib", description="Issue and verify signed Claim 169 identity-card payloads.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    keygen = sub.add_parser("keygen", help="create a signing key pair")
+    keygen.add_argument("--alg", choices=("EdDSA", "ES256"), default="EdDSA")
+    keygen.add_argument("--out", required=True, metavar="DIR")
+    keygen.add_argument("--passphrase-file", metavar="F", help="encrypt private.pem with this")
+    keygen.set_defaults(func=cmd_keygen)
+
+    iss = sub.add_parser("issue", help="sign a holder record (JSON) and print the payload")
+    iss.add_argument("--key", required=True, metavar="PRIVATE.pem")
+    iss.add_argument("--passphrase-file", metavar="F")
+    iss.add_argument("--issuer", default="LBY", help="the CWT iss claim (default: LBY)")
+    iss.add_argument("--now", metavar="ISO-8601", help="issue time (default: now)")
+    iss.add_argument("record", metavar="RECORD.json", help="holder record, or - for stdin")
+    iss.set_defaults(func=cmd_issue)
+
+    ver = sub.add_parser("verify", help="verify a payload; prints JSON; exit 0 valid, 1 invalid")
+    ver.add_argument("--key", required=True, action="append", metavar="PUBLIC.pem",
+                     help="a trusted issuer key (repeat for several)")
+    ver.add_argument("--now", metavar="ISO-8601", help="check validity at this time")
+    ver.add_argument("--skew", type=int, default=300, metavar="SECONDS",
+                     help="clock tolerance for exp/nbf/iat (default 300)")
+    ver.add_argument("payload", metavar="PAYLOAD", help="Base45 payload, or - for stdin")
+    ver.set_defaults(func=cmd_verify)
+
+    ins = sub.add_parser("inspect", help="dump every layer of a payload (UNVERIFIED)")
+    ins.add_argument("payload", metavar="PAYLOAD", help="Base45 payload, or - for stdin")
+    ins.set_defaults(func=cmd_inspect)
+
+    demo = sub.add_parser("demo", help="create demo keys, issue the example record, verify it")
+    demo.add_argument("--out", default=".demo", metavar="DIR")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _fail(code: int, payload: dict[str, Any]) -> NoReturn:
+    sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except UsageError as err:
+        _fail(EXIT_USAGE, {"status": "error", "code": "usage", "message": str(err)})
+    except (KeyFileError, PassphraseError) as err:
+        _fail(EXIT_USAGE, {"status": "error", **error_to_json(err)} | {"status": "error"})
+    except CardError as err:
+        _fail(EXIT_INVALID, error_to_json(err) | {"status": "error"})
+    except KeyboardInterrupt:
+        _fail(130, {"status": "error", "code": "interrupted", "message": "interrupted"})
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""The one exception tree of cardlib.
+
+Every error carries a stable machine ``code`` (listed in ``specs/format.md``) that the CLI, the
+service and the test vectors use. Nothing raised by a dependency escapes the library: each seam
+wraps what it calls into one of these classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CardError(Exception):
+    """Root of every error cardlib raises on purpose."""
+
+    code: str = "card_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+# --- usage / input problems -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem found in a holder record: where it is, a stable code, and what to do."""
+
+    path: str
+    code: str
+    message: str
+
+
+class ValidationError(CardError, ValueError):
+    """A holder record breaks one or more rules; ``problems`` lists every one of them."""
+
+    code = "record_invalid"
+
+    def __init__(self, problems: tuple[Problem, ...] | list[Problem]) -> None:
+        self.problems = tuple(problems)
+        summary = "; ".join(f"{p.path}: {p.code}" for p in self.problems[:8])
+        more = "" if len(self.problems) <= 8 else f" (+{len(self.problems) - 8} more)"
+        super().__init__(f"the holder record has {len(self.problems)} problem(s): {summary}{more}")
+
+
+class KeyFileError(CardError, ValueError):
+    """A key file or key value cannot be read or is of an unsupported type."""
+
+    code = "key_file_invalid"
+
+
+class PassphraseError(KeyFileError):
+    """A private key is encrypted and the passphrase is missing or wrong."""
+
+    code = "passphrase_invalid"
+
+
+class SigningError(CardError):
+    """The signer failed to produce a usable signature."""
+
+    code = "signing_failed"
+
+
+# --- decoding a payload ------------------------------------------------------------------------
+
+
+class DecodeError(CardError, ValueError):
+    """The payload is not well-formed; it was rejected before any content was trusted."""
+
+    code = "decode_error"
+
+
+class InputTooLargeError(DecodeError):
+    code = "input_too_large"
+
+
+class Base45Error(DecodeError):
+    code = "base45_invalid"
+
+
+class DecompressError(DecodeError):
+    code = "decompress_failed"
+
+
+class PayloadTooLargeError(DecodeError):
+    code = "payload_too_large"
+
+
+class CborError(DecodeError):
+    code = "cbor_invalid"
+
+
+class DuplicateKeyError(CborError):
+    code = "cbor_duplicate_key"
+
+
+class CborDepthError(CborError):
+    code = "cbor_too_deep"
+
+
+class CborCountError(CborError):
+    code = "cbor_too_many_items"
+
+
+class TextTooLongError(CborError):
+    code = "text_too_long"
+
+
+class CoseError(DecodeError):
+    code = "cose_invalid"
+
+
+class ClaimsError(DecodeError):
+    """The signed CWT claims are malformed (after the signature was verified)."""
+
+    code = "claims_invalid"
+
+
+# --- cryptographic verification ----------------------------------------------------------------
+
+
+class VerificationError(CardError):
+    """The payload is well-formed but its signature or key cannot be trusted."""
+
+    code = "verification_failed"
+
+
+class AlgorithmMissingError(VerificationError):
+    code = "alg_missing"
+
+
+class AlgorithmUnsupportedError(VerificationError):
+    code = "alg_unsupported"
+
+
+class AlgorithmKeyMismatchError(VerificationError):
+    code = "alg_key_mismatch"
+
+
+class SignatureMalformedError(VerificationError):
+    code = "signature_malformed"
+
+
+class SignatureInvalidError(VerificationError):
+    code = "signature_invalid"
+
+
+class UnknownKeyError(VerificationError):
+    code = "key_unknown"
+
+
+class WeakKeyError(VerificationError, KeyFileError):
+    code = "key_weak"
+
+
+class OffCurveKeyError(VerificationError, KeyFileError):
+    code = "key_off_curve"
+
+
+# --- time ---------------------------------------------------------------------------------------
+
+
+class ValidityError(CardError):
+    """The card is authentic but not valid at the time of the check."""
+
+    code = "validity_error"
+
+
+class ExpiredError(ValidityError):
+    code = "expired"
+
+
+class NotYetValidError(ValidityError):
+    code = "not_yet_valid"
+
+
+def all_error_classes() -> tuple[type[CardError], ...]:
+    """Every CardError class, root first (used to document and test the code table)."""
+    seen: list[type[CardError]] = []
+    todo: list[type[CardError]] = [CardError]
+    while todo:
+        cls = todo.pop(0)
+        if cls not in seen:
+            seen.append(cls)
+            todo.extend(cls.__subclasses__())
+    return tuple(seen)

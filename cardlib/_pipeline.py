@@ -1,0 +1,333 @@
+"""Issue and verify: the pipeline record → claims → CBOR → COSE_Sign1 → zlib → Base45, and back.
+
+Verification follows the order of ``specs/format.md`` section 6: structure, algorithm, key,
+signature, and only then the signed content and its times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+from ._errors import (
+    AlgorithmKeyMismatchError,
+    AlgorithmMissingError,
+    AlgorithmUnsupportedError,
+    CardError,
+    ClaimsError,
+    CoseError,
+    ExpiredError,
+    InputTooLargeError,
+    NotYetValidError,
+    Problem,
+    SignatureInvalidError,
+    SigningError,
+    UnknownKeyError,
+    ValidationError,
+)
+from ._limits import DEFAULT_LIMITS, Limits
+from .codec import _base45, _cbor, _cose, _zlib
+from .keys._algorithms import ALGORITHMS, BY_NAME
+from .keys._keys import PublicKey
+from .keys._signer import Signer
+from .keys._trust import TrustStore
+from .profile._claims import (
+    Claim169,
+    has_profile,
+    read_claim169,
+    record_from_claims,
+    to_claims,
+)
+from .profile._record import HolderRecord
+from .profile._rules import DEFAULT_RULES, Rules, check_record
+
+CWT_ISS, CWT_SUB, CWT_EXP, CWT_NBF, CWT_IAT, CWT_CLAIM169 = 1, 2, 4, 5, 6, 169
+DEFAULT_ISSUER = "LBY"
+DEFAULT_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """Every intermediate layer of one issued payload (for test vectors and ``inspect``)."""
+
+    claims: dict[int, Any]
+    cbor: bytes
+    protected: bytes
+    sig_structure: bytes
+    signature: bytes
+    cose: bytes
+    compressed: bytes
+    base45: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedCard:
+    """A card whose signature was verified against a trusted key and whose times are valid.
+
+    ``record`` is the national-number profile's holder record, or ``None`` for a Claim 169
+    payload without the profile (for example one made by another issuer's tool); ``claims``
+    always holds the standard fields exactly as signed.
+    """
+
+    record: HolderRecord | None
+    claims: Claim169
+    algorithm: str
+    kid: bytes | None
+    issuer: str | None
+    subject: str | None
+    issued_at: datetime | None
+    not_before: datetime | None
+    expires_at: datetime | None
+    envelope: str
+    compressed: bool
+
+
+def end_of_day(day: date) -> int:
+    """CWT exp for a card valid through ``day``: the next midnight, UTC, in seconds."""
+    return int(datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC).timestamp())
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    return now
+
+
+def build(
+    record: HolderRecord,
+    signer: Signer,
+    *,
+    now: datetime,
+    issuer: str = DEFAULT_ISSUER,
+    rules: Rules = DEFAULT_RULES,
+    compress: bool = True,
+) -> Layers:
+    """Validate, sign and encode ``record``, keeping every layer."""
+    problems = list(check_record(record, rules))
+    issued_at = int(_utc(now).timestamp())
+    exp = end_of_day(record.expiry_date) if isinstance(record.expiry_date, date) else 0
+    if not problems and exp <= issued_at:
+        problems.append(Problem("expiry_date", "past", "the card would already be expired"))
+    if problems:
+        raise ValidationError(problems)
+    claims = to_claims(record, rules)
+    cwt = {CWT_ISS: issuer, CWT_EXP: exp, CWT_NBF: issued_at, CWT_IAT: issued_at,
+           CWT_CLAIM169: claims}
+    payload = _cbor.dumps(cwt)
+    alg = BY_NAME.get(signer.algorithm)
+    if alg is None:
+        raise AlgorithmUnsupportedError(f"the signer's algorithm {signer.algorithm!r} is not "
+                                        f"supported; use one of {sorted(BY_NAME)}")
+    kid = signer.kid
+    if not isinstance(kid, bytes) or not kid:
+        raise SigningError("the signer must provide a non-empty byte-string kid")
+    protected = _cose.encode_header({_cose.HEADER_ALG: alg.cose_id, _cose.HEADER_KID: kid})
+    to_sign = _cose.sig_structure(protected, payload)
+    signature = signer.sign(to_sign)
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        raise SigningError(f"the signer returned {type(signature).__name__} of length "
+                           f"{len(signature) if isinstance(signature, bytes) else '?'}; a "
+                           f"{alg.name} signature is 64 raw bytes")
+    cose = _cose.encode(protected, {}, payload, signature)
+    compressed = _zlib.compress(cose) if compress else cose
+    return Layers(claims, payload, protected, to_sign, signature, cose, compressed,
+                  _base45.b45encode(compressed))
+
+
+def issue(
+    record: HolderRecord,
+    signer: Signer,
+    *,
+    now: datetime | None = None,
+    issuer: str = DEFAULT_ISSUER,
+    rules: Rules = DEFAULT_RULES,
+) -> str:
+    """Sign ``record`` and return the Base45 payload for the card's QR code.
+
+    ``now`` (default: the current time, UTC) becomes the CWT iat and nbf; the card expires at the
+    end of ``record.expiry_date`` (UTC). Raises :class:`ValidationError` listing every problem.
+    """
+    return build(record, signer, now=_utc(now), issuer=issuer, rules=rules).base45
+
+
+def unwrap(payload: str, limits: Limits) -> tuple[_cose.Sign1, bool]:
+    """Base45 text → COSE_Sign1 (not verified). Returns the message and whether it was zlib'd."""
+    if not isinstance(payload, str):
+        raise InputTooLargeError("the payload must be text (the QR code's content)")
+    if len(payload) > limits.max_input_chars:
+        raise InputTooLargeError(
+            f"the payload has {len(payload)} characters; at most {limits.max_input_chars} "
+            "are accepted"
+        )
+    data = _base45.b45decode(payload)
+    compressed = _zlib.looks_compressed(data)
+    if compressed:
+        data = _zlib.decompress(data, limits.max_decompressed_bytes)
+    elif len(data) > limits.max_decompressed_bytes:
+        raise InputTooLargeError("the payload is larger than the decompression limit")
+    return _cose.decode(data, limits), compressed
+
+
+def _as_trust(trust: TrustStore | PublicKey | Iterable[PublicKey]) -> TrustStore:
+    if isinstance(trust, TrustStore):
+        return trust
+    if isinstance(trust, PublicKey):
+        return TrustStore([trust])
+    return TrustStore(trust)
+
+
+def _candidates(message: _cose.Sign1, trust: TrustStore, limits: Limits) -> tuple[
+    str, bytes | None, tuple[PublicKey, ...]
+]:
+    """The algorithm, the kid and the trusted keys to try, or a typed refusal."""
+    if _cose.HEADER_ALG not in message.protected_header:
+        where = " (it is in the unprotected header, which is not signed)" if (
+            _cose.HEADER_ALG in message.unprotected_header) else ""
+        raise AlgorithmMissingError(f"the algorithm is missing from the protected header{where}")
+    alg = ALGORITHMS.get(message.protected_header[_cose.HEADER_ALG])
+    if alg is None or type(message.protected_header[_cose.HEADER_ALG]) is not int:
+        raise AlgorithmUnsupportedError(
+            f"algorithm {message.protected_header[_cose.HEADER_ALG]!r} is not accepted; "
+            "only EdDSA (-8) and ES256 (-7) are"
+        )
+    kid = message.protected_header.get(_cose.HEADER_KID)
+    if kid is None:
+        kid = message.unprotected_header.get(_cose.HEADER_KID)
+    if kid is not None and (type(kid) is not bytes or not 0 < len(kid) <= limits.max_kid_bytes):
+        raise CoseError(f"the kid must be a byte string of 1-{limits.max_kid_bytes} bytes")
+    if kid is None:
+        keys = trust.by_algorithm(alg.name)
+        if not keys:
+            raise UnknownKeyError(f"the card names no key and no {alg.name} key is trusted")
+        return alg.name, None, keys
+    keys = trust.by_kid(kid)
+    if not keys:
+        raise UnknownKeyError(f"no trusted key has kid {kid.hex()}; is the issuer's key loaded?")
+    matching = tuple(k for k in keys if k.algorithm == alg.name)
+    if not matching:
+        raise AlgorithmKeyMismatchError(
+            f"the card says {alg.name} but the trusted key {kid.hex()} is "
+            f"{keys[0].algorithm}; refused (algorithm confusion)"
+        )
+    return alg.name, kid, matching
+
+
+def _check_signature(message: _cose.Sign1, keys: tuple[PublicKey, ...]) -> None:
+    to_verify = _cose.sig_structure(message.protected, message.payload)
+    failure: CardError | None = None
+    for key in keys:
+        try:
+            key.verify(message.signature, to_verify)
+        except SignatureInvalidError as err:
+            failure = err
+            continue
+        return
+    assert failure is not None
+    raise failure
+
+
+def _time(cwt: Mapping[Any, Any], label: int, name: str) -> int | None:
+    value = cwt.get(label)
+    if value is None:
+        return None
+    if type(value) is not int or not 0 <= value < 2**40:
+        raise ClaimsError(f"the CWT {name} claim must be a whole number of seconds")
+    return value
+
+
+def _stamp(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def verify(
+    payload: str,
+    trust: TrustStore | PublicKey | Iterable[PublicKey],
+    *,
+    now: datetime | None = None,
+    skew: timedelta = DEFAULT_SKEW,
+    limits: Limits = DEFAULT_LIMITS,
+    rules: Rules = DEFAULT_RULES,
+) -> VerifiedCard:
+    """Verify a Base45 payload and return the card, or raise a :class:`CardError`.
+
+    The signature is checked against ``trust`` before any signed content is read. ``now``
+    defaults to the current time (UTC); ``skew`` is the clock tolerance applied to exp, nbf and
+    iat.
+    """
+    moment = int(_utc(now).timestamp())
+    store = _as_trust(trust)
+    slack = int(skew.total_seconds())
+    message, compressed = unwrap(payload, limits)
+    algorithm, kid, keys = _candidates(message, store, limits)
+    _check_signature(message, keys)
+    # --- the content below is signed by a trusted key ---
+    cwt = _cbor.loads(message.payload, limits)
+    if type(cwt) is not dict:
+        raise ClaimsError("the signed payload must be a CWT claims map")
+    raw = cwt.get(CWT_CLAIM169)
+    if type(raw) is bytes:
+        raw = _cbor.loads(raw, limits)
+    if type(raw) is not dict:
+        raise ClaimsError("claim 169 (the identity map) is missing or is not a map")
+    issuer, subject = cwt.get(CWT_ISS), cwt.get(CWT_SUB)
+    if (issuer is not None and type(issuer) is not str) or (
+            subject is not None and type(subject) is not str):
+        raise ClaimsError("the CWT iss and sub claims must be text")
+    exp = _time(cwt, CWT_EXP, "exp")
+    nbf = _time(cwt, CWT_NBF, "nbf")
+    iat = _time(cwt, CWT_IAT, "iat")
+    if exp is not None and moment - slack >= exp:
+        raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
+    start = max(x for x in (nbf, iat, -1) if x is not None)
+    if moment + slack < start:
+        raise NotYetValidError(f"the card is not valid before {_stamp(start):%Y-%m-%d %H:%M} UTC")
+    claims = read_claim169(raw)
+    record = None
+    if has_profile(raw):
+        record = record_from_claims(raw, claims, rules)
+        if exp != end_of_day(record.expiry_date):
+            raise ValidationError([Problem("cwt.exp", "inconsistent",
+                                           "exp must be the end of the card's expiry date")])
+    return VerifiedCard(record, claims, algorithm, kid, issuer, subject, _stamp(iat),
+                        _stamp(nbf), _stamp(exp), message.envelope, compressed)
+
+
+def inspect(payload: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Every layer of ``payload`` as JSON-friendly values. NOTHING here is verified."""
+    message, compressed = unwrap(payload, limits)
+    layers: dict[str, Any] = {
+        "verified": False,
+        "warning": "UNVERIFIED: nothing below has been checked against a trusted key",
+        "compressed": compressed,
+        "envelope": message.envelope,
+        "protected_header": _jsonable(dict(message.protected_header)),
+        "unprotected_header": _jsonable(dict(message.unprotected_header)),
+        "signature_hex": message.signature.hex(),
+        "sig_structure_hex": _cose.sig_structure(message.protected, message.payload).hex(),
+        "payload_hex": message.payload.hex(),
+    }
+    try:
+        cwt = _cbor.loads(message.payload, limits)
+        if type(cwt) is dict and type(cwt.get(CWT_CLAIM169)) is bytes:
+            cwt[CWT_CLAIM169] = _cbor.loads(cwt[CWT_CLAIM169], limits)
+        layers["claims"] = _jsonable(cwt)
+    except CardError as err:
+        layers["claims_error"] = {"code": err.code, "message": err.message}
+    return layers
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict | MappingProxyType):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if isinstance(value, _cbor.Tag):
+        return {"tag": value.tag, "value": _jsonable(value.value)}
+    return value

@@ -1,0 +1,87 @@
+"""COSE_Sign1 (RFC 9052): build, parse and the Sig_structure signed by both sides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .._errors import CoseError
+from .._limits import Limits
+from . import _cbor
+
+HEADER_ALG = 1
+HEADER_KID = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Sign1:
+    """A parsed, not yet verified, COSE_Sign1 message."""
+
+    protected: bytes
+    protected_header: MappingProxyType[int, Any]
+    unprotected_header: MappingProxyType[int, Any]
+    payload: bytes
+    signature: bytes
+    envelope: str  # "tag18", "untagged" or "tag61"
+
+
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
+    """The bytes that are signed: ["Signature1", protected, external_aad = h'', payload]."""
+    return _cbor.dumps(["Signature1", protected, b"", payload])
+
+
+def encode_header(header: dict[int, Any]) -> bytes:
+    """A protected header as its bstr content (an empty map is sent as a zero-length bstr)."""
+    return _cbor.dumps(header) if header else b""
+
+
+def encode(protected: bytes, unprotected: dict[int, Any], payload: bytes, signature: bytes) -> bytes:
+    return _cbor.dumps(_cbor.Tag(_cbor.TAG_COSE_SIGN1, [protected, unprotected, payload, signature]))
+
+
+def decode(data: bytes, limits: Limits) -> Sign1:
+    """Parse a COSE_Sign1 (tagged 18, untagged, or inside a CWT tag 61)."""
+    item = _cbor.loads(data, limits)
+    envelope = "untagged"
+    if isinstance(item, _cbor.Tag) and item.tag == _cbor.TAG_CWT:
+        item = item.value
+        envelope = "tag61"
+        if not (isinstance(item, _cbor.Tag) and item.tag == _cbor.TAG_COSE_SIGN1):
+            raise CoseError("a CWT tag (61) must wrap a COSE_Sign1 (tag 18)")
+    if isinstance(item, _cbor.Tag):
+        if item.tag != _cbor.TAG_COSE_SIGN1:
+            raise CoseError(f"tag {item.tag} is not COSE_Sign1 (18); only signed cards are read")
+        item = item.value
+        if envelope == "untagged":
+            envelope = "tag18"
+    if not isinstance(item, _cbor.ARRAY_TYPES) or len(item) != 4:
+        raise CoseError("a COSE_Sign1 is an array of 4 items (protected, unprotected, payload, sig)")
+    protected, unprotected, payload, signature = item
+    if not isinstance(protected, bytes):
+        raise CoseError("the COSE protected header must be a byte string")
+    if not isinstance(unprotected, _cbor.MAP_TYPES):
+        raise CoseError("the COSE unprotected header must be a map")
+    if not isinstance(payload, bytes):
+        raise CoseError("the COSE payload must be an attached byte string (detached is refused)")
+    if not isinstance(signature, bytes):
+        raise CoseError("the COSE signature must be a byte string")
+    header: Any = _cbor.loads(protected, limits) if protected else {}
+    if not isinstance(header, _cbor.MAP_TYPES):
+        raise CoseError("the COSE protected header must encode a map")
+    if _has_tags(header) or _has_tags(unprotected):
+        raise CoseError("COSE headers must not carry CBOR tags")
+    if header.keys() & unprotected.keys():
+        raise CoseError("a COSE header label appears in both the protected and unprotected header")
+    return Sign1(
+        protected,
+        MappingProxyType(dict(header)),
+        MappingProxyType(dict(unprotected)),
+        payload,
+        signature,
+        envelope,
+    )
+
+
+def _has_tags(header: Any) -> bool:
+    return any(isinstance(v, _cbor.Tag) for v in header.values())

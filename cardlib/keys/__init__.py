@@ -1,0 +1,1 @@
+"""Keys, algorithms, signers and trust stores. The only package that touches raw crypto."""

@@ -1,0 +1,267 @@
+"""Claim 169 identity maps: the standard view, and the national-number profile's mapping.
+
+Standard keys are used wherever one fits; fields only this profile has live in the 75-99 range
+(reserved by MOSIP for closed ecosystems). The table is in ``specs/format.md``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Any, Final
+
+from .._errors import Problem, ValidationError
+from ._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Sex
+from ._rules import DEFAULT_RULES, Rules, check_record
+
+# Standard Claim 169 keys.
+ID, VERSION, LANGUAGE, FULL_NAME, FIRST_NAME, MIDDLE_NAME, LAST_NAME = 1, 2, 3, 4, 5, 6, 7
+DATE_OF_BIRTH, GENDER, ADDRESS, EMAIL, PHONE, NATIONALITY = 8, 9, 10, 11, 12, 13
+MARITAL_STATUS, GUARDIAN, PHOTO, PHOTO_FORMAT, BEST_FINGERS = 14, 15, 16, 17, 18
+SECONDARY_FULL_NAME, SECONDARY_LANGUAGE, LOCATION_CODE, LEGAL_STATUS, COUNTRY = 19, 20, 21, 22, 23
+BIOMETRICS: Final = range(50, 66)
+# Profile keys (75-99).
+PROFILE_VERSION, CATEGORY, NAME_AR_PARTS, NAME_LATIN_PARTS = 75, 76, 77, 78
+MOTHER_NAME_AR, MOTHER_NAME_LATIN, DOCUMENT_NUMBER, PLACE_OF_BIRTH = 79, 80, 81, 82
+ISSUE_DATE, EXPIRY_DATE = 83, 84
+PROFILE_KEYS: Final = frozenset(range(75, 85))
+
+PROFILE = 1
+LEGAL_STATUS_NAMES: Final = {HolderCategory.CITIZEN: "citizen", HolderCategory.RESIDENT: "resident"}
+
+_TEXT_KEYS: Final = {
+    ID: "id", VERSION: "version", LANGUAGE: "language", FULL_NAME: "full_name",
+    FIRST_NAME: "first_name", MIDDLE_NAME: "middle_name", LAST_NAME: "last_name",
+    DATE_OF_BIRTH: "date_of_birth", ADDRESS: "address", EMAIL: "email", PHONE: "phone",
+    NATIONALITY: "nationality", GUARDIAN: "guardian", SECONDARY_FULL_NAME: "secondary_full_name",
+    SECONDARY_LANGUAGE: "secondary_language", LOCATION_CODE: "location_code",
+    LEGAL_STATUS: "legal_status", COUNTRY: "country_of_issuance",
+}
+_ENUM_KEYS: Final = {GENDER: ("gender", 3), MARITAL_STATUS: ("marital_status", 3),
+                     PHOTO_FORMAT: ("photo_format", 4)}
+
+
+@dataclass(frozen=True, slots=True)
+class Claim169:
+    """The standard Claim 169 fields of a verified card, exactly as signed.
+
+    ``biometrics`` maps keys 50-65 to their raw entries; ``extras`` holds every other key this
+    version does not interpret (never silently dropped).
+    """
+
+    id: str | None = None
+    version: str | None = None
+    language: str | None = None
+    full_name: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    gender: int | None = None
+    address: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    nationality: str | None = None
+    marital_status: int | None = None
+    guardian: str | None = None
+    photo: bytes | None = None
+    photo_format: int | None = None
+    best_quality_fingers: tuple[int, ...] | None = None
+    secondary_full_name: str | None = None
+    secondary_language: str | None = None
+    location_code: str | None = None
+    legal_status: str | None = None
+    country_of_issuance: str | None = None
+    biometrics: Mapping[int, Any] = field(default_factory=lambda: MappingProxyType({}))
+    extras: Mapping[int, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _ymd(value: date) -> str:
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+
+
+def _parse_ymd(problems: list[Problem], path: str, value: object) -> date | None:
+    text = value if isinstance(value, str) else ""
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        text = text.replace("-", "")
+    if len(text) == 8 and text.isdigit():
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            pass
+    problems.append(Problem(path, "date", f"expected a date as YYYYMMDD (got {value!r})"))
+    return None
+
+
+def to_claims(record: HolderRecord, rules: Rules = DEFAULT_RULES) -> dict[int, Any]:
+    """The Claim 169 map of a valid record (validate it first with ``check_record``)."""
+    latin = record.name_latin
+    claims: dict[int, Any] = {
+        ID: record.identifier,
+        FULL_NAME: latin.full,
+        FIRST_NAME: latin.first,
+        MIDDLE_NAME: f"{latin.father} {latin.grandfather}",
+        LAST_NAME: latin.family,
+        DATE_OF_BIRTH: _ymd(record.date_of_birth),
+        GENDER: int(record.sex),
+        ADDRESS: record.address,
+        NATIONALITY: record.nationality,
+        SECONDARY_FULL_NAME: record.name_ar.full,
+        SECONDARY_LANGUAGE: "ara",
+        LOCATION_CODE: record.centre_code,
+        LEGAL_STATUS: LEGAL_STATUS_NAMES[record.category],
+        COUNTRY: rules.issuing_country,
+        PROFILE_VERSION: PROFILE,
+        CATEGORY: int(record.category),
+        NAME_AR_PARTS: list(record.name_ar.parts),
+        NAME_LATIN_PARTS: list(latin.parts),
+        MOTHER_NAME_AR: record.mother_name_ar,
+        DOCUMENT_NUMBER: record.document_number,
+        PLACE_OF_BIRTH: record.place_of_birth,
+        ISSUE_DATE: _ymd(record.issue_date),
+        EXPIRY_DATE: _ymd(record.expiry_date),
+    }
+    optional = {EMAIL: record.email, PHONE: record.phone, PHOTO: record.photo,
+                MOTHER_NAME_LATIN: record.mother_name_latin}
+    claims.update((key, value) for key, value in optional.items() if value is not None)
+    if record.photo_format is not None:
+        claims[PHOTO_FORMAT] = int(record.photo_format)
+    return claims
+
+
+def read_claim169(claims: Mapping[Any, Any]) -> Claim169:
+    """The standard view of a Claim 169 map; raise :class:`ValidationError` on a type mismatch.
+
+    Out-of-range enumerations (gender 7, photoFormat 9) are errors, never dropped.
+    """
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    biometrics: dict[int, Any] = {}
+    extras: dict[int, Any] = {}
+    for key, value in claims.items():
+        path = f"claim169.{key}"
+        if type(key) is not int:
+            problems.append(Problem(path, "type", "Claim 169 keys are integers"))
+        elif key in _TEXT_KEYS:
+            if type(value) is str:
+                values[_TEXT_KEYS[key]] = value
+            else:
+                problems.append(Problem(path, "type", f"{_TEXT_KEYS[key]} must be text"))
+        elif key in _ENUM_KEYS:
+            name, top = _ENUM_KEYS[key]
+            number = int(value) if type(value) is str and value.isdigit() and len(value) < 3 else value
+            if type(number) is int and 1 <= number <= top:
+                values[name] = number
+            else:
+                problems.append(Problem(path, "enum", f"{name} must be 1..{top} (got {value!r})"))
+        elif key == PHOTO:
+            if type(value) is bytes:
+                values["photo"] = value
+            else:
+                problems.append(Problem(path, "type", "photo must be a byte string"))
+        elif key == BEST_FINGERS:
+            if type(value) is list and all(type(v) is int and 0 <= v <= 10 for v in value):
+                values["best_quality_fingers"] = tuple(value)
+            else:
+                problems.append(Problem(path, "type", "bestQualityFingers is a list of 0..10"))
+        elif key in BIOMETRICS:
+            if type(value) is list and all(type(v) is dict for v in value):
+                biometrics[key] = tuple(MappingProxyType(v) for v in value)
+            else:
+                problems.append(Problem(path, "type", "a biometric entry is a list of maps"))
+        else:
+            extras[key] = value
+    if problems:
+        raise ValidationError(problems)
+    return Claim169(**values, biometrics=MappingProxyType(biometrics),
+                    extras=MappingProxyType(extras))
+
+
+def has_profile(claims: Mapping[Any, Any]) -> bool:
+    return PROFILE_VERSION in claims
+
+
+def _text(problems: list[Problem], claims: Mapping[Any, Any], key: int, required: bool = True) -> Any:
+    value = claims.get(key)
+    if value is None and required:
+        problems.append(Problem(f"claim169.{key}", "required", "missing from the signed data"))
+    return value
+
+
+def _parts(problems: list[Problem], claims: Mapping[Any, Any], key: int) -> Any:
+    value = claims.get(key)
+    if type(value) is list and len(value) == 4:
+        return FourPartName(*value)
+    problems.append(Problem(f"claim169.{key}", "type", "a four-part name is a list of 4 texts"))
+    return None
+
+
+def record_from_claims(
+    claims: Mapping[Any, Any], view: Claim169, rules: Rules = DEFAULT_RULES
+) -> HolderRecord:
+    """Rebuild and re-validate the holder record from a signed profile map."""
+    problems: list[Problem] = []
+    if claims.get(PROFILE_VERSION) != PROFILE:
+        problems.append(Problem(f"claim169.{PROFILE_VERSION}", "unsupported_profile",
+                                f"profile version {claims.get(PROFILE_VERSION)!r} is not known"))
+        raise ValidationError(problems)
+    unknown = [k for k in view.extras if k in range(75, 100) and k not in PROFILE_KEYS]
+    problems.extend(Problem(f"claim169.{k}", "unknown_field", "not defined by profile version 1")
+                    for k in unknown)
+    category = claims.get(CATEGORY)
+    if category not in (1, 2) or type(category) is not int:
+        problems.append(Problem(f"claim169.{CATEGORY}", "enum", "holder category must be 1 or 2"))
+        category = None
+    name_ar = _parts(problems, claims, NAME_AR_PARTS)
+    name_latin = _parts(problems, claims, NAME_LATIN_PARTS)
+    identifier = view.id
+    record = HolderRecord(
+        category=HolderCategory(category) if category else None,  # type: ignore[arg-type]
+        national_number=identifier if category == HolderCategory.CITIZEN else None,
+        admin_number=identifier if category == HolderCategory.RESIDENT else None,
+        name_ar=name_ar,
+        name_latin=name_latin,
+        mother_name_ar=_text(problems, claims, MOTHER_NAME_AR),
+        mother_name_latin=_text(problems, claims, MOTHER_NAME_LATIN, required=False),
+        date_of_birth=_parse_ymd(problems, "claim169.8", view.date_of_birth),  # type: ignore[arg-type]
+        place_of_birth=_text(problems, claims, PLACE_OF_BIRTH),
+        sex=Sex(view.gender) if view.gender in (1, 2) else view.gender,  # type: ignore[arg-type]
+        nationality=view.nationality,  # type: ignore[arg-type]
+        address=view.address,  # type: ignore[arg-type]
+        phone=view.phone,
+        email=view.email,
+        document_number=_text(problems, claims, DOCUMENT_NUMBER),
+        centre_code=view.location_code,  # type: ignore[arg-type]
+        issue_date=_parse_ymd(problems, f"claim169.{ISSUE_DATE}",
+                              claims.get(ISSUE_DATE)),  # type: ignore[arg-type]
+        expiry_date=_parse_ymd(problems, f"claim169.{EXPIRY_DATE}",
+                               claims.get(EXPIRY_DATE)),  # type: ignore[arg-type]
+        photo=view.photo,
+        photo_format=PhotoFormat(view.photo_format) if view.photo_format else None,
+    )
+    problems.extend(check_record(record, rules))
+    if not problems:
+        _check_consistency(problems, record, view, rules)
+    if problems:
+        raise ValidationError(problems)
+    return record
+
+
+def _check_consistency(
+    problems: list[Problem], record: HolderRecord, view: Claim169, rules: Rules
+) -> None:
+    """The standard keys must say the same as the profile keys they duplicate."""
+    expected = to_claims(record, rules)
+    for key in (FULL_NAME, FIRST_NAME, MIDDLE_NAME, LAST_NAME, SECONDARY_FULL_NAME,
+                SECONDARY_LANGUAGE, LEGAL_STATUS, COUNTRY):
+        actual = getattr(view, _TEXT_KEYS[key])
+        if actual != expected[key]:
+            problems.append(Problem(f"claim169.{key}", "inconsistent",
+                                    f"{_TEXT_KEYS[key]} disagrees with the profile fields"))
+
+
+def nfc_ok(text: str) -> bool:
+    return unicodedata.is_normalized("NFC", text)
