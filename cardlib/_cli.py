@@ -80,7 +80,9 @@ def _now(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as err:
-        raise UsageError(f"--now must be an ISO-8601 time such as 2026-05-01T12:00:00Z: {err}")
+        raise UsageError(
+            f"--now must be an ISO-8601 time such as 2026-05-01T12:00:00Z: {err}"
+        ) from err
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

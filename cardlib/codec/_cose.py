@@ -36,8 +36,11 @@ def encode_header(header: dict[int, Any]) -> bytes:
     return _cbor.dumps(header) if header else b""
 
 
-def encode(protected: bytes, unprotected: dict[int, Any], payload: bytes, signature: bytes) -> bytes:
-    return _cbor.dumps(_cbor.Tag(_cbor.TAG_COSE_SIGN1, [protected, unprotected, payload, signature]))
+def encode(
+    protected: bytes, unprotected: dict[int, Any], payload: bytes, signature: bytes
+) -> bytes:
+    body = [protected, unprotected, payload, signature]
+    return _cbor.dumps(_cbor.Tag(_cbor.TAG_COSE_SIGN1, body))
 
 
 def decode(data: bytes, limits: Limits) -> Sign1:
@@ -56,7 +59,9 @@ def decode(data: bytes, limits: Limits) -> Sign1:
         if envelope == "untagged":
             envelope = "tag18"
     if not isinstance(item, _cbor.ARRAY_TYPES) or len(item) != 4:
-        raise CoseError("a COSE_Sign1 is an array of 4 items (protected, unprotected, payload, sig)")
+        raise CoseError(
+            "a COSE_Sign1 is an array of 4 items (protected, unprotected, payload, signature)"
+        )
     protected, unprotected, payload, signature = item
     if not isinstance(protected, bytes):
         raise CoseError("the COSE protected header must be a byte string")
@@ -71,7 +76,9 @@ def decode(data: bytes, limits: Limits) -> Sign1:
         raise CoseError("the COSE protected header must encode a map")
     if _has_tags(header) or _has_tags(unprotected):
         raise CoseError("COSE headers must not carry CBOR tags")
-    if header.keys() & unprotected.keys():
+    # RFC 9052 forbids a label in both buckets. Only kid is tolerated there (as EU DCC verifiers
+    # do): it is a lookup hint, and the protected one wins.
+    if (header.keys() & unprotected.keys()) - {HEADER_KID}:
         raise CoseError("a COSE header label appears in both the protected and unprotected header")
     return Sign1(
         protected,

@@ -152,7 +152,9 @@ def read_claim169(claims: Mapping[Any, Any]) -> Claim169:
                 problems.append(Problem(path, "type", f"{_TEXT_KEYS[key]} must be text"))
         elif key in _ENUM_KEYS:
             name, top = _ENUM_KEYS[key]
-            number = int(value) if type(value) is str and value.isdigit() and len(value) < 3 else value
+            # MOSIP's own example writes gender as text ("1"); read that form too.
+            textual = type(value) is str and value.isdigit() and len(value) < 3
+            number = int(value) if textual else value
             if type(number) is int and 1 <= number <= top:
                 values[name] = number
             else:
@@ -184,7 +186,9 @@ def has_profile(claims: Mapping[Any, Any]) -> bool:
     return PROFILE_VERSION in claims
 
 
-def _text(problems: list[Problem], claims: Mapping[Any, Any], key: int, required: bool = True) -> Any:
+def _text(
+    problems: list[Problem], claims: Mapping[Any, Any], key: int, required: bool = True
+) -> Any:
     value = claims.get(key)
     if value is None and required:
         problems.append(Problem(f"claim169.{key}", "required", "missing from the signed data"))

@@ -84,7 +84,9 @@ def record_from_json(data: object, rules: Rules = DEFAULT_RULES) -> HolderRecord
     raw_photo = data.get("photo")
     if raw_photo is not None:
         try:
-            photo = base64.b64decode(raw_photo, validate=True) if isinstance(raw_photo, str) else None
+            photo = (
+                base64.b64decode(raw_photo, validate=True) if isinstance(raw_photo, str) else None
+            )
         except (binascii.Error, ValueError):
             photo = None
         if photo is None:

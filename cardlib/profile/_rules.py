@@ -21,9 +21,10 @@ _CENTRE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,15}")
 _COUNTRY = re.compile(r"[A-Z]{3}")
 _PHONE = re.compile(r"\+?[0-9][0-9 ]{5,19}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
-_ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF]")
 _LATIN_NAME = re.compile(r"[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ '’.-]*")
-_ARABIC_NAME = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF][\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF ]*")
+_ARABIC_LETTER = r"\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF"
+_ARABIC_NAME = re.compile(f"[{_ARABIC_LETTER}][{_ARABIC_LETTER} ]*")
+_ARABIC = re.compile(f"[{_ARABIC_LETTER}]")
 
 # Unicode categories Cc and Cf (control and invisible format characters), except ZWNJ and ZWJ,
 # which Arabic-script text legitimately uses. tests/test_rules.py checks this against unicodedata.
@@ -88,6 +89,7 @@ def _text(
     pattern_hint: str = "",
     multiline: bool = False,
 ) -> str | None:
+    """The text if it passed every check, else ``None`` (its problems are recorded)."""
     if value is None or value == "":
         if required:
             out.add(path, "required", "this field is required")
@@ -95,6 +97,7 @@ def _text(
     if not isinstance(value, str):
         out.add(path, "type", f"expected text, got {type(value).__name__}")
         return None
+    before = len(out.problems)
     if len(value) > max_len:
         out.add(path, "too_long", f"at most {max_len} characters (got {len(value)})")
     if value != value.strip():
@@ -105,7 +108,7 @@ def _text(
         out.add(path, "not_nfc", "text must be in Unicode NFC (cardlib normalises JSON input)")
     if pattern is not None and pattern.fullmatch(value) is None:
         out.add(path, "format", pattern_hint or "wrong format")
-    return value
+    return value if len(out.problems) == before else None
 
 
 def _enum(out: _Collector, path: str, value: object, enum: type[IntEnum], required: bool) -> None:
@@ -189,7 +192,7 @@ def _check_number(
         number = _text(out, "national_number", record.national_number, max_len=12,
                        pattern=_NATIONAL_NUMBER,
                        pattern_hint="12 digits, the first 1 (male) or 2 (female)")
-        if number is None or _NATIONAL_NUMBER.fullmatch(number) is None:
+        if number is None:
             return
         if isinstance(record.sex, Sex) and int(number[0]) != record.sex.value:
             out.add("national_number", "sex_mismatch",

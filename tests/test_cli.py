@@ -1,0 +1,165 @@
+"""The ``cardlib`` command, run as a user runs it (a real subprocess, real files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import EXAMPLE
+
+CLI = Path(sys.executable).with_name("cardlib")
+NOW = "2027-06-01T12:00:00Z"
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLI), *args], input=stdin, capture_output=True, text=True, timeout=60,
+        stdin=None if stdin is not None else subprocess.DEVNULL, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("keys")
+    secret = base / "pass.txt"
+    secret.write_text("a long passphrase\n")
+    made = {}
+    for alg in ("EdDSA", "ES256"):
+        out = base / alg
+        result = run("keygen", "--alg", alg, "--out", str(out), "--passphrase-file", str(secret))
+        assert result.returncode == 0, result.stderr
+        info = json.loads(result.stdout)
+        assert info["encrypted"] is True and info["algorithm"] == alg
+        assert b"ENCRYPTED" in (out / "private.pem").read_bytes()
+        made[alg] = out
+    made["pass"] = secret
+    return made
+
+
+def _issue(keys: dict[str, Path], alg: str = "EdDSA") -> str:
+    result = run("issue", "--key", str(keys[alg] / "private.pem"), "--passphrase-file",
+                 str(keys["pass"]), "--now", "2026-01-10T09:00:00Z", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _verify(*args: str, stdin: str | None = None) -> tuple[int, dict[str, Any]]:
+    result = run("verify", *args, stdin=stdin)
+    assert result.returncode != 2, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_issue_then_verify(keys: dict[str, Path], alg: str) -> None:
+    payload = _issue(keys, alg)
+    code, out = _verify("--key", str(keys[alg] / "public.pem"), "--now", NOW, payload)
+    assert code == 0
+    assert out["status"] == "valid" and out["code"] is None
+    assert out["record"] == json.loads(EXAMPLE.read_text("utf-8"))
+    assert out["algorithm"] == alg
+
+
+def test_verify_reads_stdin_and_accepts_several_keys(keys: dict[str, Path]) -> None:
+    payload = _issue(keys, "ES256")
+    code, out = _verify("--key", str(keys["EdDSA"] / "public.pem"), "--key",
+                        str(keys["ES256"] / "public.pem"), "--now", NOW, "-",
+                        stdin=payload + "\n")
+    assert code == 0 and out["status"] == "valid"
+
+
+def test_invalid_cards_exit_1_with_a_code(keys: dict[str, Path]) -> None:
+    payload = _issue(keys)
+    public = str(keys["EdDSA"] / "public.pem")
+    code, out = _verify("--key", str(keys["ES256"] / "public.pem"), "--now", NOW, payload)
+    assert (code, out["status"], out["code"]) == (1, "invalid", "key_unknown")
+    assert out["record"] is None and out["message"]
+    code, out = _verify("--key", public, "--now", "2040-01-01T00:00:00Z", payload)
+    assert (code, out["code"]) == (1, "expired")
+    code, out = _verify("--key", public, "--now", NOW, payload.lower())
+    assert (code, out["code"]) == (1, "base45_invalid")
+
+
+def test_usage_errors_exit_2(keys: dict[str, Path], tmp_path: Path) -> None:
+    payload = _issue(keys)
+    public = str(keys["EdDSA"] / "public.pem")
+    assert run("verify", payload).returncode == 2  # --key missing
+    missing = run("verify", "--key", str(tmp_path / "nope.pem"), payload)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("hello")
+    bad_key = run("verify", "--key", str(garbage), payload)
+    assert bad_key.returncode == 2 and "key_file_invalid" in bad_key.stderr
+    bad_now = run("verify", "--key", public, "--now", "yesterday", payload)
+    assert bad_now.returncode == 2 and "ISO-8601" in bad_now.stderr
+    assert "Traceback" not in bad_now.stderr + bad_key.stderr + missing.stderr
+
+
+def test_encrypted_key_without_passphrase_never_prompts(keys: dict[str, Path]) -> None:
+    result = run("issue", "--key", str(keys["EdDSA"] / "private.pem"), str(EXAMPLE))
+    assert result.returncode == 2
+    assert "passphrase" in result.stderr and "Traceback" not in result.stderr
+    wrong = keys["pass"].with_name("wrong.txt")
+    wrong.write_text("nope")
+    result = run("issue", "--key", str(keys["EdDSA"] / "private.pem"),
+                 "--passphrase-file", str(wrong), str(EXAMPLE))
+    assert result.returncode == 2 and "passphrase_invalid" in result.stderr
+
+
+def test_keygen_without_passphrase_is_owner_only_and_warns(tmp_path: Path) -> None:
+    result = run("keygen", "--alg", "ES256", "--out", str(tmp_path / "k"))
+    assert result.returncode == 0
+    assert "NOT encrypted" in result.stderr
+    mode = stat.S_IMODE(os.stat(tmp_path / "k" / "private.pem").st_mode)
+    assert mode == 0o600
+    again = run("keygen", "--out", str(tmp_path / "k"))
+    assert again.returncode == 2 and "refusing to overwrite" in again.stderr
+
+
+def test_invalid_record_reports_every_problem(keys: dict[str, Path], tmp_path: Path) -> None:
+    data = json.loads(EXAMPLE.read_text("utf-8"))
+    data.update(sex="female", nationality="libya")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    result = run("issue", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
+                 str(keys["pass"]), str(bad))
+    assert result.returncode == 1
+    report = json.loads(result.stderr)
+    assert report["code"] == "record_invalid"
+    assert {(p["path"], p["code"]) for p in report["problems"]} == {
+        ("national_number", "sex_mismatch"), ("nationality", "format")}
+    not_json = tmp_path / "x.json"
+    not_json.write_text("{")
+    assert run("issue", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
+               str(keys["pass"]), str(not_json)).returncode == 2
+
+
+def test_inspect_is_marked_unverified(keys: dict[str, Path]) -> None:
+    payload = _issue(keys)
+    result = run("inspect", "-", stdin=payload)
+    assert result.returncode == 0
+    out = json.loads(result.stdout)
+    assert out["verified"] is False and "UNVERIFIED" in out["warning"]
+    assert out["protected_header"]["1"] == -8
+    assert out["claims"]["169"]["1"] == "119850012347"
+    assert bytes.fromhex(out["sig_structure_hex"]).startswith(b"\x84\x6aSignature1")
+    broken = run("inspect", "AAAA")
+    assert broken.returncode == 1 and json.loads(broken.stdout)["code"] == "base45_invalid"
+
+
+def test_demo_runs_the_main_job(tmp_path: Path) -> None:
+    result = run("demo", "--out", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["verification"]["status"] == "valid"
+    assert out["verification"]["record"]["national_number"] == "119850012347"
+    saved = (tmp_path / "demo" / "payload.txt").read_text().strip()
+    assert saved == out["payload"]
+    code, checked = _verify("--key", str(tmp_path / "demo" / "public.pem"), saved)
+    assert code == 0 and checked["status"] == "valid"
