@@ -1,6 +1,6 @@
 """Issue and verify: the pipeline record → claims → CBOR → COSE_Sign1 → zlib → Base45, and back.
 
-Verification follows the order of ``specs/format.md`` section 6: structure, algorithm, key,
+Verification follows the order of ``specs/format.md`` section 7: structure, algorithm, key,
 signature, and only then the signed content and its times.
 """
 
@@ -19,6 +19,7 @@ from ._errors import (
     CardError,
     ClaimsError,
     CoseError,
+    DecodeError,
     ExpiredError,
     InputTooLargeError,
     NotYetValidError,
@@ -85,9 +86,14 @@ class VerifiedCard:
     compressed: bool
 
 
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+# The last second a CWT time may name here (9999-12-31T23:59:59Z): Python dates end there.
+MAX_TIME = 253_402_300_799
+
+
 def end_of_day(day: date) -> int:
     """CWT exp for a card valid through ``day``: the next midnight, UTC, in seconds."""
-    return int(datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC).timestamp())
+    return (day.toordinal() + 1 - _EPOCH_DAY) * 86_400
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -113,6 +119,10 @@ def build(
     exp = end_of_day(record.expiry_date) if isinstance(record.expiry_date, date) else 0
     if not problems and exp <= issued_at:
         problems.append(Problem("expiry_date", "past", "the card would already be expired"))
+    latest = (_utc(now) + timedelta(days=1)).date()
+    if not problems and record.issue_date > latest:
+        problems.append(Problem("issue_date", "future",
+                                "the issue date is later than the time of signing"))
     if problems:
         raise ValidationError(problems)
     claims = to_claims(record, rules)
@@ -124,8 +134,10 @@ def build(
         raise AlgorithmUnsupportedError(f"the signer's algorithm {signer.algorithm!r} is not "
                                         f"supported; use one of {sorted(BY_NAME)}")
     kid = signer.kid
-    if not isinstance(kid, bytes) or not kid:
-        raise SigningError("the signer must provide a non-empty byte-string kid")
+    if not isinstance(kid, bytes) or not 0 < len(kid) <= DEFAULT_LIMITS.max_kid_bytes:
+        raise SigningError(
+            f"the signer must provide a kid of 1-{DEFAULT_LIMITS.max_kid_bytes} bytes"
+        )
     protected = _cose.encode_header({_cose.HEADER_ALG: alg.cose_id, _cose.HEADER_KID: kid})
     to_sign = _cose.sig_structure(protected, payload)
     signature = signer.sign(to_sign)
@@ -158,7 +170,7 @@ def issue(
 def unwrap(payload: str, limits: Limits) -> tuple[_cose.Sign1, bool]:
     """Base45 text → COSE_Sign1 (not verified). Returns the message and whether it was zlib'd."""
     if not isinstance(payload, str):
-        raise InputTooLargeError("the payload must be text (the QR code's content)")
+        raise DecodeError("the payload must be text (the QR code's content)")
     if len(payload) > limits.max_input_chars:
         raise InputTooLargeError(
             f"the payload has {len(payload)} characters; at most {limits.max_input_chars} "
@@ -189,11 +201,11 @@ def _candidates(message: _cose.Sign1, trust: TrustStore, limits: Limits) -> tupl
         where = " (it is in the unprotected header, which is not signed)" if (
             _cose.HEADER_ALG in message.unprotected_header) else ""
         raise AlgorithmMissingError(f"the algorithm is missing from the protected header{where}")
-    alg = ALGORITHMS.get(message.protected_header[_cose.HEADER_ALG])
-    if alg is None or type(message.protected_header[_cose.HEADER_ALG]) is not int:
+    named = message.protected_header[_cose.HEADER_ALG]
+    alg = ALGORITHMS.get(named) if type(named) is int else None
+    if alg is None:
         raise AlgorithmUnsupportedError(
-            f"algorithm {message.protected_header[_cose.HEADER_ALG]!r} is not accepted; "
-            "only EdDSA (-8) and ES256 (-7) are"
+            f"algorithm {str(named)[:40]!r} is not accepted; only EdDSA (-8) and ES256 (-7) are"
         )
     kid = message.protected_header.get(_cose.HEADER_KID)
     if kid is None:
@@ -235,8 +247,10 @@ def _time(cwt: Mapping[Any, Any], label: int, name: str) -> int | None:
     value = cwt.get(label)
     if value is None:
         return None
-    if type(value) is not int or not 0 <= value < 2**40:
-        raise ClaimsError(f"the CWT {name} claim must be a whole number of seconds")
+    if type(value) is not int or not 0 <= value <= MAX_TIME:
+        raise ClaimsError(
+            f"the CWT {name} claim must be a whole number of seconds from 1970 to 9999"
+        )
     return value
 
 

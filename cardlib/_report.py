@@ -48,6 +48,7 @@ def card_to_json(card: VerifiedCard) -> dict[str, Any]:
         "algorithm": card.algorithm,
         "kid": None if card.kid is None else card.kid.hex(),
         "issuer": card.issuer,
+        "subject": card.subject,
         "issued_at": _iso(card.issued_at),
         "not_before": _iso(card.not_before),
         "expires_at": _iso(card.expires_at),

@@ -317,7 +317,7 @@ def test_input_bounds(ed_key: PrivateKey) -> None:
     key = ed_key.public_key
     assert _code("A" * 9000, key) == "input_too_large"
     assert _code("nope", key) == "base45_invalid"
-    assert _code(12345, key) == "input_too_large"  # type: ignore[arg-type]
+    assert _code(12345, key) == "decode_error"  # type: ignore[arg-type]
     assert _code("", key) in ("cbor_invalid",)
 
 
@@ -369,3 +369,71 @@ def test_payload_hash_is_stable(record: HolderRecord, ed_key: PrivateKey) -> Non
     payload = cardlib.issue(record, ed_key, now=ISSUED)
     assert hashlib.sha256(b45decode(payload)).digest() == hashlib.sha256(
         build(record, ed_key, now=ISSUED).compressed).digest()
+
+
+# --- regressions found in review ---------------------------------------------------------------
+
+@pytest.mark.parametrize("alg", [[-8], {1: 2}, b"\xf8", True, None])
+def test_odd_alg_values_are_typed_errors_before_the_signature(
+    ed_key: PrivateKey, alg: object
+) -> None:
+    payload = craft(ed_key, cwt({1: "x"}), protected={1: alg, 4: ed_key.kid},
+                    signature=bytes(64))
+    assert _code(payload, ed_key.public_key) in ("alg_unsupported", "cbor_invalid")
+
+
+@pytest.mark.parametrize("label", [4, 5, 6])
+def test_times_beyond_year_9999_are_claims_errors(ed_key: PrivateKey, label: int) -> None:
+    times: dict[str, int | None] = {"exp": None, "nbf": None, "iat": None}
+    times[{4: "exp", 5: "nbf", 6: "iat"}[label]] = 2**39
+    payload = craft(ed_key, cwt({1: "x"}, **times))
+    assert _code(payload, ed_key.public_key) == "claims_invalid"
+
+
+def test_far_dates_are_record_problems_not_crashes(
+    record: HolderRecord, ed_key: PrivateKey
+) -> None:
+    far = dataclasses.replace(record, expiry_date=datetime(9999, 12, 31).date())
+    with pytest.raises(cardlib.ValidationError) as info:
+        cardlib.issue(far, ed_key, now=ISSUED)
+    assert ("expiry_date", "range") in {(p.path, p.code) for p in info.value.problems}
+    claims = cbor2.loads(build(record, ed_key, now=ISSUED).cbor)
+    claims[169][84] = "99991231"
+    with pytest.raises(cardlib.ValidationError):
+        verify(craft(ed_key, cbor2.dumps(claims, canonical=True)), ed_key.public_key,
+               now=CHECKED)
+
+
+@pytest.mark.parametrize("gender", ["²", "١", "01", " 1", True])
+def test_non_ascii_or_odd_enum_text_is_refused(ed_key: PrivateKey, gender: object) -> None:
+    with pytest.raises(cardlib.ValidationError):
+        verify(craft(ed_key, cwt({9: gender})), ed_key.public_key, now=CHECKED)
+    assert verify(craft(ed_key, cwt({9: "1"})), ed_key.public_key, now=CHECKED).claims.gender == 1
+
+
+def test_tags_inside_the_claims_are_refused(ed_key: PrivateKey) -> None:
+    for tag in (18, 61):
+        payload = craft(ed_key, cwt({24: cbor2.CBORTag(tag, [1])}))
+        assert _code(payload, ed_key.public_key) == "cbor_invalid"
+
+
+def test_profile_version_must_be_the_integer_1(record: HolderRecord, ed_key: PrivateKey) -> None:
+    claims = cbor2.loads(build(record, ed_key, now=ISSUED).cbor)
+    claims[169][75] = True
+    with pytest.raises(cardlib.ValidationError, match="unsupported_profile"):
+        verify(craft(ed_key, cbor2.dumps(claims, canonical=True)), ed_key.public_key,
+               now=CHECKED)
+
+
+def test_issue_date_after_signing_and_long_kids(record: HolderRecord, ed_key: PrivateKey) -> None:
+    with pytest.raises(cardlib.ValidationError, match="issue_date: future"):
+        cardlib.issue(record, ed_key, now=datetime(2026, 1, 8, tzinfo=UTC))
+    assert cardlib.issue(record, ed_key, now=datetime(2026, 1, 9, 23, tzinfo=UTC))
+
+    class LongKid(RemoteSigner):
+        @property
+        def kid(self) -> bytes:
+            return bytes(65)
+
+    with pytest.raises(cardlib.SigningError):
+        cardlib.issue(record, LongKid(), now=ISSUED)

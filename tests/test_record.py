@@ -132,3 +132,15 @@ def test_address_may_have_several_lines(example_json: dict[str, Any]) -> None:
     assert "\n" in record.address
     assert ("place_of_birth", "control_chars") in _problems(
         dict(example_json, place_of_birth="a\nb"))
+
+
+def test_json_dates_must_be_plain_iso_dates(example_json: dict[str, Any]) -> None:
+    assert ("expiry_date", "date") in _problems(dict(example_json, expiry_date="2036-W02-3"))
+    assert ("expiry_date", "date") in _problems(dict(example_json, expiry_date="20360109"))
+
+
+def test_empty_optional_fields(example_json: dict[str, Any]) -> None:
+    record = record_from_json(dict(example_json, phone="", email=""))
+    assert record.phone is None and record.email is None
+    found = {(p.path, p.code) for p in cardlib.check_record(dataclasses.replace(record, phone=""))}
+    assert ("phone", "empty") in found

@@ -95,32 +95,61 @@ def loads(data: bytes, limits: Limits) -> Any:
 
 
 def _check(root: object, limits: Limits) -> None:
-    """Check types, item count and text length in one pass over the decoded tree."""
-    budget = limits.max_items
+    """Check types, item count and text length in one pass over the decoded tree.
+
+    Every data item counts once towards ``max_items`` (map keys included). Scalars are checked
+    in place; only containers and tags go on the stack. This runs on every verification, so it
+    is written for speed.
+    """
+    budget = limits.max_items - 1
     max_text = limits.max_text_chars
-    stack: list[object] = [root]
-    while stack:
-        item = stack.pop()
+    # Tags 18 and 61 may wrap the whole message (61 around 18 at most); nowhere else.
+    for _ in range(2):
+        if type(root) is not cbor2.CBORTag:
+            break
+        root = root.value
         budget -= 1
-        if budget < 0:
-            raise CborCountError(f"the CBOR holds more than {limits.max_items} items; refused")
+    stack: list[Any] = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
         kind = type(item)
-        if kind is int or kind is bytes or kind is bool or item is None:
-            continue
-        if kind is str:
-            if len(item) > max_text:  # type: ignore[arg-type]
-                raise TextTooLongError(
-                    f"a text value is longer than {max_text} characters; refused"
-                )
-        elif kind is list or kind is tuple:
-            stack.extend(item)  # type: ignore[arg-type]
-        elif kind is dict or kind is cbor2.frozendict:
-            for key, value in item.items():  # type: ignore[attr-defined]
+        if kind is dict or kind is cbor2.frozendict:
+            budget -= 2 * len(item)
+            values: Any = item.values()
+            for key in item:
                 if type(key) is not int and type(key) is not str:
                     raise CborError("a CBOR map key is neither an integer nor a text string")
-                stack.append(key)
-                stack.append(value)
+                if type(key) is str and len(key) > max_text:
+                    raise _text_error(max_text)
+        elif kind is list or kind is tuple:
+            budget -= len(item)
+            values = item
         elif kind is cbor2.CBORTag:
-            stack.append(item.value)  # type: ignore[attr-defined]
+            raise CborError(f"CBOR tag {item.tag} is only allowed around the whole message")
         else:
-            raise CborError(f"the payload holds a CBOR {kind.__name__}, which is not allowed")
+            _check_scalar(item, kind, max_text)
+            continue
+        if budget < 0:
+            raise CborCountError(f"the CBOR holds more than {limits.max_items} items; refused")
+        for value in values:
+            kind = type(value)
+            if kind is int or kind is bytes:
+                continue
+            if kind is str:
+                if len(value) > max_text:
+                    raise _text_error(max_text)
+                continue
+            push(value)
+
+
+def _check_scalar(item: object, kind: type, max_text: int) -> None:
+    if kind is str:
+        if len(item) > max_text:  # type: ignore[arg-type]
+            raise _text_error(max_text)
+    elif not (kind is int or kind is bytes or kind is bool or item is None):
+        raise CborError(f"the payload holds a CBOR {kind.__name__}, which is not allowed")
+
+
+def _text_error(max_text: int) -> TextTooLongError:
+    return TextTooLongError(f"a text value is longer than {max_text} characters; refused")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -71,10 +72,8 @@ def decode(data: bytes, limits: Limits) -> Sign1:
         raise CoseError("the COSE payload must be an attached byte string (detached is refused)")
     if not isinstance(signature, bytes):
         raise CoseError("the COSE signature must be a byte string")
-    header: Any = _cbor.loads(protected, limits) if protected else {}
-    if not isinstance(header, _cbor.MAP_TYPES):
-        raise CoseError("the COSE protected header must encode a map")
-    if _has_tags(header) or _has_tags(unprotected):
+    header = _protected_header(protected, limits)
+    if _has_tags(unprotected):
         raise CoseError("COSE headers must not carry CBOR tags")
     # RFC 9052 forbids a label in both buckets. Only kid is tolerated there (as EU DCC verifiers
     # do): it is a lookup hint, and the protected one wins.
@@ -88,6 +87,19 @@ def decode(data: bytes, limits: Limits) -> Sign1:
         signature,
         envelope,
     )
+
+
+@lru_cache(maxsize=256)
+def _protected_header(protected: bytes, limits: Limits) -> dict[Any, Any]:
+    """Decode a protected header. A pure function of its bytes, and verifiers see the same few
+    headers (one per issuing key) again and again, so the result is cached. Callers must not
+    mutate it (``decode`` hands out a read-only copy)."""
+    header: Any = _cbor.loads(protected, limits) if protected else {}
+    if not isinstance(header, _cbor.MAP_TYPES):
+        raise CoseError("the COSE protected header must encode a map")
+    if _has_tags(header):
+        raise CoseError("COSE headers must not carry CBOR tags")
+    return dict(header)
 
 
 def _has_tags(header: Any) -> bool:

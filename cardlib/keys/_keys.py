@@ -164,7 +164,8 @@ class PrivateKey:
         return sign(self._key, data)
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:
-        """PKCS#8 PEM, encrypted with the best available scheme when a passphrase is given."""
+        """PKCS#8 PEM; with a passphrase, encrypted by ``cryptography``'s best available scheme
+        (PBES2 with AES-256-CBC; its KDF work factor is the library's, not configurable)."""
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(passphrase)
             if passphrase

@@ -6,7 +6,6 @@ Standard keys are used wherever one fits; fields only this profile has live in t
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,6 +39,7 @@ _TEXT_KEYS: Final = {
     SECONDARY_LANGUAGE: "secondary_language", LOCATION_CODE: "location_code",
     LEGAL_STATUS: "legal_status", COUNTRY: "country_of_issuance",
 }
+_DIGITS: Final = frozenset("0123456789")
 _ENUM_KEYS: Final = {GENDER: ("gender", 3), MARITAL_STATUS: ("marital_status", 3),
                      PHOTO_FORMAT: ("photo_format", 4)}
 
@@ -87,7 +87,7 @@ def _parse_ymd(problems: list[Problem], path: str, value: object) -> date | None
     text = value if isinstance(value, str) else ""
     if len(text) == 10 and text[4] == "-" and text[7] == "-":
         text = text.replace("-", "")
-    if len(text) == 8 and text.isdigit():
+    if len(text) == 8 and text.isascii() and text.isdigit():
         try:
             return date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
@@ -153,7 +153,7 @@ def read_claim169(claims: Mapping[Any, Any]) -> Claim169:
         elif key in _ENUM_KEYS:
             name, top = _ENUM_KEYS[key]
             # MOSIP's own example writes gender as text ("1"); read that form too.
-            textual = type(value) is str and value.isdigit() and len(value) < 3
+            textual = type(value) is str and value in _DIGITS
             number = int(value) if textual else value
             if type(number) is int and 1 <= number <= top:
                 values[name] = number
@@ -208,7 +208,8 @@ def record_from_claims(
 ) -> HolderRecord:
     """Rebuild and re-validate the holder record from a signed profile map."""
     problems: list[Problem] = []
-    if claims.get(PROFILE_VERSION) != PROFILE:
+    version = claims.get(PROFILE_VERSION)
+    if type(version) is not int or version != PROFILE:
         problems.append(Problem(f"claim169.{PROFILE_VERSION}", "unsupported_profile",
                                 f"profile version {claims.get(PROFILE_VERSION)!r} is not known"))
         raise ValidationError(problems)
@@ -258,14 +259,18 @@ def _check_consistency(
     problems: list[Problem], record: HolderRecord, view: Claim169, rules: Rules
 ) -> None:
     """The standard keys must say the same as the profile keys they duplicate."""
-    expected = to_claims(record, rules)
-    for key in (FULL_NAME, FIRST_NAME, MIDDLE_NAME, LAST_NAME, SECONDARY_FULL_NAME,
-                SECONDARY_LANGUAGE, LEGAL_STATUS, COUNTRY):
-        actual = getattr(view, _TEXT_KEYS[key])
-        if actual != expected[key]:
+    latin = record.name_latin
+    expected = (
+        (FULL_NAME, view.full_name, latin.full),
+        (FIRST_NAME, view.first_name, latin.first),
+        (MIDDLE_NAME, view.middle_name, f"{latin.father} {latin.grandfather}"),
+        (LAST_NAME, view.last_name, latin.family),
+        (SECONDARY_FULL_NAME, view.secondary_full_name, record.name_ar.full),
+        (SECONDARY_LANGUAGE, view.secondary_language, "ara"),
+        (LEGAL_STATUS, view.legal_status, LEGAL_STATUS_NAMES[record.category]),
+        (COUNTRY, view.country_of_issuance, rules.issuing_country),
+    )
+    for key, actual, wanted in expected:
+        if actual != wanted:
             problems.append(Problem(f"claim169.{key}", "inconsistent",
                                     f"{_TEXT_KEYS[key]} disagrees with the profile fields"))
-
-
-def nfc_ok(text: str) -> bool:
-    return unicodedata.is_normalized("NFC", text)

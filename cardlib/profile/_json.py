@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date
@@ -15,6 +16,8 @@ from ._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Se
 from ._rules import DEFAULT_RULES, Rules, check_record
 
 _NAME_PARTS = ("first", "father", "grandfather", "family")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_OPTIONAL_TEXT = ("admin_number", "national_number", "mother_name_latin", "phone", "email")
 _E = TypeVar("_E", bound=IntEnum)
 _CATEGORY_NAMES = {"citizen": HolderCategory.CITIZEN, "resident": HolderCategory.RESIDENT}
 _TEXT_FIELDS = (
@@ -46,7 +49,7 @@ def _enum_value(problems: list[Problem], path: str, value: object, enum: type[_E
 def _date_value(problems: list[Problem], path: str, value: object) -> date | None:
     if value is None:
         return None
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -92,6 +95,9 @@ def record_from_json(data: object, rules: Rules = DEFAULT_RULES) -> HolderRecord
         if photo is None:
             problems.append(Problem("photo", "type", "the photo must be Base64 text"))
     text = {name: _nfc(data.get(name)) for name in _TEXT_FIELDS}
+    for name in _OPTIONAL_TEXT:  # an empty optional field is an absent one
+        if text[name] == "":
+            text[name] = None
     record = HolderRecord(
         category=_enum_value(problems, "category", data.get("category"), HolderCategory,
                              _CATEGORY_NAMES),  # type: ignore[arg-type]

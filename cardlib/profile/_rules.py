@@ -93,6 +93,8 @@ def _text(
     if value is None or value == "":
         if required:
             out.add(path, "required", "this field is required")
+        elif value == "":
+            out.add(path, "empty", "leave an optional field out instead of giving it empty")
         return None
     if not isinstance(value, str):
         out.add(path, "type", f"expected text, got {type(value).__name__}")
@@ -172,8 +174,9 @@ def check_record(record: HolderRecord, rules: Rules = DEFAULT_RULES) -> tuple[Pr
         out.add("expiry_date", "order", "the expiry date must come after the issue date")
     if birth and issued and birth > issued:
         out.add("date_of_birth", "order", "the date of birth cannot be after the issue date")
-    if birth and birth.year < 1900:
-        out.add("date_of_birth", "range", "the year of birth must be 1900 or later")
+    for path, day in (("date_of_birth", birth), ("issue_date", issued), ("expiry_date", expiry)):
+        if day and not 1900 <= day.year <= 9998:
+            out.add(path, "range", "the year must be between 1900 and 9998")
     _check_number(out, record, birth, nationality, rules)
     _check_photo(out, record)
     return tuple(out.problems)
