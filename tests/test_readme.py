@@ -1,0 +1,25 @@
+"""The README's library tour runs as written."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+
+from .conftest import ROOT
+
+
+def test_readme_python_example_runs() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks, "the README has no Python example"
+    out = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(blocks[0], "README.md", "exec"), {})  # noqa: S102
+    finally:
+        os.chdir(cwd)
+    assert out.getvalue().startswith("expired the card expired on 2036-01-10")
