@@ -163,3 +163,10 @@ def test_demo_runs_the_main_job(tmp_path: Path) -> None:
     assert saved == out["payload"]
     code, checked = _verify("--key", str(tmp_path / "demo" / "public.pem"), saved)
     assert code == 0 and checked["status"] == "valid"
+
+
+def test_a_payload_starting_with_a_dash_after_double_dash(keys: dict[str, Path]) -> None:
+    payload = "-" + _issue(keys)[1:]
+    result = run("verify", "--key", str(keys["EdDSA"] / "public.pem"), "--now", NOW, "--", payload)
+    assert result.returncode == 1  # parsed as a payload (and refused), not as an option
+    assert json.loads(result.stdout)["status"] == "invalid"

@@ -47,6 +47,11 @@ def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
             (y1 * y2 + x1 * x2) * pow(1 - t, P - 2, P) % P)
 
 
+def _pem(spki: bytes) -> bytes:
+    body = base64.encodebytes(spki)
+    return b"-----BEGIN PUBLIC KEY-----\n" + body + b"-----END PUBLIC KEY-----\n"
+
+
 SMALL_ORDER = [
     "0100000000000000000000000000000000000000000000000000000000000000",  # identity
     "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # order 2
@@ -70,10 +75,8 @@ def test_small_order_ed25519_keys_are_refused(hex_point: str) -> None:
     with pytest.raises(WeakKeyError) as info:
         PublicKey.from_raw("EdDSA", raw)
     assert info.value.code == "key_weak"
-    spki = bytes.fromhex("302a300506032b6570032100") + raw
-    pem = b"-----BEGIN PUBLIC KEY-----\n" + base64.encodebytes(spki) + b"-----END PUBLIC KEY-----\n"
     with pytest.raises(WeakKeyError):
-        PublicKey.from_pem(pem)
+        PublicKey.from_pem(_pem(bytes.fromhex("302a300506032b6570032100") + raw))
 
 
 def test_non_canonical_ed25519_encoding_is_refused() -> None:
@@ -95,9 +98,8 @@ def test_off_curve_p256_points_are_refused_raw_and_pem() -> None:
         PublicKey.from_raw("ES256", bad)
     assert info.value.code == "key_off_curve"
     spki = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200") + bad
-    pem = b"-----BEGIN PUBLIC KEY-----\n" + base64.encodebytes(spki) + b"-----END PUBLIC KEY-----\n"
     with pytest.raises(OffCurveKeyError):
-        PublicKey.from_pem(pem)
+        PublicKey.from_pem(_pem(spki))
 
 
 @pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
