@@ -19,7 +19,7 @@ def test_readme_python_example_runs() -> None:
     os.chdir(ROOT)
     try:
         with contextlib.redirect_stdout(out):
-            exec(compile(blocks[0], "README.md", "exec"), {})  # noqa: S102
+            exec(compile(blocks[0], "README.md", "exec"), {})
     finally:
         os.chdir(cwd)
     assert out.getvalue().startswith("expired the card expired on 2036-01-10")
