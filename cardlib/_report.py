@@ -8,7 +8,7 @@ from typing import Any
 
 from ._errors import CardError, ValidationError
 from ._pipeline import VerifiedCard
-from .profile._claims import Claim169
+from .profile._claims import PROFILE_KEYS, Claim169
 from .profile._json import record_to_json
 
 
@@ -26,11 +26,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def claims_to_json(claims: Claim169) -> dict[str, Any]:
-    """The standard Claim 169 fields that are present (bytes as hex)."""
+def claims_to_json(claims: Claim169, *, profile: bool = False) -> dict[str, Any]:
+    """The standard Claim 169 fields that are present (bytes as hex).
+
+    With ``profile``, the profile keys (75-84), already shown as the record, are left out of
+    ``extras``.
+    """
     out: dict[str, Any] = {}
     for spec in fields(claims):
         value = getattr(claims, spec.name)
+        if profile and spec.name == "extras":
+            value = {k: v for k, v in value.items() if k not in PROFILE_KEYS}
         if value is None or (spec.name in ("biometrics", "extras") and not value):
             continue
         out[spec.name] = _plain(value)
@@ -44,7 +50,7 @@ def card_to_json(card: VerifiedCard) -> dict[str, Any]:
         "code": None,
         "message": "the signature is valid and the card is within its validity period",
         "record": None if card.record is None else record_to_json(card.record),
-        "claims": claims_to_json(card.claims),
+        "claims": claims_to_json(card.claims, profile=card.record is not None),
         "algorithm": card.algorithm,
         "kid": None if card.kid is None else card.kid.hex(),
         "issuer": card.issuer,

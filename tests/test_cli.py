@@ -170,3 +170,10 @@ def test_a_payload_starting_with_a_dash_after_double_dash(keys: dict[str, Path])
     result = run("verify", "--key", str(keys["EdDSA"] / "public.pem"), "--now", NOW, "--", payload)
     assert result.returncode == 1  # parsed as a payload (and refused), not as an option
     assert json.loads(result.stdout)["status"] == "invalid"
+
+
+def test_verify_json_shows_profile_fields_once(keys: dict[str, Path]) -> None:
+    code, out = _verify("--key", str(keys["EdDSA"] / "public.pem"), "--now", NOW, _issue(keys))
+    assert code == 0
+    assert "extras" not in out["claims"]  # keys 75-84 are shown as the record
+    assert out["claims"]["secondary_full_name"] == "محمد علي سالم الورفلي"
