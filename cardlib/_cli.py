@@ -86,6 +86,16 @@ def _now(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _skew(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if not 0 <= value <= 86_400 * 366:
+        raise argparse.ArgumentTypeError("the skew must be between 0 and 31622400 seconds")
+    return value
+
+
 def _load_private(path: str, passphrase_file: str | None) -> PrivateKey:
     data = _read_bytes(path)
     passphrase = _passphrase(passphrase_file, prompt=b"ENCRYPTED" in data)
@@ -205,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--key", required=True, action="append", metavar="PUBLIC.pem",
                      help="a trusted issuer key (repeat for several)")
     ver.add_argument("--now", metavar="ISO-8601", help="check validity at this time")
-    ver.add_argument("--skew", type=int, default=300, metavar="SECONDS",
+    ver.add_argument("--skew", type=_skew, default=300, metavar="SECONDS",
                      help="clock tolerance for exp/nbf/iat (default 300)")
     ver.add_argument("payload", metavar="PAYLOAD", help="Base45 payload, or - for stdin")
     ver.set_defaults(func=cmd_verify)

@@ -113,14 +113,19 @@ def build(
     rules: Rules = DEFAULT_RULES,
     compress: bool = True,
 ) -> Layers:
-    """Validate, sign and encode ``record``, keeping every layer."""
+    """Normalise (NFC), validate, sign and encode ``record``, keeping every layer."""
+    record = record.normalised()
     problems = list(check_record(record, rules))
-    issued_at = int(_utc(now).timestamp())
+    moment = _utc(now).astimezone(UTC)
+    issued_at = int(moment.timestamp())
+    if not 0 <= issued_at <= MAX_TIME - 86_400:
+        problems.append(Problem("now", "range", "the signing time must be between 1970 and 9999"))
+    if not isinstance(issuer, str) or not 0 < len(issuer) <= 256:
+        problems.append(Problem("issuer", "type", "the issuer (CWT iss) is 1-256 characters"))
     exp = end_of_day(record.expiry_date) if isinstance(record.expiry_date, date) else 0
     if not problems and exp <= issued_at:
         problems.append(Problem("expiry_date", "past", "the card would already be expired"))
-    latest = (_utc(now) + timedelta(days=1)).date()
-    if not problems and record.issue_date > latest:
+    if not problems and record.issue_date.toordinal() > moment.date().toordinal() + 1:
         problems.append(Problem("issue_date", "future",
                                 "the issue date is later than the time of signing"))
     if problems:
@@ -140,7 +145,12 @@ def build(
         )
     protected = _cose.encode_header({_cose.HEADER_ALG: alg.cose_id, _cose.HEADER_KID: kid})
     to_sign = _cose.sig_structure(protected, payload)
-    signature = signer.sign(to_sign)
+    try:
+        signature = signer.sign(to_sign)
+    except CardError:
+        raise
+    except Exception as err:  # an external signer (HSM, remote service) failed
+        raise SigningError(f"the signer failed: {type(err).__name__}: {err}") from err
     if not isinstance(signature, bytes) or len(signature) != 64:
         raise SigningError(f"the signer returned {type(signature).__name__} of length "
                            f"{len(signature) if isinstance(signature, bytes) else '?'}; a "
@@ -161,6 +171,8 @@ def issue(
 ) -> str:
     """Sign ``record`` and return the Base45 payload for the card's QR code.
 
+    Text is normalised to Unicode NFC before validation and signing, so the verified record
+    equals ``record.normalised()``.
     ``now`` (default: the current time, UTC) becomes the CWT iat and nbf; the card expires at the
     end of ``record.expiry_date`` (UTC). Raises :class:`ValidationError` listing every problem.
     """

@@ -177,3 +177,9 @@ def test_verify_json_shows_profile_fields_once(keys: dict[str, Path]) -> None:
     assert code == 0
     assert "extras" not in out["claims"]  # keys 75-84 are shown as the record
     assert out["claims"]["secondary_full_name"] == "محمد علي سالم الورفلي"
+
+
+def test_absurd_skew_is_a_usage_error(keys: dict[str, Path]) -> None:
+    result = run("verify", "--key", str(keys["EdDSA"] / "public.pem"), "--skew",
+                 "100000000000000000000", "AAAA")
+    assert result.returncode == 2 and "Traceback" not in result.stderr

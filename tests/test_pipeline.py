@@ -437,3 +437,36 @@ def test_issue_date_after_signing_and_long_kids(record: HolderRecord, ed_key: Pr
 
     with pytest.raises(cardlib.SigningError):
         cardlib.issue(record, LongKid(), now=ISSUED)
+
+
+def test_issue_signs_nfc_text(record: HolderRecord, ed_key: PrivateKey) -> None:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Zoé Dupré")
+    nfd = dataclasses.replace(
+        record, mother_name_latin=decomposed,
+        name_latin=cardlib.FourPartName("Zoé".replace("é", "e\u0301"), "Ali", "Salem", "Elwarfali"))
+    card = verify(cardlib.issue(nfd, ed_key, now=ISSUED), ed_key.public_key, now=CHECKED)
+    assert card.record is not None
+    assert card.record.mother_name_latin == "Zoé Dupré"
+    assert card.record.name_latin.first == "Zoé"
+    assert card.record == nfd.normalised() != nfd
+
+
+class FailingSigner(RemoteSigner):
+    def sign(self, data: bytes) -> bytes:
+        raise ConnectionError("HSM unreachable")
+
+
+def test_signer_failures_and_bad_issue_arguments(record: HolderRecord, ed_key: PrivateKey) -> None:
+    with pytest.raises(cardlib.SigningError, match="HSM unreachable"):
+        cardlib.issue(record, FailingSigner(), now=ISSUED)
+    with pytest.raises(cardlib.ValidationError) as before_1970:
+        cardlib.issue(record, ed_key, now=datetime(1969, 12, 31, tzinfo=UTC))
+    assert ("now", "range") in {(p.path, p.code) for p in before_1970.value.problems}
+    with pytest.raises(cardlib.ValidationError):
+        cardlib.issue(record, ed_key, now=datetime(9999, 12, 31, tzinfo=UTC))
+    with pytest.raises(cardlib.ValidationError, match="issuer: type"):
+        cardlib.issue(record, ed_key, now=ISSUED, issuer="")
+    with pytest.raises(cardlib.ValidationError, match="issuer: type"):
+        cardlib.issue(record, ed_key, now=ISSUED, issuer=7)  # type: ignore[arg-type]

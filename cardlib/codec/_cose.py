@@ -73,8 +73,6 @@ def decode(data: bytes, limits: Limits) -> Sign1:
     if not isinstance(signature, bytes):
         raise CoseError("the COSE signature must be a byte string")
     header = _protected_header(protected, limits)
-    if _has_tags(unprotected):
-        raise CoseError("COSE headers must not carry CBOR tags")
     # RFC 9052 forbids a label in both buckets. Only kid is tolerated there (as EU DCC verifiers
     # do): it is a lookup hint, and the protected one wins.
     if (header.keys() & unprotected.keys()) - {HEADER_KID}:
@@ -97,10 +95,4 @@ def _protected_header(protected: bytes, limits: Limits) -> dict[Any, Any]:
     header: Any = _cbor.loads(protected, limits) if protected else {}
     if not isinstance(header, _cbor.MAP_TYPES):
         raise CoseError("the COSE protected header must encode a map")
-    if _has_tags(header):
-        raise CoseError("COSE headers must not carry CBOR tags")
     return dict(header)
-
-
-def _has_tags(header: Any) -> bool:
-    return any(isinstance(v, _cbor.Tag) for v in header.values())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from enum import IntEnum
 
@@ -75,6 +76,20 @@ class HolderRecord:
     email: str | None = None
     photo: bytes | None = None
     photo_format: PhotoFormat | None = None
+
+    def normalised(self) -> HolderRecord:
+        """This record with every text value in Unicode NFC (what :func:`cardlib.issue` signs)."""
+        changes: dict[str, object] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, str):
+                changes[spec.name] = unicodedata.normalize("NFC", value)
+            elif isinstance(value, FourPartName):
+                changes[spec.name] = FourPartName(*(
+                    unicodedata.normalize("NFC", part) if isinstance(part, str) else part
+                    for part in value.parts
+                ))
+        return replace(self, **changes)  # type: ignore[arg-type]
 
     @property
     def identifier(self) -> str:
