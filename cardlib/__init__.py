@@ -49,7 +49,7 @@ from .keys._keys import PrivateKey, PublicKey
 from .keys._signer import Signer
 from .keys._trust import TrustStore
 from .profile._claims import Claim169
-from .profile._json import record_from_json, record_to_json
+from .profile._json import record_from_json, record_from_json_text, record_to_json
 from .profile._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Sex
 from .profile._rules import DEFAULT_RULES, Rules, check_record
 
@@ -107,6 +107,7 @@ __all__ = [
     "inspect",
     "issue",
     "record_from_json",
+    "record_from_json_text",
     "record_to_json",
     "verify",
 ]

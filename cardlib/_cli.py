@@ -18,7 +18,7 @@ from ._pipeline import inspect, issue, verify
 from ._report import card_to_json, error_to_json
 from .keys._keys import PrivateKey, PublicKey
 from .keys._trust import TrustStore
-from .profile._json import record_from_json
+from .profile._json import record_from_json, record_from_json_text
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_INPUT_BYTES = 1 << 20
@@ -130,16 +130,9 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _record(path: str) -> Any:
-    try:
-        return json.loads(_read_bytes(path).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UsageError(f"{path} is not a JSON document: {err}") from err
-
-
 def cmd_issue(args: argparse.Namespace) -> int:
     key = _load_private(args.key, args.passphrase_file)
-    record = record_from_json(_record(args.record))
+    record = record_from_json_text(_read_bytes(args.record))
     sys.stdout.write(issue(record, key, now=_now(args.now), issuer=args.issuer) + "\n")
     return EXIT_OK
 
@@ -173,18 +166,21 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """The README's main job: demo keys, the example record, issue, verify, print."""
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    private_path = out / "private.pem"
-    if private_path.exists():
-        key = PrivateKey.from_pem(private_path.read_bytes())
-    else:
-        key = PrivateKey.generate("EdDSA")
-        _write(private_path, key.to_pem(), 0o600)
-        (out / "public.pem").write_bytes(key.public_key.to_pem())
     example = resources.files("cardlib").joinpath("_data/holder.json").read_text("utf-8")
     record = record_from_json(json.loads(example))
-    payload = issue(record, key)
-    (out / "payload.txt").write_text(payload + "\n", "ascii")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        private_path = out / "private.pem"
+        if private_path.exists():
+            key = PrivateKey.from_pem(private_path.read_bytes())
+        else:
+            key = PrivateKey.generate("EdDSA")
+            _write(private_path, key.to_pem(), 0o600)
+            (out / "public.pem").write_bytes(key.public_key.to_pem())
+        payload = issue(record, key)
+        (out / "payload.txt").write_text(payload + "\n", "ascii")
+    except OSError as err:
+        raise UsageError(f"cannot write the demo files in {out}: {err.strerror or err}") from err
     card = verify(payload, TrustStore([key.public_key]))
     sys.stderr.write(f"demo keys in {out}/ (kid {key.kid.hex()}); payload: "
                      f"{len(payload)} Base45 characters, saved to {out}/payload.txt\n")
@@ -247,6 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(EXIT_INVALID, error_to_json(err) | {"status": "error"})
     except KeyboardInterrupt:
         _fail(130, {"status": "error", "code": "interrupted", "message": "interrupted"})
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INVALID
     return result
 
 

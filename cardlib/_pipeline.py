@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 
 from ._errors import (
@@ -30,6 +29,7 @@ from ._errors import (
     ValidationError,
 )
 from ._limits import DEFAULT_LIMITS, Limits
+from ._values import json_value
 from .codec import _base45, _cbor, _cose, _zlib
 from .keys._algorithms import ALGORITHMS, BY_NAME
 from .keys._keys import PublicKey
@@ -104,6 +104,14 @@ def _utc(now: datetime | None) -> datetime:
     return now
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def build(
     record: HolderRecord,
     signer: Signer,
@@ -116,11 +124,12 @@ def build(
     """Normalise (NFC), validate, sign and encode ``record``, keeping every layer."""
     record = record.normalised()
     problems = list(check_record(record, rules))
-    moment = _utc(now).astimezone(UTC)
-    issued_at = int(moment.timestamp())
+    issued_at = int(_utc(now).timestamp())
     if not 0 <= issued_at <= MAX_TIME - 86_400:
-        problems.append(Problem("now", "range", "the signing time must be between 1970 and 9999"))
-    if not isinstance(issuer, str) or not 0 < len(issuer) <= 256:
+        problems.append(Problem("now", "range", "the signing time must be between 1970 and 9998"))
+        issued_at = 0
+    moment = datetime.fromtimestamp(issued_at, UTC)
+    if not isinstance(issuer, str) or not 0 < len(issuer) <= 256 or not _encodable(issuer):
         problems.append(Problem("issuer", "type", "the issuer (CWT iss) is 1-256 characters"))
     exp = end_of_day(record.expiry_date) if isinstance(record.expiry_date, date) else 0
     if not problems and exp <= issued_at:
@@ -331,29 +340,18 @@ def inspect(payload: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
         "warning": "UNVERIFIED: nothing below has been checked against a trusted key",
         "compressed": compressed,
         "envelope": message.envelope,
-        "protected_header": _jsonable(dict(message.protected_header)),
-        "unprotected_header": _jsonable(dict(message.unprotected_header)),
+        "protected_header": json_value(message.protected_header, bytes_as_object=True),
+        "unprotected_header": json_value(message.unprotected_header, bytes_as_object=True),
         "signature_hex": message.signature.hex(),
         "sig_structure_hex": _cose.sig_structure(message.protected, message.payload).hex(),
         "payload_hex": message.payload.hex(),
     }
     try:
         cwt = _cbor.loads(message.payload, limits)
-        if type(cwt) is dict and type(cwt.get(CWT_CLAIM169)) is bytes:
+        if isinstance(cwt, _cbor.MAP_TYPES) and type(cwt.get(CWT_CLAIM169)) is bytes:
+            cwt = dict(cwt)
             cwt[CWT_CLAIM169] = _cbor.loads(cwt[CWT_CLAIM169], limits)
-        layers["claims"] = _jsonable(cwt)
+        layers["claims"] = json_value(cwt, bytes_as_object=True)
     except CardError as err:
         layers["claims_error"] = {"code": err.code, "message": err.message}
     return layers
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict | MappingProxyType):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return {"hex": value.hex()}
-    if isinstance(value, _cbor.Tag):
-        return {"tag": value.tag, "value": _jsonable(value.value)}
-    return value

@@ -8,22 +8,13 @@ from typing import Any
 
 from ._errors import CardError, ValidationError
 from ._pipeline import VerifiedCard
+from ._values import json_value
 from .profile._claims import PROFILE_KEYS, Claim169
 from .profile._json import record_to_json
 
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if hasattr(value, "items"):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 def claims_to_json(claims: Claim169, *, profile: bool = False) -> dict[str, Any]:
@@ -39,7 +30,7 @@ def claims_to_json(claims: Claim169, *, profile: bool = False) -> dict[str, Any]
             value = {k: v for k, v in value.items() if k not in PROFILE_KEYS}
         if value is None or (spec.name in ("biometrics", "extras") and not value):
             continue
-        out[spec.name] = _plain(value)
+        out[spec.name] = json_value(value)
     return out
 
 

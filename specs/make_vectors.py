@@ -64,10 +64,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 import cardlib
 from cardlib import _pipeline
-from cardlib._pipeline import _jsonable
+from cardlib._values import json_value
 from cardlib.codec import _base45, _cbor, _cose, _zlib
 from cardlib.keys._algorithms import BY_NAME
 from cardlib.profile._claims import to_claims
+
+
+def _jsonable(value: object) -> object:
+    return json_value(value, bytes_as_object=True)
 
 SPECS = Path(__file__).resolve().parent
 DEFAULT_OUT = SPECS / "vectors"

@@ -136,8 +136,10 @@ def test_invalid_record_reports_every_problem(keys: dict[str, Path], tmp_path: P
         ("national_number", "sex_mismatch"), ("nationality", "format")}
     not_json = tmp_path / "x.json"
     not_json.write_text("{")
-    assert run("issue", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
-               str(keys["pass"]), str(not_json)).returncode == 2
+    result = run("issue", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
+                 str(keys["pass"]), str(not_json))
+    assert result.returncode == 1
+    assert json.loads(result.stderr)["problems"][0]["code"] == "json"
 
 
 def test_inspect_is_marked_unverified(keys: dict[str, Path]) -> None:
@@ -183,3 +185,23 @@ def test_absurd_skew_is_a_usage_error(keys: dict[str, Path]) -> None:
     result = run("verify", "--key", str(keys["EdDSA"] / "public.pem"), "--skew",
                  "100000000000000000000", "AAAA")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_demo_into_an_unusable_place_is_a_usage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("demo", "--out", str(blocker))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_broken_pipe_is_quiet(keys: dict[str, Path]) -> None:
+    payload = _issue(keys)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before cardlib writes a byte
+    try:
+        proc = subprocess.run([str(CLI), "inspect", payload], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr

@@ -176,3 +176,9 @@ def test_private_key_satisfies_the_signer_protocol() -> None:
     assert isinstance(PrivateKey.generate("EdDSA"), cardlib.Signer)
     raw = ed25519.Ed25519PrivateKey.generate()
     assert not isinstance(raw, cardlib.Signer)
+
+
+def test_compressed_off_curve_point_in_pem_is_named() -> None:
+    prefix = bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200")
+    with pytest.raises(OffCurveKeyError):
+        PublicKey.from_pem(_pem(prefix + b"\x02" + b"\xff" * 32))

@@ -470,3 +470,46 @@ def test_signer_failures_and_bad_issue_arguments(record: HolderRecord, ed_key: P
         cardlib.issue(record, ed_key, now=ISSUED, issuer="")
     with pytest.raises(cardlib.ValidationError, match="issuer: type"):
         cardlib.issue(record, ed_key, now=ISSUED, issuer=7)  # type: ignore[arg-type]
+
+
+def test_inspect_output_is_always_json(ed_key: PrivateKey) -> None:
+    import json
+
+    for payload in (craft(ed_key, cwt({1: "X"}), unprotected={5: {1: 2}}),
+                    craft(ed_key, cbor2.dumps(cbor2.CBORTag(61, {169: {1: "X"}})))):
+        layers = cardlib.inspect(payload)
+        assert layers["verified"] is False
+        json.dumps(layers)
+
+
+def test_critical_headers_are_refused(ed_key: PrivateKey) -> None:
+    payload = craft(ed_key, cwt({1: "X"}), protected={1: -8, 4: ed_key.kid, 2: [99], 99: "x"})
+    assert _code(payload, ed_key.public_key) == "cose_invalid"
+
+
+def test_colliding_keys_survive_the_json_report(ed_key: PrivateKey) -> None:
+    from cardlib._report import card_to_json
+
+    card = verify(craft(ed_key, cwt({1: "X", 100: {1: "int-key", "1": "text-key"}})),
+                  ed_key.public_key, now=CHECKED)
+    shown = card_to_json(card)["claims"]["extras"]["100"]
+    assert {"key": 1, "value": "int-key"} in shown and {"key": "1", "value": "text-key"} in shown
+
+
+def test_now_near_the_datetime_limits(record: HolderRecord, ed_key: PrivateKey) -> None:
+    from datetime import timezone
+
+    for now in (datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
+                datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))):
+        with pytest.raises(cardlib.ValidationError, match="now: range"):
+            cardlib.issue(record, ed_key, now=now)
+
+
+def test_lone_surrogates_are_refused_before_signing(
+    record: HolderRecord, ed_key: PrivateKey
+) -> None:
+    with pytest.raises(cardlib.ValidationError, match="control_chars"):
+        cardlib.issue(dataclasses.replace(record, place_of_birth="Tripoli\ud800"), ed_key,
+                      now=ISSUED)
+    with pytest.raises(cardlib.ValidationError, match="issuer: type"):
+        cardlib.issue(record, ed_key, now=ISSUED, issuer="\udcff")

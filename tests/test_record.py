@@ -144,3 +144,28 @@ def test_empty_optional_fields(example_json: dict[str, Any]) -> None:
     assert record.phone is None and record.email is None
     found = {(p.path, p.code) for p in cardlib.check_record(dataclasses.replace(record, phone=""))}
     assert ("phone", "empty") in found
+
+
+def test_hostile_json_values_are_problems(example_json: dict[str, Any]) -> None:
+    deep: Any = []
+    for _ in range(5000):
+        deep = [deep]
+    assert ("sex", "enum") in _problems(dict(example_json, sex=deep))
+    assert ("sex", "enum") in _problems(dict(example_json, sex=10**5000))
+    assert ("place_of_birth", "control_chars") in _problems(
+        dict(example_json, place_of_birth="Tripoli\ud800"))
+
+
+def test_json_text_parsing(example_json: dict[str, Any]) -> None:
+    import json
+
+    text = json.dumps(example_json, ensure_ascii=False)
+    assert cardlib.record_from_json_text(text) == record_from_json(example_json)
+    doubled = text[:-1] + ', "sex": "female"}'
+    with pytest.raises(ValidationError) as info:
+        cardlib.record_from_json_text(doubled)
+    assert ("sex", "duplicate_field") in {(p.path, p.code) for p in info.value.problems}
+    for bad in ("{", "[" * 100_000 + "]" * 100_000, '{"sex": ' + "9" * 5000 + "}", b"\xff\xfe{"):
+        with pytest.raises(ValidationError) as info:
+            cardlib.record_from_json_text(bad)
+        assert info.value.problems[0].code in ("json", "enum", "unknown_field", "required")

@@ -12,6 +12,7 @@ from .._limits import Limits
 from . import _cbor
 
 HEADER_ALG = 1
+HEADER_CRIT = 2
 HEADER_KID = 4
 
 
@@ -73,6 +74,9 @@ def decode(data: bytes, limits: Limits) -> Sign1:
     if not isinstance(signature, bytes):
         raise CoseError("the COSE signature must be a byte string")
     header = _protected_header(protected, limits)
+    if HEADER_CRIT in header or HEADER_CRIT in unprotected:
+        raise CoseError("the message marks header parameters as critical (crit); none is "
+                        "understood by this profile, so it is refused (RFC 9052 section 3.1)")
     # RFC 9052 forbids a label in both buckets. Only kid is tolerated there (as EU DCC verifiers
     # do): it is a lookup hint, and the protected one wins.
     if (header.keys() & unprotected.keys()) - {HEADER_KID}:

@@ -30,6 +30,9 @@ from ._algorithms import (
 KID_BYTES = 8
 # DER prefix of a SubjectPublicKeyInfo holding an uncompressed P-256 point (RFC 5480).
 _P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
+_P256_SPKI_COMPRESSED_PREFIX = bytes.fromhex(
+    "3039301306072a8648ce3d020106082a8648ce3d030107032200"
+)
 
 
 def kid_for(spki_der: bytes) -> bytes:
@@ -106,8 +109,9 @@ class PublicKey:
             der = base64.b64decode(b"".join(lines), validate=True)
         except ValueError:
             return
-        if der.startswith(_P256_SPKI_PREFIX) and len(der) == len(_P256_SPKI_PREFIX) + 65:
-            p256_point(der[len(_P256_SPKI_PREFIX) :])
+        for prefix, size in ((_P256_SPKI_PREFIX, 65), (_P256_SPKI_COMPRESSED_PREFIX, 33)):
+            if der.startswith(prefix) and len(der) == len(prefix) + size:
+                p256_point(der[len(prefix) :])
 
     def verify(self, signature: bytes, data: bytes) -> None:
         """Raise a typed error unless ``signature`` is valid over ``data``."""

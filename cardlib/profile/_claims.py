@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from .._errors import Problem, ValidationError
+from .._values import short_repr
 from ._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Sex
 from ._rules import DEFAULT_RULES, Rules, check_record
 
@@ -92,7 +93,7 @@ def _parse_ymd(problems: list[Problem], path: str, value: object) -> date | None
             return date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:
             pass
-    problems.append(Problem(path, "date", f"expected a date as YYYYMMDD (got {value!r})"))
+    problems.append(Problem(path, "date", f"expected a date as YYYYMMDD (got {short_repr(value)})"))
     return None
 
 
@@ -158,7 +159,8 @@ def read_claim169(claims: Mapping[Any, Any]) -> Claim169:
             if type(number) is int and 1 <= number <= top:
                 values[name] = number
             else:
-                problems.append(Problem(path, "enum", f"{name} must be 1..{top} (got {value!r})"))
+                problems.append(Problem(path, "enum",
+                                        f"{name} must be 1..{top} (got {short_repr(value)})"))
         elif key == PHOTO:
             if type(value) is bytes:
                 values["photo"] = value
@@ -211,7 +213,7 @@ def record_from_claims(
     version = claims.get(PROFILE_VERSION)
     if type(version) is not int or version != PROFILE:
         problems.append(Problem(f"claim169.{PROFILE_VERSION}", "unsupported_profile",
-                                f"profile version {claims.get(PROFILE_VERSION)!r} is not known"))
+                                f"profile version {short_repr(version)} is not known"))
         raise ValidationError(problems)
     unknown = [k for k in view.extras if k in range(75, 100) and k not in PROFILE_KEYS]
     problems.extend(Problem(f"claim169.{k}", "unknown_field", "not defined by profile version 1")

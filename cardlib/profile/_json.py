@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from enum import IntEnum
 from typing import Any, TypeVar
 
 from .._errors import Problem, ValidationError
+from .._values import short_repr
 from ._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Sex
 from ._rules import DEFAULT_RULES, Rules, check_record
 
@@ -42,7 +44,7 @@ def _enum_value(problems: list[Problem], path: str, value: object, enum: type[_E
     if isinstance(value, str) and value.lower() in lookup:
         return lookup[value.lower()]
     allowed = ", ".join(lookup)
-    problems.append(Problem(path, "enum", f"must be one of: {allowed} (got {value!r})"))
+    problems.append(Problem(path, "enum", f"must be one of: {allowed} (got {short_repr(value)})"))
     return None
 
 
@@ -54,7 +56,8 @@ def _date_value(problems: list[Problem], path: str, value: object) -> date | Non
             return date.fromisoformat(value)
         except ValueError:
             pass
-    problems.append(Problem(path, "date", f"expected a date as YYYY-MM-DD (got {value!r})"))
+    problems.append(Problem(path, "date",
+                            f"expected a date as YYYY-MM-DD (got {short_repr(value)})"))
     return None
 
 
@@ -119,6 +122,41 @@ def record_from_json(data: object, rules: Rules = DEFAULT_RULES) -> HolderRecord
     problems.extend(p for p in check_record(record, rules) if p.path not in reported)
     if problems:
         raise ValidationError(problems)
+    return record
+
+
+MAX_JSON_BYTES = 1 << 20
+
+
+def record_from_json_text(text: str | bytes, rules: Rules = DEFAULT_RULES) -> HolderRecord:
+    """Parse a JSON document (at most 1 MiB) into a validated record.
+
+    Like :func:`record_from_json`, plus: a member given twice is the problem
+    ``duplicate_field`` (never silently last-wins) and text that is not JSON is ``json``.
+    """
+    if len(text) > MAX_JSON_BYTES:
+        raise ValidationError([Problem("$", "too_long", "a holder record is at most 1 MiB")])
+    duplicates: list[Problem] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                duplicates.append(Problem(key[:64], "duplicate_field", "given more than once"))
+            out[key] = value
+        return out
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, bad UTF-8, huge numbers
+        message = str(err)[:200] if not isinstance(err, RecursionError) else "nested too deeply"
+        raise ValidationError([Problem("$", "json", f"not a JSON document: {message}")]) from None
+    try:
+        record = record_from_json(data, rules)
+    except ValidationError as err:
+        raise ValidationError([*duplicates, *err.problems]) from None
+    if duplicates:
+        raise ValidationError(duplicates)
     return record
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from enum import IntEnum
 
 from .._errors import Problem
+from .._values import short_repr
 from ._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Sex
 
 NumberCheck = Callable[[str], bool]
@@ -34,8 +35,9 @@ _FORMAT_CHARS = (
     "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
     "\U000e0020-\U000e007f"
 )
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT_CHARS}]")
-_CONTROL_MULTILINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_FORMAT_CHARS}]")
+# Lone surrogates (category Cs) cannot be encoded as UTF-8 at all.
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT_CHARS}\ud800-\udfff]")
+_CONTROL_MULTILINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_FORMAT_CHARS}\ud800-\udfff]")
 
 MAX_NAME = 64
 MAX_TEXT = 256
@@ -105,7 +107,9 @@ def _text(
     if value != value.strip():
         out.add(path, "whitespace", "no leading or trailing spaces")
     if (_CONTROL_MULTILINE if multiline else _CONTROL).search(value):
-        out.add(path, "control_chars", "control or invisible formatting characters are not allowed")
+        out.add(path, "control_chars",
+                "control characters, invisible formatting characters and lone surrogates are "
+                "not allowed")
     if not unicodedata.is_normalized("NFC", value):
         out.add(path, "not_nfc", "text must be in Unicode NFC (cardlib normalises JSON input)")
     if pattern is not None and pattern.fullmatch(value) is None:
@@ -120,7 +124,7 @@ def _enum(out: _Collector, path: str, value: object, enum: type[IntEnum], requir
         return
     if not isinstance(value, enum):
         allowed = ", ".join(m.name.lower() for m in enum)
-        out.add(path, "enum", f"must be one of: {allowed} (got {value!r})")
+        out.add(path, "enum", f"must be one of: {allowed} (got {short_repr(value)})")
 
 
 def _date(out: _Collector, path: str, value: object) -> date | None:
