@@ -43,7 +43,7 @@ from .profile._claims import (
     to_claims,
 )
 from .profile._record import HolderRecord
-from .profile._rules import DEFAULT_RULES, Rules, check_record
+from .profile._rules import CONTROL_CHARS, DEFAULT_RULES, Rules, check_record
 
 CWT_ISS, CWT_SUB, CWT_EXP, CWT_NBF, CWT_IAT, CWT_CLAIM169 = 1, 2, 4, 5, 6, 169
 DEFAULT_ISSUER = "LBY"
@@ -129,8 +129,10 @@ def build(
         problems.append(Problem("now", "range", "the signing time must be between 1970 and 9998"))
         issued_at = 0
     moment = datetime.fromtimestamp(issued_at, UTC)
-    if not isinstance(issuer, str) or not 0 < len(issuer) <= 256 or not _encodable(issuer):
-        problems.append(Problem("issuer", "type", "the issuer (CWT iss) is 1-256 characters"))
+    if (not isinstance(issuer, str) or not 0 < len(issuer) <= 256 or not _encodable(issuer)
+            or issuer != issuer.strip() or CONTROL_CHARS.search(issuer)):
+        problems.append(Problem("issuer", "type", "the issuer (CWT iss) is 1-256 characters "
+                                "of printable text"))
     exp = end_of_day(record.expiry_date) if isinstance(record.expiry_date, date) else 0
     if not problems and exp <= issued_at:
         problems.append(Problem("expiry_date", "past", "the card would already be expired"))

@@ -470,6 +470,8 @@ def test_signer_failures_and_bad_issue_arguments(record: HolderRecord, ed_key: P
         cardlib.issue(record, ed_key, now=ISSUED, issuer="")
     with pytest.raises(cardlib.ValidationError, match="issuer: type"):
         cardlib.issue(record, ed_key, now=ISSUED, issuer=7)  # type: ignore[arg-type]
+    with pytest.raises(cardlib.ValidationError, match="issuer: type"):
+        cardlib.issue(record, ed_key, now=ISSUED, issuer="LBY\x00")
 
 
 def test_inspect_output_is_always_json(ed_key: PrivateKey) -> None:

@@ -36,7 +36,7 @@ _FORMAT_CHARS = (
     "\U000e0020-\U000e007f"
 )
 # Lone surrogates (category Cs) cannot be encoded as UTF-8 at all.
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT_CHARS}\ud800-\udfff]")
+CONTROL_CHARS = _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT_CHARS}\ud800-\udfff]")
 _CONTROL_MULTILINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_FORMAT_CHARS}\ud800-\udfff]")
 
 MAX_NAME = 64
