@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,3 +49,13 @@ def any_key(
 @pytest.fixture(scope="session")
 def trust(ed_key: cardlib.PrivateKey, es_key: cardlib.PrivateKey) -> cardlib.TrustStore:
     return cardlib.TrustStore([ed_key.public_key, es_key.public_key])
+
+
+def require(feature: str, available: bool, reason: str) -> None:
+    """Skip a test whose optional part is missing on this machine; in CI (where .ci/run sets
+    CARDLIB_REQUIRE_ALL=1 and installs every part) the same condition is a failure."""
+    if available:
+        return
+    if os.environ.get("CARDLIB_REQUIRE_ALL") == "1":
+        pytest.fail(f"{feature} is required in CI but unavailable: {reason}")
+    pytest.skip(f"{feature} unavailable: {reason}")
