@@ -178,6 +178,57 @@ class NotYetValidError(ValidityError):
     code = "not_yet_valid"
 
 
+# --- printing and scanning cards ---------------------------------------------------------------
+
+
+class ImageError(CardError, ValueError):
+    """An image (portrait, card photo or scan) cannot be read or is unusable."""
+
+    code = "image_invalid"
+
+
+class PhotoBudgetError(CardError):
+    """The portrait cannot be compressed into the payload's byte budget."""
+
+    code = "photo_budget"
+
+
+class QrCapacityError(CardError):
+    """The payload does not fit the largest QR version allowed at the chosen error level."""
+
+    code = "qr_too_large"
+
+
+class BarcodeError(CardError):
+    """A barcode could not be generated."""
+
+    code = "barcode_error"
+
+
+class DecoderUnavailableError(CardError):
+    """The requested barcode decoder backend is not installed on this machine."""
+
+    code = "decoder_unavailable"
+
+
+class BarcodeNotFoundError(CardError):
+    """No readable barcode of the expected kind was found in the image."""
+
+    code = "barcode_not_found"
+
+
+class MrzError(CardError, ValueError):
+    """A machine-readable zone is malformed or a check digit is wrong."""
+
+    code = "mrz_invalid"
+
+
+class PrintMismatchError(VerificationError):
+    """The printed data (Code128, MRZ) disagrees with the signed payload: a tampered print."""
+
+    code = "print_mismatch"
+
+
 def all_error_classes() -> tuple[type[CardError], ...]:
     """Every CardError class, root first (used to document and test the code table)."""
     seen: list[type[CardError]] = []
