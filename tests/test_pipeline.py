@@ -257,7 +257,7 @@ def test_profile_map_is_revalidated(record: HolderRecord, ed_key: PrivateKey) ->
     assert ("national_number", "sex_mismatch") in found
     assert ("claim169.99", "unknown_field") in found
     claims = cbor2.loads(build(record, ed_key, now=ISSUED).cbor)
-    claims[169][4] = "Someone Else"
+    claims[169][5] = "Someone"  # firstName disagrees with the first part of fullName
     with pytest.raises(cardlib.ValidationError, match="inconsistent"):
         verify(craft(ed_key, cbor2.dumps(claims, canonical=True)), ed_key.public_key,
                now=CHECKED)

@@ -117,8 +117,8 @@ def to_claims(record: HolderRecord, rules: Rules = DEFAULT_RULES) -> dict[int, A
         COUNTRY: rules.issuing_country,
         PROFILE_VERSION: PROFILE,
         CATEGORY: int(record.category),
-        NAME_AR_PARTS: list(record.name_ar.parts),
-        NAME_LATIN_PARTS: list(latin.parts),
+        NAME_AR_PARTS: _word_counts(record.name_ar),
+        NAME_LATIN_PARTS: _word_counts(latin),
         MOTHER_NAME_AR: record.mother_name_ar,
         DOCUMENT_NUMBER: record.document_number,
         PLACE_OF_BIRTH: record.place_of_birth,
@@ -197,11 +197,31 @@ def _text(
     return value
 
 
-def _parts(problems: list[Problem], claims: Mapping[Any, Any], key: int) -> Any:
-    value = claims.get(key)
-    if type(value) is list and len(value) == 4:
-        return FourPartName(*value)
-    problems.append(Problem(f"claim169.{key}", "type", "a four-part name is a list of 4 texts"))
+def _word_counts(name: FourPartName) -> list[int]:
+    """How many space-separated words each part has: the parts are the full name cut there.
+
+    This keeps the four-part structure without repeating the name (the QR stays smaller).
+    """
+    return [part.count(" ") + 1 for part in name.parts]
+
+
+def _parts(
+    problems: list[Problem], claims: Mapping[Any, Any], key: int, full: str | None
+) -> Any:
+    """Cut ``full`` (fullName or secondaryFullName) into four parts by the word counts."""
+    counts = claims.get(key)
+    words = full.split(" ") if isinstance(full, str) else []
+    if (type(counts) is list and len(counts) == 4
+            and all(type(n) is int and 0 < n <= len(words) for n in counts)
+            and sum(counts) == len(words)):
+        parts, start = [], 0
+        for count in counts:
+            parts.append(" ".join(words[start : start + count]))
+            start += count
+        return FourPartName(*parts)
+    problems.append(Problem(f"claim169.{key}", "type",
+                            "the name's word counts must be 4 positive integers that add up to "
+                            "the number of words in the full name"))
     return None
 
 
@@ -222,8 +242,8 @@ def record_from_claims(
     if category not in (1, 2) or type(category) is not int:
         problems.append(Problem(f"claim169.{CATEGORY}", "enum", "holder category must be 1 or 2"))
         category = None
-    name_ar = _parts(problems, claims, NAME_AR_PARTS)
-    name_latin = _parts(problems, claims, NAME_LATIN_PARTS)
+    name_ar = _parts(problems, claims, NAME_AR_PARTS, view.secondary_full_name)
+    name_latin = _parts(problems, claims, NAME_LATIN_PARTS, view.full_name)
     identifier = view.id
     record = HolderRecord(
         category=HolderCategory(category) if category else None,  # type: ignore[arg-type]

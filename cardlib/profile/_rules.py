@@ -22,9 +22,11 @@ _CENTRE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,15}")
 _COUNTRY = re.compile(r"[A-Z]{3}")
 _PHONE = re.compile(r"\+?[0-9][0-9 ]{5,19}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
-_LATIN_NAME = re.compile(r"[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ '’.-]*")
+# Names are words separated by single spaces (the Claim 169 map records parts as word counts).
+_LATIN_WORD = r"[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ'’.-]*"
+_LATIN_NAME = re.compile(f"{_LATIN_WORD}( {_LATIN_WORD})*")
 _ARABIC_LETTER = r"\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF"
-_ARABIC_NAME = re.compile(f"[{_ARABIC_LETTER}][{_ARABIC_LETTER} ]*")
+_ARABIC_NAME = re.compile(f"[{_ARABIC_LETTER}]+( [{_ARABIC_LETTER}]+)*")
 _ARABIC = re.compile(f"[{_ARABIC_LETTER}]")
 
 # Unicode categories Cc and Cf (control and invisible format characters), except ZWNJ and ZWJ,
@@ -144,7 +146,8 @@ def _name(out: _Collector, path: str, value: object, arabic: bool) -> None:
     for part in fields(FourPartName):
         _text(out, f"{path}.{part.name}", getattr(value, part.name), max_len=MAX_NAME,
               pattern=_ARABIC_NAME if arabic else _LATIN_NAME,
-              pattern_hint="Arabic letters only" if arabic else "Latin letters only")
+              pattern_hint=("Arabic letters, words separated by single spaces" if arabic
+                            else "Latin letters, words separated by single spaces"))
 
 
 def check_record(record: HolderRecord, rules: Rules = DEFAULT_RULES) -> tuple[Problem, ...]:
