@@ -223,6 +223,12 @@ class MrzError(CardError, ValueError):
     code = "mrz_invalid"
 
 
+class LayoutError(CardError, ValueError):
+    """A card layout configuration is malformed."""
+
+    code = "layout_invalid"
+
+
 class PrintMismatchError(VerificationError):
     """The printed data (Code128, MRZ) disagrees with the signed payload: a tampered print."""
 
