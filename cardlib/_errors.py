@@ -229,6 +229,12 @@ class LayoutError(CardError, ValueError):
     code = "layout_invalid"
 
 
+class FontError(CardError):
+    """A font package needed to render cards is not installed."""
+
+    code = "font_unavailable"
+
+
 class PrintMismatchError(VerificationError):
     """The printed data (Code128, MRZ) disagrees with the signed payload: a tampered print."""
 

@@ -16,7 +16,7 @@ import fontpkg
 from bidi import get_display
 from PIL import ImageFont
 
-from .._errors import CardError
+from .._errors import FontError
 
 _RESHAPER_CONFIG = {
     key: (key.startswith("ARABIC LIGATURE LAM WITH ALEF") if "LIGATURE" in key else value)
@@ -26,10 +26,6 @@ _RESHAPER_CONFIG["support_ligatures"] = True
 _RESHAPER = arabic_reshaper.ArabicReshaper(configuration=_RESHAPER_CONFIG)
 
 FAMILIES = {"arabic": "Noto Sans Arabic", "latin": "Noto Sans", "mono": "IBM Plex Mono"}
-
-
-class FontError(CardError):
-    code = "font_unavailable"
 
 
 @lru_cache(maxsize=64)

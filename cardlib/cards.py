@@ -1,0 +1,47 @@
+"""Cards you can print and scan (needs ``pip install 'cardlib[cards]'``).
+
+    from cardlib import cards
+    portrait = cards.prepare_portrait(jpeg_bytes)                  # card image + payload photo
+    images = cards.render_card(record, payload, cards.default_layout(), portrait.card_image)
+    pdf = cards.card_pdf(images)                                  # exact ID-1 size, 2 pages
+    result = cards.scan(cards.load_image(scan_bytes), trust)      # verify + cross-check print
+"""
+
+from __future__ import annotations
+
+from .barcodes._code128 import code128_image
+from .barcodes._qr import QrMatrix, qr_image, qr_matrix
+from .barcodes._read import Decoded, available_backends, load_image, read_barcodes
+from .mrz._td1 import Td1, check_digit, parse_td1, td1_lines
+from .mrz._translit import transliterate_arabic
+from .render._card import CardImages, render_back, render_card, render_front
+from .render._layout import Layout, default_layout, layout_from_json
+from .render._pdf import card_pdf, sheet_pdf
+from .scan._scan import ScanResult, scan
+
+__all__ = [
+    "CardImages",
+    "Decoded",
+    "Layout",
+    "QrMatrix",
+    "ScanResult",
+    "Td1",
+    "available_backends",
+    "card_pdf",
+    "check_digit",
+    "code128_image",
+    "default_layout",
+    "layout_from_json",
+    "load_image",
+    "parse_td1",
+    "qr_image",
+    "qr_matrix",
+    "read_barcodes",
+    "render_back",
+    "render_card",
+    "render_front",
+    "scan",
+    "sheet_pdf",
+    "td1_lines",
+    "transliterate_arabic",
+]

@@ -1,0 +1,216 @@
+"""Front and back of an ID-1 card (85.60 × 53.98 mm) at 300 dpi.
+
+Front: header band (country, title, optional logo), portrait, Arabic and Latin fields, the
+national number and its Code128. Back: the QR code of the signed payload (modules ≥ 0.42 mm),
+issuer and address, and the TD1 machine-readable zone.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+from .._errors import ImageError, LayoutError, QrCapacityError
+from ..barcodes._code128 import code128_image
+from ..barcodes._qr import qr_image, qr_matrix
+from ..mrz._td1 import td1_lines
+from ..profile._record import HolderCategory, HolderRecord, Sex
+from ._layout import Layout
+from ._text import font, visual
+
+DPI = 300
+WIDTH = round(85.60 / 25.4 * DPI)   # 1011 px
+HEIGHT = round(53.98 / 25.4 * DPI)  # 638 px
+MARGIN = 36
+PORTRAIT = (250, 320)
+QR_MODULE_PX = 5  # 0.42 mm at 300 dpi: the smallest module that survived a 150 dpi scan
+CODE128_MODULE_PX = 4
+MIN_FONT = 18
+
+
+@dataclass(frozen=True, slots=True)
+class CardImages:
+    """The two sides of one card, RGB, 1011 × 638 px, 300 dpi."""
+
+    front: Image.Image
+    back: Image.Image
+
+
+def _fit(text: str, kind: str, size: int, weight: int, width: int) -> ImageFont.FreeTypeFont:
+    """The largest font ≤ ``size`` that draws ``text`` within ``width`` pixels."""
+    shown = visual(text)
+    for candidate in range(size, MIN_FONT - 1, -2):
+        face = font(kind, candidate, weight)
+        if face.getlength(shown) <= width:
+            return face
+    raise LayoutError(f"{text[:40]!r} is too long to fit the card ({width} px at "
+                      f"{MIN_FONT} px type)")
+
+
+class _Canvas:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.colours = layout.colours
+        self.image = Image.new("RGB", (WIDTH, HEIGHT), self.colours["background"])
+        self.draw = ImageDraw.Draw(self.image)
+
+    def text(self, xy: tuple[int, int], text: str, *, kind: str = "latin", size: int = 26,
+             weight: int = 400, colour: str = "text", anchor: str = "la",
+             width: int = WIDTH) -> None:
+        face = _fit(text, kind, size, weight, width)
+        self.draw.text(xy, visual(text), font=face, fill=self.colours.get(colour, colour),
+                       anchor=anchor)
+
+    def arabic(self, xy: tuple[int, int], text: str, **kwargs: object) -> None:
+        self.text(xy, text, kind="arabic", anchor="ra", **kwargs)  # type: ignore[arg-type]
+
+    def header(self) -> None:
+        band = 112
+        self.draw.rectangle((0, 0, WIDTH, band), fill=self.colours["primary"])
+        self.draw.rectangle((0, band, WIDTH, band + 6), fill=self.colours["accent"])
+        lay = self.layout
+        half = WIDTH // 2 - MARGIN - 60
+        self.text((MARGIN, 16), lay.country.en, size=30, weight=700, colour="on_primary",
+                  width=half)
+        self.text((MARGIN, 62), lay.title.en, size=26, colour="on_primary", width=half)
+        self.arabic((WIDTH - MARGIN, 8), lay.country.ar, size=34, weight=700,
+                    colour="on_primary", width=half)
+        self.arabic((WIDTH - MARGIN, 56), lay.title.ar, size=30, colour="on_primary", width=half)
+        if lay.logo_png is not None:
+            logo = _open(lay.logo_png, "the layout's logo")
+            logo.thumbnail((96, 96))
+            self.image.paste(logo, ((WIDTH - logo.width) // 2, (band - logo.height) // 2),
+                             logo if logo.mode == "RGBA" else None)
+
+
+def _open(data: bytes, what: str) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > 40_000_000:
+            raise ImageError(f"{what} is too large ({image.width}×{image.height})")
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
+        raise ImageError(f"{what} cannot be read: {err}") from err
+    return image.convert("RGBA")
+
+
+def _portrait_box(canvas: _Canvas, portrait: Image.Image | None) -> None:
+    x, y = MARGIN, 140
+    w, h = PORTRAIT
+    if portrait is None:
+        canvas.draw.rectangle((x, y, x + w, y + h), fill="#dfe5df")
+        canvas.draw.ellipse((x + 70, y + 50, x + w - 70, y + 170), fill="#b9c4ba")
+        canvas.draw.ellipse((x + 30, y + 180, x + w - 30, y + h + 80), fill="#b9c4ba")
+        canvas.draw.rectangle((x, y + h, x + w, y + h + 80), fill=canvas.colours["background"])
+    else:
+        fitted = portrait.convert("RGB")
+        scale = max(w / fitted.width, h / fitted.height)
+        fitted = fitted.resize((max(w, round(fitted.width * scale)),
+                                max(h, round(fitted.height * scale))), Image.Resampling.LANCZOS)
+        left, top = (fitted.width - w) // 2, (fitted.height - h) // 2
+        canvas.image.paste(fitted.crop((left, top, left + w, top + h)), (x, y))
+    canvas.draw.rectangle((x - 2, y - 2, x + w + 1, y + h + 1), outline=canvas.colours["primary"],
+                          width=3)
+
+
+def _row(canvas: _Canvas, y: int, label: str, en: str, ar: str) -> None:
+    """A bilingual row: Latin label and value on the left half, Arabic on the right half.
+
+    Arabic and left-to-right text (dates, codes) are never mixed in one string: the bidi
+    algorithm would reorder the groups of a date. A value without Arabic letters on the right
+    half is drawn left-to-right, right-aligned.
+    """
+    left, right = 312, WIDTH - MARGIN
+    half = (right - left) // 2 - 12
+    names = canvas.layout.labels[label]
+    canvas.text((left, y), names.en, size=19, colour="label", width=half)
+    canvas.text((left, y + 22), en, size=26, weight=500, width=half)
+    canvas.arabic((right, y - 4), names.ar, size=20, colour="label", width=half)
+    if visual(ar) == ar:  # no Arabic letters: keep left-to-right order
+        canvas.text((right, y + 24), ar, size=26, weight=500, anchor="ra", width=half)
+    else:
+        canvas.arabic((right, y + 20), ar, size=27, weight=500, width=half)
+
+
+def render_front(record: HolderRecord, layout: Layout,
+                 portrait: Image.Image | None = None) -> Image.Image:
+    canvas = _Canvas(layout)
+    canvas.header()
+    _portrait_box(canvas, portrait)
+    right, left = WIDTH - MARGIN, 312
+    canvas.arabic((right, 124), record.name_ar.full, size=38, weight=700, width=right - left)
+    canvas.text((left, 190), record.name_latin.full, size=30, weight=700, width=right - left)
+    sexes = layout.sex_names["male" if record.sex is Sex.MALE else "female"]
+    _row(canvas, 240, "mother", record.mother_name_latin or "—", record.mother_name_ar)
+    _row(canvas, 300, "birth", record.date_of_birth.isoformat(), record.place_of_birth)
+    _row(canvas, 360, "sex", f"{sexes.en} · {record.nationality}", sexes.ar)
+    _row(canvas, 420, "document_number", record.document_number, record.document_number)
+    canvas.text((left, 480), f"{layout.labels['issue_date'].en} {record.issue_date.isoformat()}"
+                f"   {layout.labels['expiry_date'].en} {record.expiry_date.isoformat()}",
+                size=20, colour="label", width=right - left)
+    number_label = "national_number" if record.category is HolderCategory.CITIZEN \
+        else "admin_number"
+    names = layout.labels[number_label]
+    x0, w = MARGIN, PORTRAIT[0]
+    canvas.text((x0, 472), names.en, size=18, colour="label", width=w)
+    canvas.text((x0, 496), record.identifier, size=34, weight=700, width=w + 20)
+    canvas.arabic((x0 + w, 540), names.ar, size=20, colour="label", width=w)
+    bars = code128_image(record.identifier, module_px=CODE128_MODULE_PX, height_px=84)
+    if bars.width > right - 300:
+        raise LayoutError("the Code128 of the number does not fit the card front")
+    canvas.image.paste(bars.convert("RGB"), (right - bars.width, HEIGHT - bars.height - 18))
+    return canvas.image
+
+
+MRZ_ZONE = 196  # bottom band of the back, ≈ 16.6 mm: the TD1 machine-readable zone
+
+
+def render_back(record: HolderRecord, payload: str, layout: Layout, *,
+                ec_level: str = "M") -> Image.Image:
+    canvas = _Canvas(layout)
+    symbol = qr_image(qr_matrix(payload, ec_level=ec_level), module_px=QR_MODULE_PX)
+    available = HEIGHT - (MRZ_ZONE if layout.mrz else 0) - 12
+    if symbol.height > available:
+        raise QrCapacityError(
+            f"the QR code ({symbol.height} px at 0.42 mm modules) does not fit the card back "
+            f"({available} px free{' above the MRZ' if layout.mrz else ''}); shrink the payload "
+            "(a smaller photo budget) or set \"mrz\": false in the layout"
+        )
+    top = max(12, (available - symbol.height) // 2)
+    canvas.image.paste(symbol.convert("RGB"), (12, top))
+    x = 12 + symbol.width + 16
+    width = WIDTH - MARGIN - x
+    canvas.arabic((WIDTH - MARGIN, 24), layout.issuer.ar, size=30, weight=700, colour="primary",
+                  width=width)
+    canvas.text((x, 72), layout.issuer.en, size=24, weight=700, colour="primary", width=width)
+    canvas.arabic((WIDTH - MARGIN, 118), layout.labels["address"].ar, size=20, colour="label",
+                  width=width)
+    for line_no, line in enumerate(record.address.split("\n")[:3]):
+        canvas.arabic((WIDTH - MARGIN, 144 + 36 * line_no), line, size=26, width=width)
+    canvas.text((x, 270), f"{layout.labels['document_number'].en}: {record.document_number}",
+                size=22, width=width)
+    canvas.text((x, 300), f"{record.centre_code}", size=22, colour="label", width=width)
+    canvas.arabic((WIDTH - MARGIN, 340), layout.labels["scan"].ar, size=22, colour="label",
+                  width=width)
+    canvas.text((x, 344), layout.labels["scan"].en, size=20, colour="label", width=width)
+    if layout.mrz:
+        _mrz(canvas, td1_lines(record, issuing_state="LBY"))
+    return canvas.image
+
+
+def _mrz(canvas: _Canvas, lines: tuple[str, str, str]) -> None:
+    top = HEIGHT - MRZ_ZONE
+    canvas.draw.rectangle((0, top, WIDTH, HEIGHT), fill="#ffffff")
+    face = font("mono", 50, 500)
+    for index, line in enumerate(lines):
+        canvas.draw.text((WIDTH // 2, top + 20 + 56 * index), line, font=face, fill="#000000",
+                         anchor="ma")
+
+
+def render_card(record: HolderRecord, payload: str, layout: Layout,
+                portrait: Image.Image | None = None, *, ec_level: str = "M") -> CardImages:
+    """Both sides of the card for ``record`` and its signed ``payload``."""
+    return CardImages(render_front(record, layout, portrait),
+                      render_back(record, payload, layout, ec_level=ec_level))

@@ -1,0 +1,141 @@
+"""Rendering: sizes, pinned output, barcodes that real decoders read, layout config, PDF."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from importlib import resources
+
+import pytest
+from PIL import Image
+
+import cardlib
+from cardlib.barcodes._read import available_backends, read_barcodes
+from cardlib.render._card import HEIGHT, WIDTH, render_card, render_front
+from cardlib.render._layout import default_layout, layout_from_json
+from cardlib.render._pdf import CARD_H, CARD_W, card_pdf, sheet_pdf
+from cardlib.render._text import visual
+
+from ._cards import example_card, example_record, fixed_key, png
+from .conftest import ROOT, require
+
+GOLDEN = ROOT / "specs" / "examples"
+
+
+def test_card_is_id1_at_300_dpi() -> None:
+    _, card = example_card()
+    assert WIDTH == 1011 and HEIGHT == 638  # 85.60 x 53.98 mm at 300 dpi
+    for side in (card.front, card.back):
+        assert side.size == (WIDTH, HEIGHT) and side.mode == "RGB"
+
+
+def test_rendering_is_reproducible_and_matches_the_committed_sample() -> None:
+    _, card = example_card()
+    again = render_card(example_record(), example_card()[0], default_layout())
+    assert card.front.tobytes() == again.front.tobytes()
+    for name, side in (("card-front.png", card.front), ("card-back.png", card.back)):
+        committed = Image.open(GOLDEN / name)
+        assert committed.size == side.size
+        assert hashlib.sha256(committed.convert("RGB").tobytes()).hexdigest() == hashlib.sha256(
+            side.tobytes()).hexdigest(), f"{name} differs: run specs/make_samples.py and look"
+
+
+@pytest.mark.parametrize("backend", ["zxing", "zbar"])
+def test_real_decoders_read_both_sides(backend: str) -> None:
+    require("libzbar", backend in available_backends(), "install Debian's libzbar0")
+    payload, card = example_card()
+    back = read_barcodes(card.back.convert("L"), backend=backend)
+    assert [(d.format, d.text) for d in back] == [("qr", payload)]
+    front = read_barcodes(card.front.convert("L"), backend=backend)
+    assert [(d.format, d.text) for d in front] == [("code128", "119850012347")]
+    verified = cardlib.verify(back[0].text, fixed_key().public_key)
+    assert verified.record == example_record()
+
+
+def test_arabic_is_shaped_and_right_to_left() -> None:
+    shown = visual("محمد علي")
+    assert shown != "محمد علي"
+    assert all("\ufb50" <= ch <= "\ufeff" or ch == " " for ch in shown)  # presentation forms
+    assert shown.split(" ")[0] == visual("علي")  # the last word is drawn first (leftmost)
+    assert visual("Ali 1985-03-14") == "Ali 1985-03-14"
+
+
+def test_layout_comes_from_configuration() -> None:
+    text = resources.files("cardlib").joinpath("_data/layout.json").read_text("utf-8")
+    data = json.loads(text)
+    data["colours"]["primary"] = "#7a1020"
+    data["title"] = {"ar": "بطاقة مقيم", "en": "Residence Card"}
+    custom = layout_from_json(json.dumps(data))
+    front = render_front(example_record(), custom)
+    assert front.getpixel((5, 5)) == (0x7A, 0x10, 0x20)
+    assert front.tobytes() != example_card()[1].front.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"colours": {"primary": "red"}}, "colours"), ({"mrz": "yes"}, "mrz"),
+     ({"logo_png_base64": "bm90IGEgcG5n"}, "logo"), ({"extra": 1}, "unknown"),
+     ({"title": {"ar": ""}}, "title")],
+)
+def test_bad_layouts_are_refused(change: dict[str, object], message: str) -> None:
+    data = json.loads(resources.files("cardlib").joinpath("_data/layout.json").read_text())
+    data.update(change)
+    with pytest.raises(cardlib.LayoutError, match=message) as info:
+        layout_from_json(json.dumps(data))
+    assert info.value.code == "layout_invalid"
+    with pytest.raises(cardlib.LayoutError):
+        layout_from_json("{")
+
+
+def test_a_payload_too_large_for_the_back() -> None:
+    record = dataclasses.replace(example_record(), photo=bytes(range(256)) * 3,
+                                 photo_format=cardlib.PhotoFormat.WEBP)
+    payload = cardlib.issue(record, fixed_key())
+    with pytest.raises(cardlib.QrCapacityError, match="mrz"):
+        render_card(record, payload, default_layout())
+    data = json.loads(resources.files("cardlib").joinpath("_data/layout.json").read_text())
+    data["mrz"] = False
+    no_mrz = render_card(record, payload, layout_from_json(json.dumps(data)))
+    assert read_barcodes(no_mrz.back.convert("L"))[0].text == payload
+
+
+def _objects(pdf: bytes) -> None:
+    """Every xref offset points at its object: a structurally valid PDF."""
+    start = int(re.search(rb"startxref\n(\d+)", pdf).group(1))  # type: ignore[union-attr]
+    table = pdf[start:].split(b"trailer")[0].split(b"\n")[3:-1]
+    for number, line in enumerate(table, start=1):
+        offset = int(line[:10])
+        assert pdf[offset:].startswith(f"{number} 0 obj".encode())
+
+
+def test_single_card_pdf_is_exact_size() -> None:
+    pdf = card_pdf(example_card()[1])
+    assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert len(boxes) == 2
+    for width, height in boxes:
+        assert float(width) / 72 * 25.4 == pytest.approx(85.60, abs=0.01)
+        assert float(height) / 72 * 25.4 == pytest.approx(53.98, abs=0.01)
+    assert CARD_W / 72 * 25.4 == pytest.approx(85.60)
+    assert CARD_H / 72 * 25.4 == pytest.approx(53.98)
+    _objects(pdf)
+    assert card_pdf(example_card()[1]) == pdf  # deterministic
+
+
+def test_a4_sheets_with_crop_marks() -> None:
+    card = example_card()[1]
+    pdf = sheet_pdf([card] * 9)
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert len(boxes) == 4  # 9 cards: two sheets, fronts and backs
+    assert float(boxes[0][0]) / 72 * 25.4 == pytest.approx(210, abs=0.01)
+    assert float(boxes[0][1]) / 72 * 25.4 == pytest.approx(297, abs=0.01)
+    assert pdf.count(b"/Subtype /Image") == 18
+    _objects(pdf)
+    with pytest.raises(ValueError):
+        sheet_pdf([])
+
+
+def test_samples_are_pngs() -> None:
+    assert png(example_card()[1].front).startswith(b"\x89PNG")
