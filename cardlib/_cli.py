@@ -49,6 +49,21 @@ def _read_bytes(name: str) -> bytes:
     return data
 
 
+MAX_IMAGE_BYTES = 32 * 1024 * 1024
+
+
+def _read_bytes_large(name: str) -> bytes:
+    """An image or photo file (up to 32 MiB)."""
+    try:
+        with open(name, "rb") as handle:
+            data = handle.read(MAX_IMAGE_BYTES + 1)
+    except OSError as err:
+        raise UsageError(f"cannot read {name}: {err.strerror or err}") from err
+    if len(data) > MAX_IMAGE_BYTES:
+        raise UsageError(f"{name} is larger than {MAX_IMAGE_BYTES} bytes")
+    return data
+
+
 def _payload(arg: str) -> str:
     """A payload given inline, or '-' for stdin; a trailing newline is not part of it."""
     if arg != "-":
@@ -163,6 +178,117 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_atomic(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _png(image: Any) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=3)
+    return out.getvalue()
+
+
+def _cards() -> Any:
+    try:
+        from . import cards
+    except ImportError as err:
+        raise UsageError(f"card printing and scanning need the extra: pip install "
+                         f"'cardlib[cards]' ({err})") from err
+    return cards
+
+
+def _layout(cards: Any, path: str | None, no_mrz: bool) -> Any:
+    import dataclasses
+
+    layout = cards.default_layout() if path is None else cards.layout_from_json(_read_bytes(path))
+    return dataclasses.replace(layout, mrz=False) if no_mrz else layout
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    cards = _cards()
+    key = _load_private(args.key, args.passphrase_file)
+    record = record_from_json_text(_read_bytes(args.record))
+    layout = _layout(cards, args.layout, args.no_mrz)
+    portrait = None
+    report: dict[str, Any] = {}
+    if args.photo is not None:
+        prepared = cards.prepare_portrait(_read_bytes_large(args.photo), budget=args.photo_budget)
+        record = dataclasses.replace(record, photo=prepared.payload_bytes,
+                                     photo_format=prepared.payload_format)
+        portrait = prepared.card_image
+        report["photo"] = {"format": prepared.payload_format.name.lower(),
+                           "bytes": prepared.payload_size, "pixels": list(prepared.dimensions)}
+    payload = issue(record, key, now=_now(args.now), issuer=args.issuer)
+    images = cards.render_card(record, payload, layout, portrait)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out / "payload.txt", (payload + "\n").encode("ascii"))
+        _write_atomic(out / "front.png", _png(images.front))
+        _write_atomic(out / "back.png", _png(images.back))
+        _write_atomic(out / "card.pdf", cards.card_pdf(images))
+    except OSError as err:
+        raise UsageError(f"cannot write the card files in {out}: {err.strerror or err}") from err
+    report.update(payload_chars=len(payload),
+                  qr_version=cards.qr_matrix(payload).version,
+                  files=[str(out / n) for n in ("payload.txt", "front.png", "back.png",
+                                                "card.pdf")])
+    _emit(report)
+    return EXIT_OK
+
+
+def _card_dirs(paths: Sequence[str]) -> list[Path]:
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if (path / "cards").is_dir():  # a batch output directory
+            found.extend(sorted(p for p in (path / "cards").iterdir() if p.is_dir()))
+        else:
+            found.append(path)
+    return found
+
+
+def cmd_render_sheet(args: argparse.Namespace) -> int:
+    cards = _cards()
+    sides = []
+    for folder in _card_dirs(args.cards):
+        front = cards.load_image(_read_bytes_large(str(folder / "front.png")))
+        back = cards.load_image(_read_bytes_large(str(folder / "back.png")))
+        sides.append(cards.CardImages(front.convert("RGB"), back.convert("RGB")))
+    if not sides:
+        raise UsageError("no cards given: pass card directories (each with front.png and "
+                         "back.png) or a batch output directory")
+    try:
+        _write_atomic(Path(args.out), cards.sheet_pdf(sides))
+    except OSError as err:
+        raise UsageError(f"cannot write {args.out}: {err.strerror or err}") from err
+    _emit({"cards": len(sides), "sheets": -(-len(sides) // 8), "pdf": args.out})
+    return EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    cards = _cards()
+    trust = _trust(args.key)
+    now = _now(args.now)
+    image = cards.load_image(_read_bytes_large(args.image))
+    found = cards.read_barcodes(image, backend=args.backend)
+    barcodes = [{"format": d.format, "text": d.text} for d in found]
+    try:
+        result = cards.check_decoded(found, trust, now=now)
+    except CardError as err:
+        _emit(error_to_json(err) | {"barcodes": barcodes,
+                                    "agree": False if err.code == "print_mismatch" else None})
+        return EXIT_INVALID
+    _emit(card_to_json(result.card) | {"barcodes": barcodes, "agree": result.agrees})
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The README's main job: demo keys, the example record, issue, verify, print."""
     out = Path(args.out)
@@ -219,6 +345,33 @@ def build_parser() -> argparse.ArgumentParser:
     ins = sub.add_parser("inspect", help="dump every layer of a payload (UNVERIFIED)")
     ins.add_argument("payload", metavar="PAYLOAD", help="Base45 payload, or - for stdin")
     ins.set_defaults(func=cmd_inspect)
+
+    render = sub.add_parser("render", help="issue a record and render its card (PNG + PDF)")
+    render.add_argument("--key", required=True, metavar="PRIVATE.pem")
+    render.add_argument("--passphrase-file", metavar="F")
+    render.add_argument("--issuer", default="LBY")
+    render.add_argument("--now", metavar="ISO-8601")
+    render.add_argument("--layout", metavar="LAYOUT.json", help="issuer, colours, logo, labels")
+    render.add_argument("--photo", metavar="PORTRAIT", help="JPEG/PNG portrait to print and sign")
+    render.add_argument("--photo-budget", type=int, default=600, metavar="BYTES")
+    render.add_argument("--no-mrz", action="store_true",
+                        help="leave the MRZ off the back (room for a QR with a photo)")
+    render.add_argument("--out", required=True, metavar="DIR")
+    render.add_argument("record", metavar="RECORD.json")
+    render.set_defaults(func=cmd_render)
+
+    sheet = sub.add_parser("render-sheet", help="lay out rendered cards on A4 PDF sheets")
+    sheet.add_argument("--out", required=True, metavar="SHEET.pdf")
+    sheet.add_argument("cards", nargs="+", metavar="CARD_DIR",
+                       help="card directories (front.png, back.png) or a batch output directory")
+    sheet.set_defaults(func=cmd_render_sheet)
+
+    scan = sub.add_parser("scan", help="read a card image, verify it, cross-check the print")
+    scan.add_argument("--key", required=True, action="append", metavar="PUBLIC.pem")
+    scan.add_argument("--backend", choices=("zxing", "zbar"), default="zxing")
+    scan.add_argument("--now", metavar="ISO-8601")
+    scan.add_argument("image", metavar="IMAGE")
+    scan.set_defaults(func=cmd_scan)
 
     demo = sub.add_parser("demo", help="create demo keys, issue the example record, verify it")
     demo.add_argument("--out", default=".demo", metavar="DIR")

@@ -18,7 +18,7 @@ from .photo._photo import PreparedPortrait, prepare_portrait
 from .render._card import CardImages, render_back, render_card, render_front
 from .render._layout import Layout, default_layout, layout_from_json
 from .render._pdf import card_pdf, sheet_pdf
-from .scan._scan import ScanResult, scan
+from .scan._scan import ScanResult, check_decoded, scan
 
 __all__ = [
     "CardImages",
@@ -30,6 +30,7 @@ __all__ = [
     "Td1",
     "available_backends",
     "card_pdf",
+    "check_decoded",
     "check_digit",
     "code128_image",
     "default_layout",

@@ -205,3 +205,83 @@ def test_broken_pipe_is_quiet(keys: dict[str, Path]) -> None:
         os.close(write_end)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
+
+
+# --- cards: render, render-sheet, scan ----------------------------------------------------------
+
+def _portrait(path: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 800), (180, 200, 220))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((180, 150, 420, 450), fill=(220, 180, 150))
+    draw.rectangle((120, 450, 480, 800), fill=(40, 60, 90))
+    image.save(path, quality=90)
+    return path
+
+
+def test_render_scan_and_sheet(keys: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "card"
+    base = ["--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file", str(keys["pass"]),
+            "--now", "2026-01-10T09:00:00Z"]
+    result = run("render", *base, "--out", str(out), str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["qr_version"] <= 25
+    for name in ("payload.txt", "front.png", "back.png", "card.pdf"):
+        assert (out / name).stat().st_size > 0
+    public = str(keys["EdDSA"] / "public.pem")
+    scanned = run("scan", "--key", public, "--now", NOW, str(out / "back.png"))
+    assert scanned.returncode == 0, scanned.stderr
+    data = json.loads(scanned.stdout)
+    assert data["status"] == "valid" and data["agree"] is None
+    assert data["barcodes"] == [{"format": "qr", "text": (out / "payload.txt").read_text().strip()}]
+    assert data["record"] == json.loads(EXAMPLE.read_text("utf-8"))
+    front = json.loads(run("scan", "--key", public, "--now", NOW, str(out / "front.png")).stdout)
+    assert front["code"] == "barcode_not_found"
+    assert front["barcodes"] == [{"format": "code128", "text": "119850012347"}]
+    sheet = run("render-sheet", "--out", str(tmp_path / "sheet.pdf"), str(out), str(out))
+    assert sheet.returncode == 0 and json.loads(sheet.stdout)["cards"] == 2
+    assert (tmp_path / "sheet.pdf").read_bytes().startswith(b"%PDF-1.4")
+
+
+def test_render_with_a_photo_needs_room_on_the_back(keys: dict[str, Path], tmp_path: Path) -> None:
+    photo = _portrait(tmp_path / "portrait.jpg")
+    base = ["--key", str(keys["ES256"] / "private.pem"), "--passphrase-file", str(keys["pass"]),
+            "--now", "2026-01-10T09:00:00Z", "--photo", str(photo)]
+    crowded = run("render", *base, "--out", str(tmp_path / "a"), str(EXAMPLE))
+    assert crowded.returncode == 1 and "qr_too_large" in crowded.stderr
+    result = run("render", *base, "--no-mrz", "--out", str(tmp_path / "b"), str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["photo"]["bytes"] <= 600 and report["qr_version"] <= 25
+    scanned = run("scan", "--key", str(keys["ES256"] / "public.pem"), "--now", NOW,
+                  str(tmp_path / "b" / "back.png"))
+    out = json.loads(scanned.stdout)
+    assert scanned.returncode == 0 and out["claims"]["photo_format"] in (3, 4)
+    bad = run("render", *base[:-1], str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "c"),
+              str(EXAMPLE))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_scan_a_tampered_print_exits_1(keys: dict[str, Path], tmp_path: Path) -> None:
+    from PIL import Image
+
+    from ._cards import example_card, fixed_key
+
+    _, genuine = example_card()
+    _, forged = example_card("119850099999")
+    table = Image.new("RGB", (2100, 700), "white")
+    table.paste(forged.front, (10, 10))
+    table.paste(genuine.back, (1060, 30))
+    table.save(tmp_path / "photo.jpg", quality=85)
+    (tmp_path / "fixed.pem").write_bytes(fixed_key().public_key.to_pem())
+    result = run("scan", "--key", str(tmp_path / "fixed.pem"), "--now", NOW,
+                 str(tmp_path / "photo.jpg"))
+    out = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert (out["code"], out["agree"]) == ("print_mismatch", False)
+    garbage = tmp_path / "garbage.png"
+    garbage.write_bytes(b"not an image")
+    bad = run("scan", "--key", str(tmp_path / "fixed.pem"), str(garbage))
+    assert bad.returncode in (1, 2) and "image_invalid" in bad.stderr + bad.stdout

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 import cardlib
+from cardlib import cards
 from cardlib.barcodes._read import available_backends, read_barcodes
 from cardlib.render._card import HEIGHT, WIDTH, render_card, render_front
 from cardlib.render._layout import default_layout, layout_from_json
@@ -139,3 +140,14 @@ def test_a4_sheets_with_crop_marks() -> None:
 
 def test_samples_are_pngs() -> None:
     assert png(example_card()[1].front).startswith(b"\x89PNG")
+
+
+def test_a_long_record_still_fits_above_the_mrz() -> None:
+    long = dataclasses.replace(
+        example_record(), address="شارع عمر المختار، عمارة 12، الطابق الثالث، طرابلس المركز",
+        email="mohamed.elwarfali@example.ly", mother_name_latin="Fatima Ahmed Mahmoud Alsharif")
+    payload = cardlib.issue(long, fixed_key())
+    version = cards.qr_matrix(payload).version
+    assert version >= 16  # larger than the example's
+    back = render_card(long, payload, default_layout()).back
+    assert [d.text for d in read_barcodes(back.convert("L"))] == [payload]

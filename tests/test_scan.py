@@ -37,7 +37,7 @@ def test_scan_both_sides_verifies_and_agrees(backend: str) -> None:
     result = cards.scan(image, fixed_key().public_key, backend=backend, now=CHECKED)
     assert result.card.record == example_record()
     assert [d.text for d in result.barcodes if d.format == "qr"] == [payload]
-    assert result.agrees
+    assert result.agrees is True
     assert sorted(d.format for d in result.barcodes) == ["code128", "qr"]
 
 
@@ -45,7 +45,7 @@ def test_scan_both_sides_verifies_and_agrees(backend: str) -> None:
 def test_any_orientation(rotate: int) -> None:
     _, card = example_card()
     image = cards.load_image(png(_both_sides(card.front, card.back, rotate=rotate)))
-    assert cards.scan(image, fixed_key().public_key, now=CHECKED).agrees
+    assert cards.scan(image, fixed_key().public_key, now=CHECKED).agrees is True
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -65,6 +65,8 @@ def test_front_only_and_unknown_key() -> None:
         cards.scan(card.front.convert("L"), fixed_key().public_key, now=CHECKED)
     with pytest.raises(cardlib.UnknownKeyError):
         cards.scan(card.back.convert("L"), cardlib.PrivateKey.generate().public_key, now=CHECKED)
+    back_only = cards.scan(card.back.convert("L"), fixed_key().public_key, now=CHECKED)
+    assert back_only.agrees is None and back_only.card.record == example_record()
 
 
 def test_unreadable_images_are_typed_errors() -> None:

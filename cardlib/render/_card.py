@@ -164,23 +164,28 @@ def render_front(record: HolderRecord, layout: Layout,
     return canvas.image
 
 
-MRZ_ZONE = 196  # bottom band of the back, ≈ 16.6 mm: the TD1 machine-readable zone
+# Bottom band of the back holding the TD1 machine-readable zone: 3 lines at the ICAO line pitch
+# of 4.23 mm (50 px) plus margins, ≈ 14.4 mm.
+MRZ_ZONE = 170
+MRZ_LINE_PITCH = 50
 
 
 def render_back(record: HolderRecord, payload: str, layout: Layout, *,
                 ec_level: str = "M") -> Image.Image:
     canvas = _Canvas(layout)
     symbol = qr_image(qr_matrix(payload, ec_level=ec_level), module_px=QR_MODULE_PX)
-    available = HEIGHT - (MRZ_ZONE if layout.mrz else 0) - 12
+    # The symbol's own white quiet zone (4 modules) may run to the card edge.
+    available = HEIGHT - (MRZ_ZONE if layout.mrz else 0)
     if symbol.height > available:
         raise QrCapacityError(
             f"the QR code ({symbol.height} px at 0.42 mm modules) does not fit the card back "
             f"({available} px free{' above the MRZ' if layout.mrz else ''}); shrink the payload "
-            "(a smaller photo budget) or set \"mrz\": false in the layout"
+            "(a smaller photo budget) or leave the MRZ off (\"mrz\": false in the layout, "
+            "or cardlib render --no-mrz)"
         )
-    top = max(12, (available - symbol.height) // 2)
-    canvas.image.paste(symbol.convert("RGB"), (12, top))
-    x = 12 + symbol.width + 16
+    top = (available - symbol.height) // 2
+    canvas.image.paste(symbol.convert("RGB"), (0, top))
+    x = symbol.width + 16
     width = WIDTH - MARGIN - x
     canvas.arabic((WIDTH - MARGIN, 24), layout.issuer.ar, size=30, weight=700, colour="primary",
                   width=width)
@@ -203,10 +208,10 @@ def render_back(record: HolderRecord, payload: str, layout: Layout, *,
 def _mrz(canvas: _Canvas, lines: tuple[str, str, str]) -> None:
     top = HEIGHT - MRZ_ZONE
     canvas.draw.rectangle((0, top, WIDTH, HEIGHT), fill="#ffffff")
-    face = font("mono", 50, 500)
+    face = font("mono", 46, 500)
     for index, line in enumerate(lines):
-        canvas.draw.text((WIDTH // 2, top + 20 + 56 * index), line, font=face, fill="#000000",
-                         anchor="ma")
+        canvas.draw.text((WIDTH // 2, top + 6 + MRZ_LINE_PITCH * index), line, font=face,
+                         fill="#000000", anchor="ma")
 
 
 def render_card(record: HolderRecord, payload: str, layout: Layout,

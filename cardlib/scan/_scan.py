@@ -25,7 +25,9 @@ class ScanResult:
 
     card: VerifiedCard
     barcodes: tuple[Decoded, ...]
-    agrees: bool  # every printed identifier found matches the signed record
+    # True: a printed number (Code128) was found and matches the signed one; None: the image
+    # shows no printed number to compare (a mismatch raises PrintMismatchError instead).
+    agrees: bool | None
 
 
 def scan(
@@ -36,17 +38,29 @@ def scan(
     now: datetime | None = None,
 ) -> ScanResult:
     """Decode and verify a card image; raise a :class:`CardError` on any failure."""
-    found = read_barcodes(image, backend=backend)
+    return check_decoded(read_barcodes(image, backend=backend), trust, now=now)
+
+
+def check_decoded(
+    found: tuple[Decoded, ...],
+    trust: TrustStore | PublicKey | Iterable[PublicKey],
+    *,
+    now: datetime | None = None,
+) -> ScanResult:
+    """Verify the QR payload among ``found`` and cross-check every printed Code128 with it."""
     payloads = [d for d in found if d.format == "qr"]
     if not payloads:
         kinds = ", ".join(sorted({d.format for d in found})) or "nothing"
         raise BarcodeNotFoundError(
             f"no QR code was found (found: {kinds}); scan the back of the card, flat and sharp")
+    if len({d.text for d in payloads}) > 1:
+        raise BarcodeNotFoundError("the image holds QR codes of more than one card; scan one card")
     card = verify(payloads[0].text, trust, now=now)
     signed_number = card.record.identifier if card.record is not None else card.claims.id
-    for printed in (d for d in found if d.format == "code128"):
-        if printed.text != signed_number:
+    printed = [d.text for d in found if d.format == "code128"]
+    for text in printed:
+        if text != signed_number:
             raise PrintMismatchError(
                 "the printed number (Code128) does not match the signed number in the QR code: "
                 "the card print has been altered")
-    return ScanResult(card, found, True)
+    return ScanResult(card, found, True if printed else None)
