@@ -60,12 +60,29 @@ def _report(request: pytest.FixtureRequest, line: str) -> None:
     print(line)
 
 
+CARD_TARGETS = {  # absolute targets from the issue, in seconds
+    "cards/test_render_front_and_back": 0.100,
+    "cards/test_scan_and_verify[zxing]": 0.010,
+    "cards/test_issue_render_png": 1 / 20,
+}
+
+
+@pytest.mark.parametrize("key", sorted(CARD_TARGETS))
+def test_card_targets(request: pytest.FixtureRequest, key: str) -> None:
+    (median,) = _medians(request, (key,))
+    limit = CARD_TARGETS[key]
+    verdict = "met" if median <= limit else "NOT met"
+    _report(request, f"    {key}: {median * 1e3:.1f} ms (target <= {limit * 1e3:.0f} ms: "
+                     f"{verdict})")
+    assert median <= limit, f"{key} takes {median * 1e3:.1f} ms; the target is {limit * 1e3} ms"
+
+
 def test_targets_name_existing_benchmarks(request: pytest.FixtureRequest) -> None:
     """Runs in every mode, so a renamed stage cannot quietly turn a target into a skip."""
     collected = run_of(request.config).collected
     if not collected:
         pytest.skip("the stage benchmarks (test_bench_stages.py) are not collected in this run")
-    missing = sorted({VERIFY_EDDSA, REFERENCE_EDDSA, *ED25519_FLOORS} - collected)
+    missing = sorted({VERIFY_EDDSA, REFERENCE_EDDSA, *ED25519_FLOORS, *CARD_TARGETS} - collected)
     assert not missing, f"the targets name benchmarks that do not exist: {missing}"
 
 

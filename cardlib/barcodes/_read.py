@@ -57,8 +57,9 @@ def read_barcodes(
     """Decode every QR / Code128 symbol (as restricted by ``formats``) in ``image``.
 
     Returns the symbols sorted top to bottom, then left to right; an empty tuple when none is
-    found (never raises for that). When a requested format is not found, a second pass runs on a
-    sharpened copy: on blurred 150 dpi phone scans of the card back (rotation, skew, JPEG 55-70,
+    found (never raises for that). When nothing is found, or a requested QR code is not (the
+    Code128 is on the other side of the card, so its absence alone is normal), a second pass runs
+    on a sharpened copy: on blurred 150 dpi phone scans of the card back (rotation, skew, JPEG 55-70,
     uneven light) it took zxing-cpp from 6 to 24 reads out of 24.
     """
     reader = _BACKENDS.get(backend)
@@ -69,7 +70,8 @@ def read_barcodes(
     wanted = _checked_formats(formats)
     gray = _grayscale(image)
     found = {Decoded(name, text, corners) for name, text, corners in reader(gray, wanted)}
-    if wanted - {symbol.format for symbol in found}:
+    formats_found = {symbol.format for symbol in found}
+    if not found or ("qr" in wanted and "qr" not in formats_found):
         sharp = gray.filter(ImageFilter.SHARPEN)
         seen = {(symbol.format, symbol.text) for symbol in found}
         found.update(Decoded(name, text, corners) for name, text, corners in reader(sharp, wanted)

@@ -1,0 +1,70 @@
+"""Printing and scanning cards: QR encoding, rendering, scan+verify, one batch card.
+
+Targets from the issue (absolute, checked in test_bench_targets.py when benchmarking):
+front+back render ≤ 100 ms; scan+verify of a 300 dpi card image ≤ 10 ms with zxing-cpp;
+issuance ≥ 20 cards/s per core including PNG output (≤ 50 ms per card).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import pytest
+from PIL import Image
+
+import cardlib
+from cardlib import cards as cardapi
+
+from ._support import Bench, Card
+
+
+@pytest.fixture(scope="module")
+def layout() -> cardapi.Layout:
+    return cardapi.default_layout()
+
+
+@pytest.fixture(scope="module")
+def back_image(record: cardlib.HolderRecord, eddsa: Card, layout: cardapi.Layout) -> Image.Image:
+    return cardapi.render_back(record, eddsa.payload, layout).convert("L")
+
+
+@pytest.mark.benchmark(group="cards")
+class TestCards:
+    def test_qr_encode(self, bench: Bench, eddsa: Card) -> None:
+        matrix = bench(cardapi.qr_matrix, eddsa.payload)
+        assert matrix.version <= 17
+
+    def test_render_front_and_back(
+        self, bench: Bench, record: cardlib.HolderRecord, eddsa: Card, layout: cardapi.Layout
+    ) -> None:
+        images = bench(cardapi.render_card, record, eddsa.payload, layout)
+        assert images.front.size == (1011, 638)
+
+    @pytest.mark.parametrize("backend", ["zxing", "zbar"])
+    def test_scan_and_verify(
+        self, bench: Bench, back_image: Image.Image, trust: cardlib.TrustStore, now: datetime,
+        record: cardlib.HolderRecord, backend: str,
+    ) -> None:
+        if backend not in cardapi.available_backends():
+            pytest.skip("libzbar is not installed")
+        result = bench(cardapi.scan, back_image, trust, backend=backend, now=now)
+        assert result.card.record == record
+
+    def test_issue_render_png(
+        self, bench: Bench, record: cardlib.HolderRecord, keys: dict[str, cardlib.PrivateKey],
+        layout: cardapi.Layout, now: datetime,
+    ) -> None:
+        """One card of a batch: issue, render both sides, encode both PNGs."""
+
+        def one() -> int:
+            payload = cardlib.issue(record, keys["EdDSA"], now=now)
+            images = cardapi.render_card(record, payload, layout)
+            size = 0
+            for side in (images.front, images.back):
+                out = io.BytesIO()
+                side.save(out, "PNG", compress_level=1)
+                size += out.tell()
+            return size
+
+        assert bench(one) > 10_000
