@@ -59,8 +59,8 @@ def read_barcodes(
     Returns the symbols sorted top to bottom, then left to right; an empty tuple when none is
     found (never raises for that). When nothing is found, or a requested QR code is not (the
     Code128 is on the other side of the card, so its absence alone is normal), a second pass runs
-    on a sharpened copy: on blurred 150 dpi phone scans of the card back (rotation, skew, JPEG 55-70,
-    uneven light) it took zxing-cpp from 6 to 24 reads out of 24.
+    on a sharpened copy: on blurred 150 dpi phone scans of the card back (rotation, skew,
+    JPEG 55-70, uneven light) it took zxing-cpp from 6 to 24 reads out of 24.
     """
     reader = _BACKENDS.get(backend)
     if reader is None:
