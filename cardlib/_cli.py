@@ -305,13 +305,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
             (out / "public.pem").write_bytes(key.public_key.to_pem())
         payload = issue(record, key)
         (out / "payload.txt").write_text(payload + "\n", "ascii")
+        rendered = _demo_card(record, payload, out)
     except OSError as err:
         raise UsageError(f"cannot write the demo files in {out}: {err.strerror or err}") from err
     card = verify(payload, TrustStore([key.public_key]))
     sys.stderr.write(f"demo keys in {out}/ (kid {key.kid.hex()}); payload: "
                      f"{len(payload)} Base45 characters, saved to {out}/payload.txt\n")
-    _emit({"payload": payload, "verification": card_to_json(card)})
+    _emit({"payload": payload, "verification": card_to_json(card), "card_files": rendered})
     return EXIT_OK
+
+
+def _demo_card(record: Any, payload: str, out: Path) -> list[str]:
+    """Render the demo card when the cards extra is installed (``make demo`` installs it)."""
+    try:
+        from . import cards
+    except ImportError:
+        sys.stderr.write("cardlib: the cards extra is not installed; no card image rendered\n")
+        return []
+    images = cards.render_card(record, payload, cards.default_layout())
+    files = {"front.png": _png(images.front), "back.png": _png(images.back),
+             "card.pdf": cards.card_pdf(images)}
+    for name, data in files.items():
+        _write_atomic(out / name, data)
+    return [str(out / name) for name in files]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -165,6 +165,10 @@ def test_demo_runs_the_main_job(tmp_path: Path) -> None:
     assert saved == out["payload"]
     code, checked = _verify("--key", str(tmp_path / "demo" / "public.pem"), saved)
     assert code == 0 and checked["status"] == "valid"
+    assert [Path(p).name for p in out["card_files"]] == ["front.png", "back.png", "card.pdf"]
+    scanned = run("scan", "--key", str(tmp_path / "demo" / "public.pem"),
+                  str(tmp_path / "demo" / "back.png"))
+    assert scanned.returncode == 0 and json.loads(scanned.stdout)["status"] == "valid"
 
 
 def test_a_payload_starting_with_a_dash_after_double_dash(keys: dict[str, Path]) -> None:
