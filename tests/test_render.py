@@ -151,3 +151,13 @@ def test_a_long_record_still_fits_above_the_mrz() -> None:
     assert version >= 16  # larger than the example's
     back = render_card(long, payload, default_layout()).back
     assert [d.text for d in read_barcodes(back.convert("L"))] == [payload]
+
+
+def test_text_layout_engine_is_pinned() -> None:
+    """BASIC layout + reshaper + bidi everywhere: output does not depend on the system's libraqm."""
+    from PIL import ImageFont
+
+    from cardlib.render._text import font
+
+    for kind in ("arabic", "latin", "mono"):
+        assert font(kind, 30).layout_engine == ImageFont.Layout.BASIC
