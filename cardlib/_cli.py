@@ -289,6 +289,41 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress_bar() -> Any:
+    """A progress bar on stderr when it is a terminal; silent otherwise (logs stay clean)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from . import _batch
+
+    key = _load_private(args.key, args.passphrase_file)
+    layout = None
+    if not args.no_render:
+        layout = _layout(_cards(), args.layout, False)
+    source: Any = Path(args.input) if args.input != "-" else sys.stdin.buffer.read()
+    summary = _batch.run_batch(source, Path(args.out), key, fmt=args.format, now=_now(args.now),
+                               layout=layout, render=not args.no_render,
+                               progress=_progress_bar(), issuer=args.issuer)
+    _emit({"total": summary.total, "issued": summary.issued, "skipped": summary.skipped,
+           "errors": [{"line": e.line, "code": e.code, "message": e.message}
+                      for e in summary.errors],
+           "elapsed_seconds": round(summary.elapsed, 3),
+           "manifest": str(Path(args.out) / "manifest.jsonl")})
+    return EXIT_INVALID if summary.errors else EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The README's main job: demo keys, the example record, issue, verify, print."""
     out = Path(args.out)
@@ -388,6 +423,19 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--now", metavar="ISO-8601")
     scan.add_argument("image", metavar="IMAGE")
     scan.set_defaults(func=cmd_scan)
+
+    batch = sub.add_parser("batch", help="issue (and render) one card per CSV / JSON Lines row; "
+                           "resumable")
+    batch.add_argument("--key", required=True, metavar="PRIVATE.pem")
+    batch.add_argument("--passphrase-file", metavar="F")
+    batch.add_argument("--format", required=True, choices=("csv", "jsonl"))
+    batch.add_argument("--issuer", default="LBY")
+    batch.add_argument("--now", metavar="ISO-8601")
+    batch.add_argument("--layout", metavar="LAYOUT.json")
+    batch.add_argument("--no-render", action="store_true", help="payloads only, no PNGs")
+    batch.add_argument("--out", required=True, metavar="DIR")
+    batch.add_argument("input", metavar="INPUT", help="CSV or JSON Lines file, or - for stdin")
+    batch.set_defaults(func=cmd_batch)
 
     demo = sub.add_parser("demo", help="create demo keys, issue the example record, verify it")
     demo.add_argument("--out", default=".demo", metavar="DIR")

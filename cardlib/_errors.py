@@ -241,6 +241,27 @@ class PrintMismatchError(VerificationError):
     code = "print_mismatch"
 
 
+# --- batch issuance -----------------------------------------------------------------------------
+
+
+class BatchError(CardError):
+    """The batch as a whole cannot run (not one bad row); nothing was issued by this call."""
+
+    code = "batch_error"
+
+
+class BatchInputError(BatchError, ValueError):
+    """The batch input (or the output directory's manifest) is unusable: not a row's fault."""
+
+    code = "batch_input_invalid"
+
+
+class BatchBusyError(BatchError):
+    """Another batch is writing to the same output directory."""
+
+    code = "batch_busy"
+
+
 def all_error_classes() -> tuple[type[CardError], ...]:
     """Every CardError class, root first (used to document and test the code table)."""
     seen: list[type[CardError]] = []

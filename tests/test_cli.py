@@ -289,3 +289,28 @@ def test_scan_a_tampered_print_exits_1(keys: dict[str, Path], tmp_path: Path) ->
     garbage.write_bytes(b"not an image")
     bad = run("scan", "--key", str(tmp_path / "fixed.pem"), str(garbage))
     assert bad.returncode in (1, 2) and "image_invalid" in bad.stderr + bad.stdout
+
+
+def test_batch_reports_bad_rows_and_resumes(keys: dict[str, Path], tmp_path: Path) -> None:
+    good = json.loads(EXAMPLE.read_text("utf-8"))
+    second = dict(good, document_number="LY0001235", national_number="219900012345",
+                  sex="female", date_of_birth="1990-05-02")
+    bad = dict(good, document_number="LY0001236", sex="other")
+    rows = [json.dumps(r, ensure_ascii=False) for r in (good, bad, second)]
+    source = tmp_path / "rows.jsonl"
+    source.write_text("\n".join(rows) + "\n", "utf-8")
+    args = ["batch", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
+            str(keys["pass"]), "--format", "jsonl", "--now", "2026-01-10T09:00:00Z",
+            "--out", str(tmp_path / "out"), str(source)]
+    first = run(*args)
+    assert first.returncode == 1, first.stderr
+    report = json.loads(first.stdout)
+    assert (report["total"], report["issued"], report["skipped"]) == (3, 2, 0)
+    assert [(e["line"], e["code"]) for e in report["errors"]] == [(2, "record_invalid")]
+    again = json.loads(run(*args).stdout)
+    assert (again["issued"], again["skipped"]) == (0, 2)
+    payload = (tmp_path / "out" / "cards" / "LY0001235" / "payload.txt").read_text().strip()
+    code, out = _verify("--key", str(keys["EdDSA"] / "public.pem"), "--now", NOW, payload)
+    assert code == 0 and out["record"]["national_number"] == "219900012345"
+    sheet = run("render-sheet", "--out", str(tmp_path / "sheet.pdf"), str(tmp_path / "out"))
+    assert sheet.returncode == 0 and json.loads(sheet.stdout)["cards"] == 2

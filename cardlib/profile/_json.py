@@ -17,7 +17,7 @@ from .._values import short_repr
 from ._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Sex
 from ._rules import DEFAULT_RULES, Rules, check_record
 
-_NAME_PARTS = ("first", "father", "grandfather", "family")
+NAME_PARTS = ("first", "father", "grandfather", "family")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _OPTIONAL_TEXT = ("admin_number", "national_number", "mother_name_latin", "phone", "email")
 _E = TypeVar("_E", bound=IntEnum)
@@ -26,7 +26,7 @@ _TEXT_FIELDS = (
     "national_number", "admin_number", "mother_name_ar", "mother_name_latin", "place_of_birth",
     "nationality", "address", "phone", "email", "document_number", "centre_code",
 )
-_KNOWN = frozenset(
+RECORD_FIELDS = frozenset(
     (*_TEXT_FIELDS, "category", "name_ar", "name_latin", "date_of_birth", "sex", "issue_date",
      "expiry_date", "photo", "photo_format")
 )
@@ -69,9 +69,9 @@ def _name_value(problems: list[Problem], path: str, value: object) -> FourPartNa
                                 "grandfather and family"))
         return None
     for key in value:
-        if key not in _NAME_PARTS:
+        if key not in NAME_PARTS:
             problems.append(Problem(f"{path}.{key}", "unknown_field", "not a name part"))
-    parts = [_nfc(value.get(part)) for part in _NAME_PARTS]
+    parts = [_nfc(value.get(part)) for part in NAME_PARTS]
     return FourPartName(*parts)  # type: ignore[arg-type]  # types are checked by check_record
 
 
@@ -84,7 +84,7 @@ def record_from_json(data: object, rules: Rules = DEFAULT_RULES) -> HolderRecord
         raise ValidationError([Problem("$", "type", "a holder record is a JSON object")])
     problems: list[Problem] = [
         Problem(str(key), "unknown_field", "this field is not part of the holder record")
-        for key in data if key not in _KNOWN
+        for key in data if key not in RECORD_FIELDS
     ]
     photo: bytes | None = None
     raw_photo = data.get("photo")
@@ -169,8 +169,8 @@ def record_to_json(record: HolderRecord) -> dict[str, Any]:
         out["national_number"] = record.national_number
     if record.admin_number is not None:
         out["admin_number"] = record.admin_number
-    out["name_ar"] = dict(zip(_NAME_PARTS, record.name_ar.parts, strict=True))
-    out["name_latin"] = dict(zip(_NAME_PARTS, record.name_latin.parts, strict=True))
+    out["name_ar"] = dict(zip(NAME_PARTS, record.name_ar.parts, strict=True))
+    out["name_latin"] = dict(zip(NAME_PARTS, record.name_latin.parts, strict=True))
     out["mother_name_ar"] = record.mother_name_ar
     if record.mother_name_latin is not None:
         out["mother_name_latin"] = record.mother_name_latin

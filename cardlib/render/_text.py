@@ -46,6 +46,7 @@ def font(kind: str, size: int, weight: int = 400) -> ImageFont.FreeTypeFont:
     return loaded
 
 
+@lru_cache(maxsize=4096)
 def visual(text: str) -> str:
     """Text in the order it is drawn: Arabic shaped and right-to-left, Latin unchanged."""
     if not any("\u0600" <= ch <= "\u08ff" for ch in text):
