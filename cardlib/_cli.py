@@ -36,32 +36,28 @@ def _warn(text: str) -> None:
     sys.stderr.write(f"cardlib: {text}\n")
 
 
-def _read_bytes(name: str) -> bytes:
+MAX_IMAGE_BYTES = 32 * 1024 * 1024
+
+
+def _read_bytes(name: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """A file's bytes (or stdin's for '-'), refusing more than ``limit``."""
     try:
         if name == "-":
-            return sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)[: MAX_INPUT_BYTES + 1]
-        with open(name, "rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(name, "rb") as handle:
+                data = handle.read(limit + 1)
     except OSError as err:
         raise UsageError(f"cannot read {name}: {err.strerror or err}") from err
-    if len(data) > MAX_INPUT_BYTES:
-        raise UsageError(f"{name} is larger than {MAX_INPUT_BYTES} bytes")
+    if len(data) > limit:
+        raise UsageError(f"{'standard input' if name == '-' else name} is larger than "
+                         f"{limit} bytes")
     return data
-
-
-MAX_IMAGE_BYTES = 32 * 1024 * 1024
 
 
 def _read_bytes_large(name: str) -> bytes:
     """An image or photo file (up to 32 MiB)."""
-    try:
-        with open(name, "rb") as handle:
-            data = handle.read(MAX_IMAGE_BYTES + 1)
-    except OSError as err:
-        raise UsageError(f"cannot read {name}: {err.strerror or err}") from err
-    if len(data) > MAX_IMAGE_BYTES:
-        raise UsageError(f"{name} is larger than {MAX_IMAGE_BYTES} bytes")
-    return data
+    return _read_bytes(name, MAX_IMAGE_BYTES)
 
 
 def _payload(arg: str) -> str:

@@ -314,3 +314,11 @@ def test_batch_reports_bad_rows_and_resumes(keys: dict[str, Path], tmp_path: Pat
     assert code == 0 and out["record"]["national_number"] == "219900012345"
     sheet = run("render-sheet", "--out", str(tmp_path / "sheet.pdf"), str(tmp_path / "out"))
     assert sheet.returncode == 0 and json.loads(sheet.stdout)["cards"] == 2
+
+
+def test_oversized_stdin_is_refused() -> None:
+    result = run("verify", "--key", "/dev/null", "-", stdin="A" * (2 << 20))
+    assert result.returncode == 2
+    assert "larger than" in result.stderr or "key_file_invalid" in result.stderr
+    huge = run("inspect", "-", stdin="A" * (2 << 20))
+    assert huge.returncode == 2 and "standard input is larger than" in huge.stderr
