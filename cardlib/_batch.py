@@ -20,6 +20,22 @@ and a newline come first, so reordered columns do not look like the same row). A
 an ``issued`` line, and whose files are all present, is skipped; rows with only ``error`` lines are
 tried again. A document number is issued at most once per output directory: a second row naming
 it is the error ``duplicate_document`` and no issued card's files are ever written again.
+
+CSV structure errors are fatal. A row whose *structure* is bad (a quote left open or misplaced,
+a bare carriage return outside quotes, a cell longer than the csv module's field limit) stops the
+whole batch with :class:`BatchInputError` naming the line, raised while the input is checked and
+counted, so before any card is issued. The csv module does not resynchronise after such an error:
+it starts a new row at the next physical line, which may lie inside the quoted cell it rejected,
+so text hidden in one cell (e.g. a complete row after 128 Ki characters of padding) would be read
+as a row of its own and issued. After a structural error no later row boundary can be trusted, so
+no row of that input is. Rows that are well-formed CSV but wrong (bad UTF-8, the wrong number of
+cells, an invalid record) are reported per row and the batch goes on: their boundaries are sound.
+
+The field limit is the csv module's process-global ``csv.field_size_limit()`` (131072 characters
+unless the application changes it). This library never changes it (a library must not change
+global state), and needs no larger one: the longest record field is a few hundred characters, so
+a cell over the limit is never a valid record and refusing the input loses nothing. A CSV row is
+also at most 1 MiB however many lines it spans, so an unclosed quote cannot swallow the input.
 """
 
 from __future__ import annotations
@@ -221,6 +237,7 @@ class _CsvFeed:
         self._raw: list[bytes] = []
         self._size = 0
         self._start = 0
+        self.last = 0  # the number of the last line handed to the reader
         self._bad_utf8 = False
 
     def __iter__(self) -> _CsvFeed:
@@ -230,6 +247,7 @@ class _CsvFeed:
         number, line = next(self._lines)
         if not self._raw:
             self._start = number
+        self.last = number
         self._raw.append(line)
         self._size += len(line)
         if self._size > MAX_LINE_BYTES + 2:
@@ -308,10 +326,15 @@ def _csv_rows(lines: Iterator[tuple[int, bytes]]) -> Iterator[_Row]:
         except StopIteration:
             return
         except csv.Error as err:
-            start, raw, _ = feed.take()
-            yield _Row(start, _sha256(header_bytes + b"\n" + raw),
-                       problems=(Problem("$", "csv", f"not valid CSV: {err}"),))
-            continue
+            # Fatal, not a row error: the reader would go on at the next physical line, which
+            # may be inside the cell it just rejected (see the module docstring).
+            start, _, _ = feed.take()
+            where = f"line {start}" if feed.last == start else (
+                f"the row starting on line {start} (at line {feed.last})")
+            raise BatchInputError(
+                f"the CSV input is not valid CSV at {where}: {err}; after a broken row no row "
+                "of the input can be trusted, so no card was issued (is a quote misplaced or "
+                "left open, or a cell far too long?)") from None
         start, raw, bad_utf8 = feed.take()
         if all(cell == "" for cell in cells):
             continue  # a blank line, or a spreadsheet's empty row of commas
@@ -531,12 +554,13 @@ def run_batch(
 
     ``now`` (default: the current time, UTC, taken once) is the signing time of every card;
     ``layout`` defaults to :func:`cardlib.cards.default_layout`. ``progress(done, total)`` is
-    called after each row. A bad row (not JSON, bad CSV, invalid record, a card that cannot be
-    rendered, a document number already issued) is written to the manifest as an ``error`` line
-    and listed in the summary; the batch goes on. Re-running the same input skips the finished
-    rows and retries the failed ones.
+    called after each row. A bad row (not JSON, not UTF-8, the wrong number of CSV cells, invalid
+    record, a card that cannot be rendered, a document number already issued) is written to the
+    manifest as an ``error`` line and listed in the summary; the batch goes on. Re-running the
+    same input skips the finished rows and retries the failed ones.
 
-    Raises :class:`BatchInputError` for an unusable input or manifest and
+    Raises :class:`BatchInputError` for an unusable input or manifest (this includes input that
+    is not well-formed CSV: see the module docstring) and
     :class:`BatchBusyError` when another batch holds ``out_dir``; ``OSError`` from writing.
     """
     started = time.perf_counter()

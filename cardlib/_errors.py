@@ -235,6 +235,12 @@ class FontError(CardError):
     code = "font_unavailable"
 
 
+class UnprintableError(CardError, ValueError):
+    """A valid record cannot be printed on the card (a value is too long for its place)."""
+
+    code = "record_unprintable"
+
+
 class PrintMismatchError(VerificationError):
     """The printed data (Code128, MRZ) disagrees with the signed payload: a tampered print."""
 

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -184,16 +185,73 @@ def test_bad_jsonl_rows_are_reported_by_line_and_the_rest_are_issued(
 
 def test_bad_csv_rows_are_reported_by_line(tmp_path: Path, key: cardlib.PrivateKey) -> None:
     good = csv_text(variant(1), variant(2, date_of_birth="1985-02-30"), variant(3))
-    bad = good + '"a"b,c\r\n' + "x," * 40 + "x\r\n" + ",,,\r\n" + csv_text(variant(4)).split(
-        "\r\n", 1)[1]
-    summary = run_batch(bad.encode("utf-8"), tmp_path, key, fmt="csv", now=ISSUED, render=False)
+    short = csv_text(variant(5)).split("\r\n")[1].rsplit(",", 1)[0]  # one cell too few
+    bad = (good + "x," * 40 + "x\r\n" + ",,,\r\n" + short + "\r\n"
+           + csv_text(variant(4)).split("\r\n", 1)[1]).encode("utf-8")
+    bad += csv_text(variant(6)).split("\r\n")[1].encode("utf-8").replace(b"LY", b"L\xffY")
+    summary = run_batch(bad, tmp_path, key, fmt="csv", now=ISSUED, render=False)
     assert [(e.line, e.code) for e in summary.errors] == [
-        (3, "record_invalid"), (5, "record_invalid"), (6, "record_invalid")]
+        (3, "record_invalid"), (5, "record_invalid"), (7, "record_invalid"),
+        (9, "record_invalid")]
     problems = [[(p["path"], p["code"]) for p in e["problems"]]
                 for e in manifest(tmp_path) if e["status"] == "error"]
-    assert problems == [[("date_of_birth", "date")], [("$", "csv")], [("$", "columns")]]
+    assert problems == [[("date_of_birth", "date")], [("$", "columns")], [("$", "columns")],
+                        [("$", "encoding")]]
+    assert "41 cells but the header has" in manifest(tmp_path)[3]["problems"][0]["message"]
     assert issued_documents(tmp_path) == ["LY0000001", "LY0000003", "LY0000004"]
-    assert summary.total == 6  # the empty row of commas is a blank line, not a row
+    assert summary.total == 7  # the empty row of commas is a blank line, not a row
+
+
+def hidden_row_csv() -> bytes:
+    """The reviewer's reproducer: one row whose quoted address cell is longer than the csv
+    module's field limit and holds, on a line of its own, a complete valid row."""
+    header, hidden = csv_text(variant(9999)).split("\r\n")[:2]
+    row = csv_text(variant(1, address="ADDRESS")).split("\r\n")[1]
+    cell = '"' + "X" * 140_000 + "\n" + hidden + '\nend"'
+    assert row.count(",ADDRESS,") == 1
+    return (header + "\r\n" + row.replace(",ADDRESS,", f",{cell},") + "\r\n").encode("utf-8")
+
+
+def test_a_row_hidden_in_an_oversized_csv_cell_is_never_issued(
+        tmp_path: Path, key: cardlib.PrivateKey) -> None:
+    limit = csv.field_size_limit()
+    data = hidden_row_csv()
+    assert len(data) < MAX_LINE_BYTES and 140_000 > limit  # only the cell limit is crossed
+    with pytest.raises(BatchInputError, match=r"at line 2: field larger than field limit") as (
+            caught):
+        run_batch(data, tmp_path, key, fmt="csv", now=ISSUED, render=False)
+    assert caught.value.code == "batch_input_invalid"
+    assert (tmp_path / "manifest.jsonl").read_bytes() == b""
+    assert list((tmp_path / "cards").iterdir()) == []
+    assert csv.field_size_limit() == limit  # the process-global limit is left alone
+    # The same from a file and from lines of text.
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    with pytest.raises(BatchInputError, match="at line 2: field larger"):
+        run_batch(source, tmp_path, key, fmt="csv", now=ISSUED, render=False)
+    with pytest.raises(BatchInputError, match="at line 2: field larger"):
+        run_batch(data.decode().splitlines(), tmp_path, key, fmt="csv", now=ISSUED, render=False)
+    assert list((tmp_path / "cards").iterdir()) == []
+
+
+@pytest.mark.parametrize(("row", "where", "message"), [
+    ('"a"b,c', "line 3", "',' expected after '\"'"),  # a misplaced quote
+    ("a\rb,c", "line 3", "new-line character seen in unquoted field"),
+    ('"line one\r\nline two"x,c', "the row starting on line 3 (at line 4)", "expected after"),
+    ('"never closed,c', "the row starting on line 3 (at line 4)", "unexpected end of data"),
+])
+def test_broken_csv_stops_the_batch_before_any_card(
+        tmp_path: Path, key: cardlib.PrivateKey, row: str, where: str, message: str) -> None:
+    # The broken row comes after a good one and before another: neither is issued.
+    good = csv_text(variant(1), variant(2))
+    head, first, second, _ = good.split("\r\n")
+    data = "\r\n".join((head, first, row, second, "")).encode("utf-8")
+    with pytest.raises(BatchInputError, match=f"at {re.escape(where)}: .*{re.escape(message)}"
+                       ) as caught:
+        run_batch(data, tmp_path, key, fmt="csv", now=ISSUED, render=False)
+    assert caught.value.code == "batch_input_invalid"
+    assert (tmp_path / "manifest.jsonl").read_bytes() == b""
+    assert list((tmp_path / "cards").iterdir()) == []
 
 
 @pytest.mark.parametrize(("header", "message"), [

@@ -90,8 +90,23 @@ def test_bad_layouts_are_refused(change: dict[str, object], message: str) -> Non
         layout_from_json("{")
 
 
+def _webp(size: tuple[int, int], quality: int) -> bytes:
+    import io
+
+    from PIL import ImageDraw
+
+    image = Image.linear_gradient("L").resize(size)
+    ImageDraw.Draw(image).ellipse((size[0] // 4, size[1] // 5, size[0] * 3 // 4, size[1] // 2),
+                                  fill=200)
+    out = io.BytesIO()
+    image.save(out, "WEBP", quality=quality)
+    return out.getvalue()
+
+
 def test_a_payload_too_large_for_the_back() -> None:
-    record = dataclasses.replace(example_record(), photo=bytes(range(256)) * 3,
+    photo = _webp((50, 64), 80)
+    assert 150 < len(photo) < 600  # too large for the room above the MRZ, fits the whole back
+    record = dataclasses.replace(example_record(), photo=photo,
                                  photo_format=cardlib.PhotoFormat.WEBP)
     payload = cardlib.issue(record, fixed_key())
     with pytest.raises(cardlib.QrCapacityError, match="mrz"):
@@ -161,3 +176,50 @@ def test_text_layout_engine_is_pinned() -> None:
 
     for kind in ("arabic", "latin", "mono"):
         assert font(kind, 30).layout_engine == ImageFont.Layout.BASIC
+
+
+def test_the_signed_photo_is_printed_when_no_portrait_is_given() -> None:
+    record = dataclasses.replace(example_record(), photo=_webp((50, 64), 60),
+                                 photo_format=cardlib.PhotoFormat.WEBP)
+    with_photo = render_front(record, default_layout())
+    assert with_photo.crop((36, 140, 286, 460)).tobytes() != example_card()[1].front.crop(
+        (36, 140, 286, 460)).tobytes()
+    broken = dataclasses.replace(record, photo=b"RIFF not webp")
+    with pytest.raises(cardlib.ImageError, match="photo"):
+        render_front(broken, default_layout())
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"place_of_birth": " ".join(["طرابلس"] * 36)}, "birth"),
+     ({"document_number": "W" * 20}, "document_number"),
+     ({"name_latin": cardlib.FourPartName(*(["Abcdefghij" * 6] * 4))}, "name_latin")],
+)
+def test_unprintable_records_blame_the_record(change: dict[str, object], field: str) -> None:
+    record = dataclasses.replace(example_record(), **change)  # type: ignore[arg-type]
+    assert cardlib.check_record(record) == ()
+    with pytest.raises(cardlib.UnprintableError, match=field) as info:
+        render_front(record, default_layout())
+    assert info.value.code == "record_unprintable"
+
+
+def test_every_address_line_is_printed() -> None:
+    from cardlib.render._card import render_back
+
+    payload = example_card()[0]
+    three = dataclasses.replace(example_record(), address="سطر 1\nسطر 2\nسطر 3")
+    four = dataclasses.replace(example_record(), address="سطر 1\nسطر 2\nسطر 3\nسطر 4")
+    assert render_back(three, payload, default_layout()).tobytes() != render_back(
+        four, payload, default_layout()).tobytes()
+
+
+def test_a_broken_logo_is_a_typed_error() -> None:
+    import base64
+
+    data = json.loads(resources.files("cardlib").joinpath("_data/layout.json").read_text())
+    data["logo_png_base64"] = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40).decode()
+    with pytest.raises(cardlib.LayoutError, match="logo"):
+        layout_from_json(json.dumps(data))  # refused when the layout loads, not per card
+    text = resources.files("cardlib").joinpath("_data/layout.json").read_text()
+    with pytest.raises(cardlib.LayoutError, match="more than once"):
+        layout_from_json(text.rstrip().rstrip("}") + ', "mrz": false}')

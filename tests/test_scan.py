@@ -145,3 +145,20 @@ def test_degraded_scans(backend: str, symbol: str, name: str) -> None:
         assert found == [expected]
     else:
         assert found in ([], [expected])  # may fail to read, never misread
+
+
+def test_other_barcodes_in_the_picture_are_ignored() -> None:
+    import zxingcpp
+
+    _, card = example_card()
+    url = zxingcpp.create_barcode("https://example.ly/info", zxingcpp.BarcodeFormat.QRCode,
+                                  ec_level="M")
+    label = zxingcpp.create_barcode("ABC-123!", zxingcpp.BarcodeFormat.Code128)
+    table = Image.new("L", (1700, 1400), 255)
+    table.paste(card.back.convert("L"), (20, 20))
+    table.paste(Image.fromarray(url.to_image(scale=6)), (1200, 60))
+    table.paste(Image.fromarray(label.to_image(scale=4)), (100, 900))
+    result = cards.scan(table, fixed_key().public_key, now=CHECKED)
+    assert result.card.record == example_record()
+    assert {d.text for d in result.barcodes} >= {"https://example.ly/info", "ABC-123!"}
+    assert result.agrees is None  # the stray label is not a holder number

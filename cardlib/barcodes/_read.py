@@ -16,6 +16,7 @@ degraded scans (see ``shared/reference/costs.md``).
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 
@@ -89,17 +90,22 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise ImageError(f"expected image file bytes, got {type(data).__name__}")
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageError(f"the image file is {len(data)} bytes, over {MAX_IMAGE_BYTES}")
-    try:
-        image = Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
-    except Exception as err:  # Pillow raises UnidentifiedImageError, OSError, ValueError, ...
-        raise ImageError(
-            f"the data is not a readable PNG, JPEG, WebP, TIFF or BMP image: {err}"
-        ) from err
-    _check_size(image, max_pixels)
-    try:
-        image.load()
-    except Exception as err:
-        raise ImageError(f"the image data is damaged or truncated: {err}") from err
+    with warnings.catch_warnings():
+        # Pillow warns (on stderr) about large images before refusing them; we refuse quietly.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
+        except Exception as err:  # Pillow raises UnidentifiedImageError, OSError, ValueError…
+            raise ImageError(
+                "the data is not a readable PNG, JPEG, WebP, TIFF or BMP image "
+                f"({type(err).__name__})"
+            ) from None
+        _check_size(image, max_pixels)
+        try:
+            image.load()
+        except Exception as err:
+            raise ImageError(
+                f"the image data is damaged or truncated ({type(err).__name__})") from None
     return image
 
 

@@ -23,7 +23,8 @@ _COUNTRY = re.compile(r"[A-Z]{3}")
 _PHONE = re.compile(r"\+?[0-9][0-9 ]{5,19}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 # Names are words separated by single spaces (the Claim 169 map records parts as word counts).
-_LATIN_WORD = r"[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ'’.-]*"
+_LATIN_LETTER = "A-Za-zÀ-ÖØ-öø-ɏ"  # Latin-1 and Latin Extended-A/B letters (not × or ÷)
+_LATIN_WORD = f"[{_LATIN_LETTER}][{_LATIN_LETTER}'’.-]*"
 _LATIN_NAME = re.compile(f"{_LATIN_WORD}( {_LATIN_WORD})*")
 _ARABIC_LETTER = r"\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF"
 _ARABIC_NAME = re.compile(f"[{_ARABIC_LETTER}]+( [{_ARABIC_LETTER}]+)*")

@@ -7,16 +7,16 @@ issuer and address, and the TD1 machine-readable zone.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont
 
-from .._errors import ImageError, LayoutError, QrCapacityError
+from .._errors import LayoutError, QrCapacityError, UnprintableError
 from ..barcodes._code128 import code128_image
 from ..barcodes._qr import qr_image, qr_matrix
 from ..mrz._td1 import td1_lines
 from ..profile._record import HolderCategory, HolderRecord, Sex
+from ._images import logo_image, thumbnail
 from ._layout import Layout
 from ._text import font, visual
 
@@ -38,15 +38,21 @@ class CardImages:
     back: Image.Image
 
 
-def _fit(text: str, kind: str, size: int, weight: int, width: int) -> ImageFont.FreeTypeFont:
-    """The largest font ≤ ``size`` that draws ``text`` within ``width`` pixels."""
+def _fit(text: str, kind: str, size: int, weight: int, width: int,
+         field: str | None = None) -> ImageFont.FreeTypeFont:
+    """The largest font ≤ ``size`` that draws ``text`` within ``width`` pixels.
+
+    Too long: the record's ``field`` is unprintable, or (no field) the layout's text is.
+    """
     shown = visual(text)
     for candidate in range(size, MIN_FONT - 1, -2):
         face = font(kind, candidate, weight)
         if face.getlength(shown) <= width:
             return face
-    raise LayoutError(f"{text[:40]!r} is too long to fit the card ({width} px at "
-                      f"{MIN_FONT} px type)")
+    if field is not None:
+        raise UnprintableError(f"the record's {field} is too long to print on the card "
+                               f"({width} px available at the smallest type, {MIN_FONT} px)")
+    raise LayoutError(f"the layout text {text[:40]!r} is too long for its place on the card")
 
 
 class _Canvas:
@@ -58,13 +64,17 @@ class _Canvas:
 
     def text(self, xy: tuple[int, int], text: str, *, kind: str = "latin", size: int = 26,
              weight: int = 400, colour: str = "text", anchor: str = "la",
-             width: int = WIDTH) -> None:
-        face = _fit(text, kind, size, weight, width)
+             width: int = WIDTH, field: str | None = None) -> None:
+        face = _fit(text, kind, size, weight, width, field)
         self.draw.text(xy, visual(text), font=face, fill=self.colours.get(colour, colour),
                        anchor=anchor)
 
     def arabic(self, xy: tuple[int, int], text: str, **kwargs: object) -> None:
         self.text(xy, text, kind="arabic", anchor="ra", **kwargs)  # type: ignore[arg-type]
+
+    def rtl_latin(self, xy: tuple[int, int], text: str, **kwargs: object) -> None:
+        """Left-to-right text right-aligned in the Arabic column."""
+        self.text(xy, text, anchor="ra", **kwargs)  # type: ignore[arg-type]
 
     def header(self) -> None:
         band = 112
@@ -79,26 +89,18 @@ class _Canvas:
                     colour="on_primary", width=half)
         self.arabic((WIDTH - MARGIN, 56), lay.title.ar, size=30, colour="on_primary", width=half)
         if lay.logo_png is not None:
-            logo = _open(lay.logo_png, "the layout's logo")
-            logo.thumbnail((96, 96))
-            self.image.paste(logo, ((WIDTH - logo.width) // 2, (band - logo.height) // 2),
-                             logo if logo.mode == "RGBA" else None)
+            logo = logo_image(lay.logo_png)
+            self.image.paste(logo, ((WIDTH - logo.width) // 2, (band - logo.height) // 2), logo)
 
 
-def _open(data: bytes, what: str) -> Image.Image:
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > 40_000_000:
-            raise ImageError(f"{what} is too large ({image.width}×{image.height})")
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
-        raise ImageError(f"{what} cannot be read: {err}") from err
-    return image.convert("RGBA")
-
-
-def _portrait_box(canvas: _Canvas, portrait: Image.Image | None) -> None:
+def _portrait_box(canvas: _Canvas, portrait: Image.Image | None,
+                  signed_photo: bytes | None) -> None:
     x, y = MARGIN, 140
     w, h = PORTRAIT
+    if portrait is None and signed_photo is not None:
+        # No print-quality portrait given: print the photo signed in the payload, enlarged.
+        portrait = thumbnail(signed_photo, "the record's photo", (1024, 1024),
+                              max_pixels=1_000_000)
     if portrait is None:
         canvas.draw.rectangle((x, y, x + w, y + h), fill="#dfe5df")
         canvas.draw.ellipse((x + 70, y + 50, x + w - 70, y + 170), fill="#b9c4ba")
@@ -126,22 +128,25 @@ def _row(canvas: _Canvas, y: int, label: str, en: str, ar: str) -> None:
     half = (right - left) // 2 - 12
     names = canvas.layout.labels[label]
     canvas.text((left, y), names.en, size=19, colour="label", width=half)
-    canvas.text((left, y + 22), en, size=26, weight=500, width=half)
+    canvas.text((left, y + 22), en, size=26, weight=500, width=half, field=label)
     canvas.arabic((right, y - 4), names.ar, size=20, colour="label", width=half)
     if visual(ar) == ar:  # no Arabic letters: keep left-to-right order
-        canvas.text((right, y + 24), ar, size=26, weight=500, anchor="ra", width=half)
+        canvas.text((right, y + 24), ar, size=26, weight=500, anchor="ra", width=half,
+                    field=label)
     else:
-        canvas.arabic((right, y + 20), ar, size=27, weight=500, width=half)
+        canvas.arabic((right, y + 20), ar, size=27, weight=500, width=half, field=label)
 
 
 def render_front(record: HolderRecord, layout: Layout,
                  portrait: Image.Image | None = None) -> Image.Image:
     canvas = _Canvas(layout)
     canvas.header()
-    _portrait_box(canvas, portrait)
+    _portrait_box(canvas, portrait, record.photo)
     right, left = WIDTH - MARGIN, 312
-    canvas.arabic((right, 124), record.name_ar.full, size=38, weight=700, width=right - left)
-    canvas.text((left, 190), record.name_latin.full, size=30, weight=700, width=right - left)
+    canvas.arabic((right, 124), record.name_ar.full, size=38, weight=700, width=right - left,
+                  field="name_ar")
+    canvas.text((left, 190), record.name_latin.full, size=30, weight=700, width=right - left,
+                field="name_latin")
     sexes = layout.sex_names["male" if record.sex is Sex.MALE else "female"]
     _row(canvas, 240, "mother", record.mother_name_latin or "—", record.mother_name_ar)
     _row(canvas, 300, "birth", record.date_of_birth.isoformat(), record.place_of_birth)
@@ -155,11 +160,13 @@ def render_front(record: HolderRecord, layout: Layout,
     names = layout.labels[number_label]
     x0, w = MARGIN, PORTRAIT[0]
     canvas.text((x0, 472), names.en, size=18, colour="label", width=w)
-    canvas.text((x0, 496), record.identifier, size=34, weight=700, width=w + 20)
+    canvas.text((x0, 496), record.identifier, size=34, weight=700, width=w + 20,
+                field=number_label)
     canvas.arabic((x0 + w, 540), names.ar, size=20, colour="label", width=w)
     bars = code128_image(record.identifier, module_px=CODE128_MODULE_PX, height_px=84)
     if bars.width > right - 300:
-        raise LayoutError("the Code128 of the number does not fit the card front")
+        raise UnprintableError(f"the Code128 of the record's {number_label} does not fit the "
+                               "card front")
     canvas.image.paste(bars.convert("RGB"), (right - bars.width, HEIGHT - bars.height - 18))
     return canvas.image
 
@@ -192,10 +199,14 @@ def render_back(record: HolderRecord, payload: str, layout: Layout, *,
     canvas.text((x, 72), layout.issuer.en, size=24, weight=700, colour="primary", width=width)
     canvas.arabic((WIDTH - MARGIN, 118), layout.labels["address"].ar, size=20, colour="label",
                   width=width)
-    for line_no, line in enumerate(record.address.split("\n")[:3]):
-        canvas.arabic((WIDTH - MARGIN, 144 + 36 * line_no), line, size=26, width=width)
+    lines = record.address.split("\n")
+    if len(lines) > 3:  # at most three lines fit: the rest joins the third, nothing is dropped
+        lines = [*lines[:2], "، ".join(lines[2:])]
+    for line_no, line in enumerate(lines):
+        draw = canvas.arabic if visual(line) != line else canvas.rtl_latin
+        draw((WIDTH - MARGIN, 144 + 36 * line_no), line, size=26, width=width, field="address")
     canvas.text((x, 270), f"{layout.labels['document_number'].en}: {record.document_number}",
-                size=22, width=width)
+                size=22, width=width, field="document_number")
     canvas.text((x, 300), f"{record.centre_code}", size=22, colour="label", width=width)
     canvas.arabic((WIDTH - MARGIN, 340), layout.labels["scan"].ar, size=22, colour="label",
                   width=width)

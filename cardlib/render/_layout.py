@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .._errors import LayoutError
+from .._errors import ImageError, LayoutError
+from ._images import logo_image
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+MAX_LAYOUT_BYTES = 2 * 1024 * 1024
 LABELS = ("name", "mother", "birth", "sex", "nationality", "national_number", "admin_number",
           "document_number", "issue_date", "expiry_date", "address", "scan")
 COLOURS = ("primary", "on_primary", "accent", "background", "text", "label")
@@ -47,10 +49,25 @@ def _bilingual(data: Any, path: str, problems: list[str]) -> Bilingual:
 
 def layout_from_json(text: str | bytes) -> Layout:
     """Read a layout; raise :class:`LayoutError` listing every problem."""
+    if len(text) > MAX_LAYOUT_BYTES:
+        raise LayoutError(f"a layout is at most {MAX_LAYOUT_BYTES} bytes")
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                duplicates.append(key[:40])
+            out[key] = value
+        return out
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=pairs)
     except (ValueError, RecursionError) as err:
-        raise LayoutError(f"the layout is not JSON: {str(err)[:200]}") from None
+        message = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+        raise LayoutError(f"the layout is not JSON: {message}") from None
+    if duplicates:
+        raise LayoutError(f"the layout gives {', '.join(duplicates)} more than once")
     if not isinstance(data, Mapping):
         raise LayoutError("the layout must be a JSON object")
     problems: list[str] = []
@@ -83,6 +100,11 @@ def layout_from_json(text: str | bytes) -> Layout:
             logo = None
         if not logo or not logo.startswith(b"\x89PNG\r\n\x1a\n"):
             problems.append("logo_png_base64 must be a Base64 PNG image or null")
+        else:
+            try:
+                logo_image(logo)  # decoded (and cached) now: a broken logo fails here, once
+            except ImageError as err:
+                problems.append(f"logo_png_base64: {err.message}")
     if not isinstance(data.get("mrz"), bool):
         problems.append("mrz must be true or false")
     layout = Layout(

@@ -6,6 +6,7 @@ tampered print (``print_mismatch``), distinct from a bad signature.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,9 @@ from .._pipeline import VerifiedCard, verify
 from ..barcodes._read import Decoded, read_barcodes
 from ..keys._keys import PublicKey
 from ..keys._trust import TrustStore
+
+_BASE45 = re.compile(r"[0-9A-Z $%*+\-./:]+")
+_NUMBER = re.compile(r"[A-Z0-9]{6,20}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +52,19 @@ def check_decoded(
     now: datetime | None = None,
 ) -> ScanResult:
     """Verify the QR payload among ``found`` and cross-check every printed Code128 with it."""
-    payloads = [d for d in found if d.format == "qr"]
+    # Other QR codes in the picture (a poster's URL, ...) are not cards: only Base45 text is.
+    payloads = [d for d in found if d.format == "qr" and _BASE45.fullmatch(d.text)]
     if not payloads:
         kinds = ", ".join(sorted({d.format for d in found})) or "nothing"
         raise BarcodeNotFoundError(
-            f"no QR code was found (found: {kinds}); scan the back of the card, flat and sharp")
+            f"no card QR code was found (found: {kinds}); scan the back of the card, flat and "
+            "sharp")
     if len({d.text for d in payloads}) > 1:
         raise BarcodeNotFoundError("the image holds QR codes of more than one card; scan one card")
     card = verify(payloads[0].text, trust, now=now)
     signed_number = card.record.identifier if card.record is not None else card.claims.id
-    printed = [d.text for d in found if d.format == "code128"]
+    # Only Code128 symbols shaped like a holder number are the card's print; others are ignored.
+    printed = [d.text for d in found if d.format == "code128" and _NUMBER.fullmatch(d.text)]
     for text in printed:
         if text != signed_number:
             raise PrintMismatchError(
