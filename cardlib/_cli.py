@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -13,7 +14,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._errors import CardError, KeyFileError, PassphraseError
+from ._errors import (
+    BatchBusyError,
+    BatchInputError,
+    CardError,
+    KeyFileError,
+    PassphraseError,
+)
 from ._pipeline import inspect, issue, verify
 from ._report import card_to_json, error_to_json
 from .keys._keys import PrivateKey, PublicKey
@@ -37,6 +44,7 @@ def _warn(text: str) -> None:
 
 
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
+MAX_BATCH_STDIN = 256 * 1024 * 1024
 
 
 def _read_bytes(name: str, limit: int = MAX_INPUT_BYTES) -> bytes:
@@ -104,6 +112,16 @@ def _skew(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
     if not 0 <= value <= 86_400 * 366:
         raise argparse.ArgumentTypeError("the skew must be between 0 and 31622400 seconds")
+    return value
+
+
+def _budget(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of bytes: {text!r}") from None
+    if not 100 <= value <= 65536:
+        raise argparse.ArgumentTypeError("the photo budget must be 100-65536 bytes")
     return value
 
 
@@ -175,9 +193,32 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    _write_all({path: data})
+
+
+def _write_all(files: dict[Path, bytes]) -> None:
+    """Write every file to a unique temporary name first, then rename them all into place; on
+    any failure remove the temporaries, so no half-written or mixed set is left behind."""
+    import tempfile
+
+    for path in files:
+        if path.is_dir():  # renaming onto a directory would fail half-way through the set
+            raise IsADirectoryError(21, "Is a directory", str(path))
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                             dir=path.parent)
+            staged.append((temporary, path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        for temporary, path in staged:
+            os.replace(temporary, path)
+    except OSError:
+        for temporary, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise
 
 
 def _png(image: Any) -> bytes:
@@ -225,10 +266,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out / "payload.txt", (payload + "\n").encode("ascii"))
-        _write_atomic(out / "front.png", _png(images.front))
-        _write_atomic(out / "back.png", _png(images.back))
-        _write_atomic(out / "card.pdf", cards.card_pdf(images))
+        _write_all({out / "payload.txt": (payload + "\n").encode("ascii"),
+                    out / "front.png": _png(images.front), out / "back.png": _png(images.back),
+                    out / "card.pdf": cards.card_pdf(images)})
     except OSError as err:
         raise UsageError(f"cannot write the card files in {out}: {err.strerror or err}") from err
     report.update(payload_chars=len(payload),
@@ -239,32 +279,53 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _issued_cards(batch: Path) -> list[Path]:
+    """The card directories a batch finished: those with an "issued" line in its manifest."""
+    names: dict[str, None] = {}
+    try:
+        lines = (batch / "manifest.jsonl").read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read {batch / 'manifest.jsonl'}: {err}") from err
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash: that card is not finished
+        if isinstance(entry, dict) and entry.get("status") == "issued":
+            names[str(entry.get("document_number"))] = None
+    return [batch / "cards" / name for name in names]
+
+
 def _card_dirs(paths: Sequence[str]) -> list[Path]:
     found: list[Path] = []
     for name in paths:
         path = Path(name)
-        if (path / "cards").is_dir():  # a batch output directory
-            found.extend(sorted(p for p in (path / "cards").iterdir() if p.is_dir()))
-        else:
-            found.append(path)
+        found.extend(_issued_cards(path) if (path / "manifest.jsonl").is_file() else [path])
     return found
+
+
+def _side(cards: Any, path: Path) -> Any:
+    image = cards.load_image(_read_bytes_large(str(path)))
+    if image.size != (1011, 638):
+        raise UsageError(f"{path} is {image.width}×{image.height} px, not a card side rendered "
+                         "by cardlib (1011×638)")
+    return image.convert("RGB")
 
 
 def cmd_render_sheet(args: argparse.Namespace) -> int:
     cards = _cards()
-    sides = []
-    for folder in _card_dirs(args.cards):
-        front = cards.load_image(_read_bytes_large(str(folder / "front.png")))
-        back = cards.load_image(_read_bytes_large(str(folder / "back.png")))
-        sides.append(cards.CardImages(front.convert("RGB"), back.convert("RGB")))
-    if not sides:
+    folders = _card_dirs(args.cards)
+    if not folders:
         raise UsageError("no cards given: pass card directories (each with front.png and "
                          "back.png) or a batch output directory")
+    sides = (cards.CardImages(_side(cards, f / "front.png"), _side(cards, f / "back.png"))
+             for f in folders)
     try:
-        _write_atomic(Path(args.out), cards.sheet_pdf(sides))
-    except OSError as err:
-        raise UsageError(f"cannot write {args.out}: {err.strerror or err}") from err
-    _emit({"cards": len(sides), "sheets": -(-len(sides) // 8), "pdf": args.out})
+        pdf = cards.sheet_pdf(sides)
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    _write_atomic(Path(args.out), pdf)
+    _emit({"cards": len(folders), "sheets": -(-len(folders) // 8), "pdf": args.out})
     return EXIT_OK
 
 
@@ -307,8 +368,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     key = _load_private(args.key, args.passphrase_file)
     layout = None
     if not args.no_render:
-        layout = _layout(_cards(), args.layout, False)
-    source: Any = Path(args.input) if args.input != "-" else sys.stdin.buffer.read()
+        layout = _layout(_cards(), args.layout, args.no_mrz)
+    source: Any = Path(args.input) if args.input != "-" else _read_bytes("-", MAX_BATCH_STDIN)
     summary = _batch.run_batch(source, Path(args.out), key, fmt=args.format, now=_now(args.now),
                                layout=layout, render=not args.no_render,
                                progress=_progress_bar(), issuer=args.issuer)
@@ -354,11 +415,10 @@ def _demo_card(record: Any, payload: str, out: Path) -> list[str]:
         sys.stderr.write("cardlib: the cards extra is not installed; no card image rendered\n")
         return []
     images = cards.render_card(record, payload, cards.default_layout())
-    files = {"front.png": _png(images.front), "back.png": _png(images.back),
-             "card.pdf": cards.card_pdf(images)}
-    for name, data in files.items():
-        _write_atomic(out / name, data)
-    return [str(out / name) for name in files]
+    files = {out / "front.png": _png(images.front), out / "back.png": _png(images.back),
+             out / "card.pdf": cards.card_pdf(images)}
+    _write_all(files)
+    return [str(path) for path in files]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--now", metavar="ISO-8601")
     render.add_argument("--layout", metavar="LAYOUT.json", help="issuer, colours, logo, labels")
     render.add_argument("--photo", metavar="PORTRAIT", help="JPEG/PNG portrait to print and sign")
-    render.add_argument("--photo-budget", type=int, default=600, metavar="BYTES")
+    render.add_argument("--photo-budget", type=_budget, default=600, metavar="BYTES",
+                        help="payload photo size limit, 100-65536 bytes (default 600)")
     render.add_argument("--no-mrz", action="store_true",
                         help="leave the MRZ off the back (room for a QR with a photo)")
     render.add_argument("--out", required=True, metavar="DIR")
@@ -429,6 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--now", metavar="ISO-8601")
     batch.add_argument("--layout", metavar="LAYOUT.json")
     batch.add_argument("--no-render", action="store_true", help="payloads only, no PNGs")
+    batch.add_argument("--no-mrz", action="store_true",
+                       help="leave the MRZ off the backs (room for a QR with a photo)")
     batch.add_argument("--out", required=True, metavar="DIR")
     batch.add_argument("input", metavar="INPUT", help="CSV or JSON Lines file, or - for stdin")
     batch.set_defaults(func=cmd_batch)
@@ -450,15 +513,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
     except UsageError as err:
         _fail(EXIT_USAGE, {"status": "error", "code": "usage", "message": str(err)})
-    except (KeyFileError, PassphraseError) as err:
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INVALID
+    except OSError as err:  # a file or directory the user named cannot be used
+        _fail(EXIT_USAGE, {"status": "error", "code": "usage",
+                           "message": f"{getattr(err, 'filename', None) or ''}: "
+                                      f"{err.strerror or err}".lstrip(": ")})
+    except (KeyFileError, PassphraseError, BatchInputError, BatchBusyError) as err:
         _fail(EXIT_USAGE, {"status": "error", **error_to_json(err)} | {"status": "error"})
     except CardError as err:
         _fail(EXIT_INVALID, error_to_json(err) | {"status": "error"})
     except KeyboardInterrupt:
         _fail(130, {"status": "error", "code": "interrupted", "message": "interrupted"})
-    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_INVALID
     return result
 
 

@@ -322,3 +322,50 @@ def test_oversized_stdin_is_refused() -> None:
     assert "larger than" in result.stderr or "key_file_invalid" in result.stderr
     huge = run("inspect", "-", stdin="A" * (2 << 20))
     assert huge.returncode == 2 and "standard input is larger than" in huge.stderr
+
+
+def test_card_commands_misuse_is_a_usage_error(keys: dict[str, Path], tmp_path: Path) -> None:
+    key = ["--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file", str(keys["pass"])]
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    rows = tmp_path / "one.jsonl"
+    rows.write_text(EXAMPLE.read_text("utf-8").replace("\n", "") + "\n", "utf-8")
+    batch = run("batch", *key, "--format", "jsonl", "--out", str(afile), str(rows))
+    assert batch.returncode == 2 and "Traceback" not in batch.stderr
+    missing = run("batch", *key, "--format", "jsonl", "--out", str(tmp_path / "b"),
+                  str(tmp_path / "missing.jsonl"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    budget = run("render", *key, "--photo", str(afile), "--photo-budget", "0", "--out",
+                 str(tmp_path / "r"), str(EXAMPLE))
+    assert budget.returncode == 2 and "photo budget" in budget.stderr
+    blocked = tmp_path / "blocked"
+    (blocked / "card.pdf").mkdir(parents=True)
+    partial = run("render", *key, "--out", str(blocked), str(EXAMPLE))
+    assert partial.returncode == 2 and "Traceback" not in partial.stderr
+    assert sorted(p.name for p in blocked.iterdir()) == ["card.pdf"]  # nothing half written
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (600, 600), "white").save(odd / "front.png")
+    Image.new("RGB", (600, 600), "white").save(odd / "back.png")
+    sheet = run("render-sheet", "--out", str(tmp_path / "s.pdf"), str(odd))
+    assert sheet.returncode == 2 and "not a card side" in sheet.stderr
+
+
+def test_render_sheet_prints_only_finished_batch_cards(
+    keys: dict[str, Path], tmp_path: Path
+) -> None:
+    good = json.loads(EXAMPLE.read_text("utf-8"))
+    other = dict(good, document_number="LY0001299")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (good, other)) + "\n")
+    out = tmp_path / "out"
+    done = run("batch", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
+               str(keys["pass"]), "--format", "jsonl", "--out", str(out), str(rows))
+    assert done.returncode == 0, done.stderr
+    manifest = out / "manifest.jsonl"
+    first_line = manifest.read_text().splitlines()[0]
+    manifest.write_text(first_line + "\n")  # as if the batch died before the second card
+    sheet = run("render-sheet", "--out", str(tmp_path / "s.pdf"), str(out))
+    assert sheet.returncode == 0 and json.loads(sheet.stdout)["cards"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import string
+import unicodedata
 from dataclasses import replace
 from datetime import date
 from types import ModuleType
@@ -16,7 +17,14 @@ from hypothesis import strategies as st
 import cardlib
 from cardlib import FourPartName, HolderCategory, HolderRecord, MrzError, Sex
 from cardlib.mrz._td1 import check_digit, mrz_name, parse_td1, td1_lines
-from cardlib.mrz._translit import normalise_latin, to_mrz_text, transliterate_arabic
+from cardlib.mrz._translit import (
+    _LATIN_EXTRA,
+    _LATIN_SPECIAL,
+    normalise_latin,
+    to_mrz_text,
+    transliterate_arabic,
+)
+from cardlib.profile._rules import _LATIN_NAME
 
 TODAY = date(2026, 5, 1)
 ALPHABET = string.ascii_uppercase + string.digits + "<"
@@ -491,6 +499,51 @@ def test_arabic_table_agrees_with_the_mrz_package() -> None:
 def test_latin_names(latin: str, mrz: str) -> None:
     assert normalise_latin(latin) == mrz
     assert to_mrz_text(latin) == mrz
+
+
+# Every letter the profile's Latin name pattern admits (U+00C0–U+024F; × and ÷ are not letters).
+LATIN_RANGE = [chr(cp) for cp in range(0x00C0, 0x0250) if chr(cp) not in "×÷"]
+
+
+def test_every_letter_the_profile_admits_has_an_mrz_form() -> None:
+    for char in LATIN_RANGE:
+        label = f"U+{ord(char):04X} {unicodedata.name(char)}"
+        assert _LATIN_NAME.fullmatch(char), label
+        mrz = normalise_latin(char)
+        assert mrz, label
+        assert set(mrz) <= set(string.ascii_uppercase), (label, mrz)
+        assert to_mrz_text(f"A{char}A") == f"A{mrz}A", label
+
+
+@pytest.mark.parametrize(
+    ("latin", "mrz"),
+    [
+        ("ĸ", "K"),  # kra: _LATIN_EXTRA
+        ("Saĸ", "SAK"),
+        ("Łukasz", "LUKASZ"),  # Part 3: Ł → L
+        ("Đorđe", "DORDE"),  # Part 3: Đ → D (not the Serbian DJ)
+        ("ŉ", "N"),  # NFKC: ʼn, the apostrophe omitted
+        ("ſ", "S"),  # NFKC
+        ("ı", "I"),
+        ("ð þ", "D<TH"),
+        ("Ħ ħ Ŧ ŧ", "H<H<T<T"),
+        ("ƀ ƒ Ɨ Ʉ", "B<F<I<U"),  # base letter named in the Unicode name
+        ("Ǣ ǯ", "AE<Z"),  # decomposed, then the base looked up (Æ → AE, Ʒ → Z)
+        ("Əliyev", "ALIYEV"),
+        ("Ɔ Ɛ Ɣ Ʃ Ƿ Ȝ", "O<E<G<SH<W<Z"),
+        ("ǃǀǁǂ", "QCXTC"),
+    ],
+)
+def test_latin_letters_outside_the_icao_table(latin: str, mrz: str) -> None:
+    assert normalise_latin(latin) == mrz
+
+
+def test_latin_extra_table_is_well_formed() -> None:
+    for key, value in _LATIN_EXTRA.items():
+        assert key.upper() == key, key
+        assert unicodedata.name(key).startswith("LATIN"), key
+        assert value and set(value) <= set(string.ascii_uppercase), key
+        assert key not in _LATIN_SPECIAL, key
 
 
 def test_latin_refuses_other_scripts() -> None:

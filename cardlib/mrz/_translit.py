@@ -7,7 +7,19 @@ Latin script (:func:`normalise_latin`)
     Ĳ → IJ, Œ → OE, Ð/Đ → D, ...). Where the table offers a choice (Ä "AE or A", Ñ "N or NXX",
     Ü "UE or UXX") the first, recommended form is used. Letters the table does not list but that
     are a Latin base letter plus diacritics (Ș, Ǎ, Ẹ, ...) lose the diacritics, as the table does
-    for every such letter it lists. Punctuation follows Part 3's rules for names in the MRZ:
+    for every such letter it lists. Every letter of U+00C0–U+024F (the range the profile's Latin
+    name pattern admits) has an MRZ form, found in this order:
+
+    1. ``_LATIN_SPECIAL``, Part 3's own rows (Ä → AE, Þ → TH, Ł → L, Đ → D, ...);
+    2. NFKD decomposition with the combining marks dropped (Ș → S, Ǖ → U, Ǣ → Æ → AE);
+    3. ``_LATIN_EXTRA``, letters that Part 3 does not list and whose base letter is not in their
+       Unicode name (ĸ → K, Ɔ → O, Ə → A, Ʃ → SH, ȸ → DB, ǃ → Q, ...), each with the reason;
+    4. the base letter X of a Unicode name "LATIN SMALL/CAPITAL LETTER X ..." where X is a single
+       letter A–Z (ƀ "B WITH STROKE" → B, Ɨ "I WITH STROKE" → I, ƒ "F WITH HOOK" → F).
+
+    A Latin letter none of these maps raises :class:`~cardlib.MrzError`. The table gives Đ/đ as
+    D, so Đorđe is DORDE (not the Serbian DJORDJE). Punctuation follows Part 3's rules for names
+    in the MRZ:
     apostrophes are omitted (D'ARTAGNAN → DARTAGNAN), spaces, hyphens and commas between name
     components become one filler (MARIE-ELISE → MARIE<ELISE), every other punctuation mark, digit or
     symbol is omitted. A letter of another script raises :class:`~cardlib.MrzError`.
@@ -42,6 +54,7 @@ Arabic script (:func:`transliterate_arabic`)
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .._errors import MrzError
@@ -76,6 +89,53 @@ _LATIN_SPECIAL: dict[str, str] = {
     "ẞ": "SS",
     "ß": "SS",
 }
+
+# Letters of U+00C0–U+024F that neither Part 3's table, nor NFKD decomposition, nor a single base
+# letter in their Unicode name maps: this library's choice, not ICAO's. Keys are the upper-case
+# form (the letter itself when it has none); values are A–Z only.
+_LATIN_EXTRA: dict[str, str] = {
+    "ĸ": "K",  # kra (old Greenlandic): looks like and is sorted with k
+    "Ɖ": "D",  # African D (Ewe ɖ): a D with a stroke, like Đ
+    "Ɔ": "O",  # open O (Akan, Ewe ɔ)
+    "Ɛ": "E",  # open E (Akan, Ewe ɛ)
+    "Ǝ": "E",  # reversed E / turned e ǝ (a schwa in several African orthographies)
+    "Ə": "A",  # schwa: Azerbaijani passports write Ə as A (Əliyev → ALIYEV)
+    "Ɣ": "G",  # gamma (Ewe ɣ); Greek Γ is G in Part 3's Greek table
+    "ƍ": "D",  # turned delta; Greek Δ is D in Part 3's Greek table
+    "Ɩ": "I",  # iota (Greek Ι is I)
+    "Ʊ": "U",  # upsilon (a u vowel in African orthographies)
+    "ƛ": "TL",  # lambda with stroke: the tl affricate of Americanist and Salishan spelling
+    "Ɯ": "W",  # turned M: Zhuang ɯ, written w since the 1982 orthography
+    "Ʌ": "V",  # turned V
+    "Ƣ": "G",  # "OI" is a misnomer: the letter is gha (1920s Turkic Latin ƣ, now ğ)
+    "Ȣ": "OU",  # ou (Algonquian and Wendat ȣ, written ou or w)
+    "Ʀ": "R",  # yr (Old Norse ʀ)
+    "Ʃ": "SH",  # esh (ʃ, the sh sound)
+    "ƪ": "SH",  # reversed esh loop
+    "Ʒ": "Z",  # ezh (Skolt Sami, Laz); also ǯ (ezh with caron) after decomposition
+    "Ƹ": "E",  # reversed ezh: used for ain in Arabic transcription; ع is E in Table C
+    "ƺ": "Z",  # ezh with tail
+    "Ȝ": "Z",  # yogh: Scots surnames replaced it with z (Menȝies → Menzies)
+    "Ƿ": "W",  # wynn (Old English w)
+    "Ƕ": "HW",  # hwair (Gothic hw); its small form ƕ is named "HV"
+    "ȸ": "DB",  # db digraph
+    "ȹ": "QP",  # qp digraph
+    "ȷ": "J",  # dotless j
+    "Ɋ": "Q",  # "CAPITAL LETTER SMALL Q WITH HOOK TAIL"
+    "Ƨ": "Z",  # tone two: Zhuang 1957 orthography; the 1982 reform writes tone 2 as z
+    "Ƽ": "Q",  # tone five: written q since the 1982 Zhuang reform
+    "Ƅ": "H",  # tone six: written h since the 1982 Zhuang reform
+    "ƻ": "DZ",  # two with stroke: the dz affricate in older phonetic notation
+    "ƾ": "TS",  # inverted glottal stop with stroke: the ts affricate in older phonetic notation
+    "Ɂ": "Q",  # glottal stop (Dene languages): q, as the glottal stop is spelt in Maltese
+    "ǀ": "C",  # dental click: c, as in Zulu, Xhosa and Naro spelling
+    "ǁ": "X",  # lateral click: x (Zulu, Xhosa, Naro)
+    "ǃ": "Q",  # (post)alveolar click, Unicode's "retroflex": q (Zulu, Xhosa, Naro)
+    "ǂ": "TC",  # palatal click, Unicode's "alveolar": tc (Naro)
+}
+
+# "LATIN SMALL LETTER B WITH STROKE", "LATIN CAPITAL LETTER U BAR": the base letter is B, U.
+_NAMED_BASE = re.compile(r"LATIN (?:SMALL|CAPITAL) LETTER ([A-Z])(?: .*)?")
 
 # Apostrophes and similar marks inside a name: omitted.
 _APOSTROPHES = frozenset("'`´ʹʻʼʽ‘’‛′")
@@ -217,20 +277,38 @@ def _latin_char(char: str) -> str:
         )
     out: list[str] = []
     for upper in char.upper():  # 'ß'.upper() is 'SS'; 'ŉ'.upper() is 'ʼN'
-        special = _LATIN_SPECIAL.get(upper)
-        if special is not None:
-            out.append(special)
-        elif "A" <= upper <= "Z":
-            out.append(upper)
-        elif upper not in _APOSTROPHES:
-            base = "".join(c for c in unicodedata.normalize("NFKD", upper) if "A" <= c <= "Z")
-            if not base and unicodedata.category(upper).startswith("L"):
-                raise MrzError(
-                    f"the name contains {_describe(char)}, which ICAO Doc 9303 Part 3 does not map "
-                    "to the MRZ alphabet; write it with plain Latin letters"
-                )
-            out.append(base)
+        if upper in _APOSTROPHES:
+            continue
+        mapped = _latin_letter(upper)
+        if mapped is None:
+            if not unicodedata.category(upper).startswith("L"):
+                continue
+            raise MrzError(
+                f"the name contains {_describe(char)}, which ICAO Doc 9303 Part 3 does not map "
+                "to the MRZ alphabet; write it with plain Latin letters"
+            )
+        out.append(mapped)
     return "".join(out)
+
+
+def _latin_letter(upper: str) -> str | None:
+    """The MRZ form of one upper-cased Latin character, or ``None`` if it has none."""
+    if "A" <= upper <= "Z":
+        return upper
+    special = _LATIN_SPECIAL.get(upper)
+    if special is not None:
+        return special
+    # Drop the combining marks; the base may itself need the tables (Ǣ → Æ, Ǯ → Ʒ).
+    bases = [c for c in unicodedata.normalize("NFKD", upper) if not unicodedata.combining(c)]
+    if bases != [upper]:
+        parts = [_latin_letter(base) for base in bases]
+        found = [part for part in parts if part]
+        return "".join(found) if found else None
+    extra = _LATIN_EXTRA.get(upper)
+    if extra is not None:
+        return extra
+    named = _NAMED_BASE.fullmatch(unicodedata.name(upper, ""))
+    return named.group(1) if named else None
 
 
 def transliterate_arabic(text: str) -> str:

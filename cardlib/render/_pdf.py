@@ -6,7 +6,8 @@ image XObject (lossless, Flate) placed at exactly 85.60 × 53.98 mm; crop marks 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
+from itertools import islice
 
 from PIL import Image
 
@@ -112,26 +113,36 @@ def _crop_marks(x: float, y: float) -> str:
     return "0.25 w 0 G\n" + "\n".join(lines) + " S\n"
 
 
-def sheet_pdf(cards: Sequence[CardImages]) -> bytes:
+def sheet_pdf(cards: Iterable[CardImages], *, max_cards: int = 2000) -> bytes:
     """A4 pages of up to 8 cards (2 × 4) with crop marks: for each sheet a page of fronts, then a
-    page of backs mirrored left-right so that duplex printing lines them up."""
-    if not cards:
-        raise ValueError("a sheet needs at least one card")
+    page of backs mirrored left-right so that duplex printing lines them up.
+
+    ``cards`` may be a lazy iterable: each card's images are compressed as soon as they are read
+    and not kept, so memory grows with the compressed size only.
+    """
     writer = _Writer()
     pages_ref = writer.reserve()
-    pages = []
+    pages: list[int] = []
     slots = _slots()
-    for start in range(0, len(cards), SHEET):
-        batch = cards[start : start + SHEET]
-        for side in ("front", "back"):
+    source = iter(cards)
+    count = 0
+    while batch := list(islice(source, SHEET)):
+        count += len(batch)
+        if count > max_cards:
+            raise ValueError(f"at most {max_cards} cards per sheet file")
+        refs = [(writer.image(card.front), writer.image(card.back)) for card in batch]
+        del batch
+        for side in (0, 1):
             images, content = {}, []
-            for index, card in enumerate(batch):
+            for index, pair in enumerate(refs):
                 column, row = index % COLUMNS, index // COLUMNS
-                if side == "back":
+                if side == 1:
                     column = COLUMNS - 1 - column
                 x, y = slots[row * COLUMNS + column]
                 name = f"C{index}"
-                images[name] = writer.image(getattr(card, side))
+                images[name] = pair[side]
                 content.append(_place(name, x, y) + _crop_marks(x, y))
             pages.append(writer.page(pages_ref, (A4_W, A4_H), images, "".join(content)))
+    if not pages:
+        raise ValueError("a sheet needs at least one card")
     return writer.finish(pages, pages_ref)
