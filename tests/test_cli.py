@@ -238,7 +238,8 @@ def test_render_scan_and_sheet(keys: dict[str, Path], tmp_path: Path) -> None:
     scanned = run("scan", "--key", public, "--now", NOW, str(out / "back.png"))
     assert scanned.returncode == 0, scanned.stderr
     data = json.loads(scanned.stdout)
-    assert data["status"] == "valid" and data["agree"] is None
+    assert data["status"] == "valid" and data["agree"] is True
+    assert data["mrz"][0].startswith("IDLBYLY0001234")
     assert data["barcodes"] == [{"format": "qr", "text": (out / "payload.txt").read_text().strip()}]
     assert data["record"] == json.loads(EXAMPLE.read_text("utf-8"))
     front = json.loads(run("scan", "--key", public, "--now", NOW, str(out / "front.png")).stdout)

@@ -66,7 +66,11 @@ def test_front_only_and_unknown_key() -> None:
     with pytest.raises(cardlib.UnknownKeyError):
         cards.scan(card.back.convert("L"), cardlib.PrivateKey.generate().public_key, now=CHECKED)
     back_only = cards.scan(card.back.convert("L"), fixed_key().public_key, now=CHECKED)
-    assert back_only.agrees is None and back_only.card.record == example_record()
+    assert back_only.card.record == example_record()
+    assert back_only.mrz == cards.td1_lines(example_record())
+    assert back_only.agrees is True  # the MRZ was read and matches
+    no_mrz = cards.scan(card.back.convert("L"), fixed_key().public_key, now=CHECKED, mrz=False)
+    assert no_mrz.mrz is None and no_mrz.agrees is None
 
 
 def test_unreadable_images_are_typed_errors() -> None:
@@ -161,4 +165,19 @@ def test_other_barcodes_in_the_picture_are_ignored() -> None:
     result = cards.scan(table, fixed_key().public_key, now=CHECKED)
     assert result.card.record == example_record()
     assert {d.text for d in result.barcodes} >= {"https://example.ly/info", "ABC-123!"}
-    assert result.agrees is None  # the stray label is not a holder number
+    # the stray label is not a holder number; the MRZ next to the QR is what agrees
+    assert result.mrz == cards.td1_lines(example_record()) and result.agrees is True
+
+
+def test_a_reprinted_mrz_is_a_tampered_print() -> None:
+    """A back whose MRZ (valid check digits) names another document: print_mismatch."""
+    import dataclasses
+
+    from cardlib.render._card import render_back
+
+    payload, _ = example_card()
+    other = dataclasses.replace(example_record(), document_number="LY0009999")
+    forged_back = render_back(other, payload, cards.default_layout())  # genuine QR, other MRZ
+    with pytest.raises(cardlib.PrintMismatchError, match="machine-readable zone") as info:
+        cards.scan(forged_back.convert("L"), fixed_key().public_key, now=CHECKED)
+    assert info.value.code == "print_mismatch"

@@ -1,7 +1,9 @@
-"""Scan a card image: decode the QR and Code128, verify the payload, cross-check the print.
+"""Scan a card image: decode the QR and Code128, read the MRZ, verify, cross-check the print.
 
-The printed national number (Code128 on the front) must equal the signed one: a mismatch is a
-tampered print (``print_mismatch``), distinct from a bad signature.
+The printed data must equal the signed data: the national number in the Code128 (front), and
+the document number and holder number in the MRZ (back). A mismatch is a tampered print
+(``print_mismatch``), distinct from a bad signature. An MRZ that cannot be read with certainty
+(its check digits decide) is reported as not read, never guessed.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from PIL import Image
 
@@ -18,6 +20,8 @@ from .._pipeline import VerifiedCard, verify
 from ..barcodes._read import Decoded, read_barcodes
 from ..keys._keys import PublicKey
 from ..keys._trust import TrustStore
+from ..mrz._td1 import parse_td1
+from ._mrz_ocr import read_mrz
 
 _BASE45 = re.compile(r"[0-9A-Z $%*+\-./:]+")
 _NUMBER = re.compile(r"[A-Z0-9]{6,20}")
@@ -29,8 +33,9 @@ class ScanResult:
 
     card: VerifiedCard
     barcodes: tuple[Decoded, ...]
-    # True: a printed number (Code128) was found and matches the signed one; None: the image
-    # shows no printed number to compare (a mismatch raises PrintMismatchError instead).
+    mrz: tuple[str, str, str] | None  # the machine-readable zone, when read with certainty
+    # True: printed data (Code128, MRZ) was found and matches the signed data; None: the image
+    # shows nothing printed to compare (a mismatch raises PrintMismatchError instead).
     agrees: bool | None
 
 
@@ -40,9 +45,15 @@ def scan(
     *,
     backend: str = "zxing",
     now: datetime | None = None,
+    mrz: bool = True,
 ) -> ScanResult:
-    """Decode and verify a card image; raise a :class:`CardError` on any failure."""
-    return check_decoded(read_barcodes(image, backend=backend), trust, now=now)
+    """Decode and verify a card image; raise a :class:`CardError` on any failure.
+
+    With ``mrz`` (the default) the machine-readable zone is read too (≈ 10 ms more) and its
+    document and holder numbers are cross-checked with the signed ones.
+    """
+    found = read_barcodes(image, backend=backend)
+    return check_decoded(found, trust, now=now, image=image if mrz else None)
 
 
 def check_decoded(
@@ -50,8 +61,10 @@ def check_decoded(
     trust: TrustStore | PublicKey | Iterable[PublicKey],
     *,
     now: datetime | None = None,
+    image: Image.Image | None = None,
 ) -> ScanResult:
-    """Verify the QR payload among ``found`` and cross-check every printed Code128 with it."""
+    """Verify the QR payload among ``found`` and cross-check the printed data with it: every
+    Code128 shaped like a holder number, and (given ``image``) the MRZ next to the QR code."""
     # Other QR codes in the picture (a poster's URL, ...) are not cards: only Base45 text is.
     payloads = [d for d in found if d.format == "qr" and _BASE45.fullmatch(d.text)]
     if not payloads:
@@ -62,7 +75,8 @@ def check_decoded(
     if len({d.text for d in payloads}) > 1:
         raise BarcodeNotFoundError("the image holds QR codes of more than one card; scan one card")
     card = verify(payloads[0].text, trust, now=now)
-    signed_number = card.record.identifier if card.record is not None else card.claims.id
+    record = card.record
+    signed_number = record.identifier if record is not None else card.claims.id
     # Only Code128 symbols shaped like a holder number are the card's print; others are ignored.
     printed = [d.text for d in found if d.format == "code128" and _NUMBER.fullmatch(d.text)]
     for text in printed:
@@ -70,4 +84,14 @@ def check_decoded(
             raise PrintMismatchError(
                 "the printed number (Code128) does not match the signed number in the QR code: "
                 "the card print has been altered")
-    return ScanResult(card, found, True if printed else None)
+    lines = read_mrz(image, payloads[0]) if image is not None and record is not None else None
+    if lines is not None and record is not None:
+        today = (now or datetime.now(UTC)).date()
+        zone = parse_td1(lines, today=today)
+        if zone.document_number != record.document_number or (
+                zone.identifier is not None and zone.identifier != record.identifier):
+            raise PrintMismatchError(
+                "the machine-readable zone does not match the signed document or holder number "
+                "in the QR code: the card print has been altered")
+    compared = bool(printed) or lines is not None
+    return ScanResult(card, found, lines, True if compared else None)
