@@ -6,13 +6,12 @@ Every read must be exact or None: a misread zone would make a genuine card look 
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable
 from datetime import date
 from functools import cache
 
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 import cardlib
 from cardlib import cards
@@ -24,6 +23,7 @@ from cardlib.scan import _mrz_ocr
 from cardlib.scan._mrz_ocr import read_mrz
 
 from ._cards import example_record
+from ._degrade import blur, half_dpi, jpeg, rotate, skew, uneven_light
 from .conftest import ISSUED, require
 
 QR = frozenset({"qr"})
@@ -72,27 +72,6 @@ def _qr(image: Image.Image, backend: str = "zxing") -> Decoded:
 # --- degradations (the same recipes as tests/test_scan.py) ---------------------------------------
 
 
-def _jpeg(image: Image.Image, quality: int = 60) -> Image.Image:
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
-
-
-def _150dpi(image: Image.Image) -> Image.Image:
-    return image.resize((image.width // 2, image.height // 2), Image.Resampling.BILINEAR)
-
-
-def _rotate(angle: float) -> Callable[[Image.Image], Image.Image]:
-    def rotate(image: Image.Image) -> Image.Image:
-        return image.rotate(angle, expand=True, fillcolor=(255, 255, 255),
-                            resample=Image.Resampling.BILINEAR)
-    return rotate
-
-
-def _blur(image: Image.Image) -> Image.Image:
-    return image.filter(ImageFilter.GaussianBlur(1))
-
-
 def _photo(image: Image.Image) -> Image.Image:
     """The card lying on a dark desk, off centre."""
     desk = Image.new("RGB", (1900, 1400), (70, 62, 55))
@@ -100,36 +79,21 @@ def _photo(image: Image.Image) -> Image.Image:
     return desk
 
 
-def _tilted(image: Image.Image) -> Image.Image:
-    """A phone held at an angle: the far edge 6 % narrower."""
-    w, h = image.size
-    return image.transform((w, h), Image.Transform.QUAD,
-                           (0, 0, int(w * 0.03), h, int(w * 0.97), h, w, 0),
-                           Image.Resampling.BILINEAR, fillcolor=(255, 255, 255))
-
-
-def _uneven_light(image: Image.Image) -> Image.Image:
-    """Light falling off from right to left: the left edge at 59 % brightness."""
-    gradient = Image.linear_gradient("L").rotate(90).resize(image.size)
-    mask = gradient.point(lambda v: 150 + v * 105 // 255)
-    return Image.composite(image.convert("RGB"), Image.new("RGB", image.size, (0, 0, 0)), mask)
-
-
 DEGRADATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "clean": lambda im: im,
     "photo-offset": _photo,
-    "rotate90": _rotate(90),
-    "rotate180": _rotate(180),
-    "rotate270": _rotate(270),
-    "rotate+5": _rotate(5),
-    "rotate-5": _rotate(-5),
-    "150dpi": _150dpi,
-    "jpeg60": _jpeg,
-    "blur1": _blur,
-    "150dpi+jpeg60+rotate5+blur1": lambda im: _jpeg(_blur(_rotate(5)(_150dpi(im)))),
-    "150dpi+jpeg60+rotate-5+blur1": lambda im: _jpeg(_blur(_rotate(-5)(_150dpi(im)))),
-    "tilted": _tilted,
-    "uneven-light": _uneven_light,
+    "rotate90": rotate(90),
+    "rotate180": rotate(180),
+    "rotate270": rotate(270),
+    "rotate+5": rotate(5),
+    "rotate-5": rotate(-5),
+    "150dpi": half_dpi,
+    "jpeg60": jpeg,
+    "blur1": blur,
+    "150dpi+jpeg60+rotate5+blur1": lambda im: jpeg(blur(rotate(5)(half_dpi(im)))),
+    "150dpi+jpeg60+rotate-5+blur1": lambda im: jpeg(blur(rotate(-5)(half_dpi(im)))),
+    "tilted": skew,
+    "uneven-light": uneven_light,
 }
 
 
@@ -151,7 +115,7 @@ def test_zbar_corners_work_too(degradation: str) -> None:
 def test_beyond_the_chain_it_declines_rather_than_misreads() -> None:
     """Tilt and uneven light on top of the chain: the zone reads or is None, never wrong."""
     for variant, record in VARIANTS.items():
-        image = _jpeg(_uneven_light(_tilted(_blur(_rotate(5)(_150dpi(_back(variant)))))))
+        image = jpeg(uneven_light(skew(blur(rotate(5)(half_dpi(_back(variant)))))))
         found = cards.read_barcodes(image, formats=QR)
         if found:
             assert read_mrz(image, found[0]) in (None, cards.td1_lines(record)), variant

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
-
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image
 
 import cardlib
 from cardlib import cards
 
 from ._cards import example_card, example_record, fixed_key, png
+from ._degrade import (
+    Degradation,
+    blur,
+    chain_150dpi,
+    half_dpi,
+    jpeg,
+    rotate,
+    skew,
+    uneven_light,
+)
 from .conftest import CHECKED, require
 
 BACKENDS = ["zxing", "zbar"]
@@ -81,49 +88,15 @@ def test_unreadable_images_are_typed_errors() -> None:
 
 # --- robustness: degraded scans of the card back ------------------------------------------------
 
-def _jpeg(image: Image.Image, quality: int) -> Image.Image:
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
-
-
-def _150dpi(image: Image.Image) -> Image.Image:
-    return image.resize((image.width // 2, image.height // 2), Image.Resampling.BILINEAR)
-
-
-def _rotate(image: Image.Image) -> Image.Image:
-    return image.rotate(5, expand=True, fillcolor=(255, 255, 255),
-                        resample=Image.Resampling.BILINEAR)
-
-
-def _blur(image: Image.Image) -> Image.Image:
-    return image.filter(ImageFilter.GaussianBlur(1))
-
-
-def _skew(image: Image.Image) -> Image.Image:
-    w, h = image.size
-    # the far edge 6 % narrower: a phone held at an angle
-    return image.transform((w, h), Image.Transform.QUAD,
-                           (0, 0, int(w * 0.03), h, int(w * 0.97), h, w, 0),
-                           Image.Resampling.BILINEAR, fillcolor=(255, 255, 255))
-
-
-def _lighting(image: Image.Image) -> Image.Image:
-    """Light falling off from right to left: the left edge at 59 % brightness."""
-    gradient = Image.linear_gradient("L").rotate(90).resize(image.size)
-    mask = gradient.point(lambda v: 150 + v * 105 // 255)
-    return Image.composite(image.convert("RGB"), Image.new("RGB", image.size, (0, 0, 0)), mask)
-
-
-DEGRADATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
-    "150dpi": _150dpi,
-    "jpeg60": lambda im: _jpeg(im, 60),
-    "rotate5": _rotate,
-    "blur1": _blur,
-    "skew": _skew,
-    "lighting": _lighting,
-    "150dpi+jpeg60+rotate5+blur1": lambda im: _jpeg(_blur(_rotate(_150dpi(im))), 60),
-    "all": lambda im: _jpeg(_lighting(_skew(_blur(_rotate(_150dpi(im))))), 60),
+DEGRADATIONS: dict[str, Degradation] = {
+    "150dpi": half_dpi,
+    "jpeg60": jpeg,
+    "rotate5": rotate(5),
+    "blur1": blur,
+    "skew": skew,
+    "lighting": uneven_light,
+    "150dpi+jpeg60+rotate5+blur1": chain_150dpi,
+    "all": lambda im: jpeg(uneven_light(skew(blur(rotate(5)(half_dpi(im)))))),
 }
 SINGLE = {"150dpi", "jpeg60", "rotate5", "blur1", "skew", "lighting"}
 # What each backend is required to survive, per side (the README's table records the same).
