@@ -499,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("input", metavar="INPUT", help="CSV or JSON Lines file, or - for stdin")
     batch.set_defaults(func=cmd_batch)
 
-    demo = sub.add_parser("demo", help="create demo keys, issue the example record, verify it, render the card")
+    demo = sub.add_parser(
+        "demo", help="create demo keys, issue the example record, verify it, render the card")
     demo.add_argument("--out", default=".demo", metavar="DIR")
     demo.set_defaults(func=cmd_demo)
     return parser
