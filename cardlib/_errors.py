@@ -268,6 +268,51 @@ class BatchBusyError(BatchError):
     code = "batch_busy"
 
 
+# --- trust: certificates and trust lists ---------------------------------------------------------
+
+
+class CertificateInvalidError(VerificationError, ValueError):
+    """A certificate is malformed, not issued by the pinned root, or breaks the profile."""
+
+    code = "certificate_invalid"
+
+
+class CertificateExpiredError(ValidityError):
+    """A centre certificate is authentic but its notAfter has passed."""
+
+    code = "certificate_expired"
+
+
+class CertificateNotYetValidError(ValidityError):
+    """A centre certificate is authentic but its notBefore is still in the future."""
+
+    code = "certificate_not_yet_valid"
+
+
+class TrustInputError(CardError, ValueError):
+    """An argument given to create a certificate or a trust list is unusable."""
+
+    code = "trust_input_invalid"
+
+
+class TrustListError(VerificationError, ValueError):
+    """A trust list is malformed or breaks the format; nothing in it is used."""
+
+    code = "trust_list_invalid"
+
+
+class TrustListSignatureError(TrustListError):
+    """A trust list is not signed by the pinned root (another root, or altered in transit)."""
+
+    code = "trust_list_signature_invalid"
+
+
+class TrustListRollbackError(TrustListError):
+    """A trust list is older (lower sequence) than one this verifier already accepted."""
+
+    code = "trust_list_rollback"
+
+
 def all_error_classes() -> tuple[type[CardError], ...]:
     """Every CardError class, root first (used to document and test the code table)."""
     seen: list[type[CardError]] = []

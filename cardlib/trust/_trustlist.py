@@ -1,0 +1,269 @@
+"""The trust list: the root-signed list of centre signing certificates a verifier accepts.
+
+Wire format: a COSE_Sign1 (tag 18) signed by the root key.
+
+* Protected header ``{1: alg, 3: "application/vnd.cardlib.trust-list+cbor", 4: root kid}``.
+  The content type (label 3) separates a trust list from anything else the root might sign; the
+  alg must be the root key's algorithm; the kid (SHA-256 of the root certificate DER, first 8
+  bytes) is only a hint: the list is verified with the pinned root's key whatever it says.
+* Payload: deterministic CBOR (RFC 8949 section 4.2) of the map
+
+  ======  ================  =====================================================================
+  label   name              value
+  ======  ================  =====================================================================
+  1       sequence          uint; grows with every published list (rollback protection)
+  2       issued            uint, seconds since 1970 (UTC)
+  3       next_update       uint, seconds since 1970; after it the list is *stale*, not invalid
+  4       centres           array of bstr, each a centre certificate (DER), no two with one kid
+  5       revoked           array of ``[kid (bstr), revoked_at (uint seconds)]`` pairs, sorted by
+                            kid, no kid twice
+  ======  ================  =====================================================================
+
+  Label 5 is an array of pairs rather than a ``{kid: revoked_at}`` map because cardlib's strict
+  CBOR decoder admits only integer and text map keys (a kid is a byte string).
+
+Loading verifies the COSE signature with the pinned root's key **before** the payload is
+decoded, then checks every centre certificate with :func:`check_centre_certificate`. Expired
+centre certificates are kept (cards they signed stay verifiable during a rotation overlap); each
+certificate's validity window is reported on its :class:`CentreCertificate`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Final
+
+from .._errors import (
+    CardError,
+    InputTooLargeError,
+    SignatureInvalidError,
+    TrustInputError,
+    TrustListError,
+    TrustListRollbackError,
+    TrustListSignatureError,
+)
+from .._limits import DEFAULT_LIMITS, Limits
+from ..codec import _cbor, _cose
+from ..keys._algorithms import BY_NAME
+from ..keys._keys import PrivateKey
+from ..keys._trust import TrustStore
+from ._certs import (
+    CentreCertificate,
+    _cert_time,
+    _check_root_key,
+    _load_root,
+    check_centre_certificate,
+    kid_for_certificate,
+    root_public_key,
+)
+
+CONTENT_TYPE: Final = "application/vnd.cardlib.trust-list+cbor"
+HEADER_CONTENT_TYPE: Final = 3
+SEQUENCE, ISSUED, NEXT_UPDATE, CENTRES, REVOKED = 1, 2, 3, 4, 5
+_LABELS = frozenset({SEQUENCE, ISSUED, NEXT_UPDATE, CENTRES, REVOKED})
+_MAX_UINT = 2**63 - 1
+_MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z
+
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class TrustList:
+    """A trust list verified against the pinned root.
+
+    ``stale`` is true when the list was loaded after its ``next_update``: it is still authentic,
+    but the verifier should fetch a newer one (stale is not the same as revoked).
+    """
+
+    sequence: int
+    issued: datetime
+    next_update: datetime
+    centres: tuple[CentreCertificate, ...]
+    revoked: Mapping[bytes, datetime]
+    stale: bool
+
+    def trust_store(self) -> TrustStore:
+        """A :class:`cardlib.TrustStore` of the centres' keys, each under its certificate kid.
+
+        :class:`cardlib.PublicKey` derives its kid from the SPKI; a certified key is named by its
+        certificate kid instead, so each key is copied with that kid (the key itself, which the
+        verifier trusts, is unchanged). Centres whose kid is revoked are left out: until
+        :func:`cardlib.verify` can weigh a card's iat against ``revoked_at``, a revoked key fails
+        closed (its cards are refused as ``key_unknown``).
+        """
+        return TrustStore(
+            dataclasses.replace(centre.public_key, kid=centre.kid)
+            for centre in self.centres
+            if centre.kid not in self.revoked
+        )
+
+
+def _seconds(moment: datetime, name: str) -> int:
+    value = int(_cert_time(moment, name).timestamp())
+    if not 0 <= value <= _MAX_TIME:
+        raise TrustInputError(f"{name} must lie between 1970 and 9999")
+    return value
+
+
+def _uint(value: object, name: str, maximum: int = _MAX_UINT) -> int:
+    if type(value) is not int or not 0 <= value <= maximum:
+        raise TrustListError(f"the trust list's {name} must be a whole number from 0 to {maximum}")
+    return value
+
+
+def _stamp(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def publish_trust_list(
+    root_key: PrivateKey,
+    root_der: bytes,
+    centres: list[bytes],
+    *,
+    sequence: int,
+    issued: datetime,
+    next_update: datetime,
+    revoked: Mapping[bytes, datetime] | None = None,
+) -> bytes:
+    """Sign a trust list with the root key and return its COSE_Sign1 bytes.
+
+    Every centre certificate is checked against the root first, so the root never signs a list
+    a verifier would refuse.
+    """
+    root = _load_root(root_der)
+    _check_root_key(root_key, root)
+    if type(sequence) is not int or not 0 <= sequence <= _MAX_UINT:
+        raise TrustInputError(f"the sequence must be a whole number from 0 to {_MAX_UINT}")
+    start, end = _seconds(issued, "issued"), _seconds(next_update, "next_update")
+    if end < start:
+        raise TrustInputError("next_update must not be earlier than issued")
+    kids: set[bytes] = set()
+    for der in centres:
+        kid = check_centre_certificate(der, root_der).kid
+        if kid in kids:
+            raise TrustInputError(f"centre certificate {kid.hex()} is listed twice")
+        kids.add(kid)
+    gone: list[list[Any]] = []
+    for kid, when in sorted((revoked or {}).items()):
+        if not isinstance(kid, bytes) or not 0 < len(kid) <= DEFAULT_LIMITS.max_kid_bytes:
+            raise TrustInputError(
+                f"a revoked kid must be 1-{DEFAULT_LIMITS.max_kid_bytes} bytes"
+            )
+        gone.append([kid, _seconds(when, "revoked_at")])
+    body = {SEQUENCE: sequence, ISSUED: start, NEXT_UPDATE: end, CENTRES: list(centres),
+            REVOKED: gone}
+    payload = _cbor.dumps(body)
+    alg = BY_NAME[root_key.algorithm]
+    protected = _cose.encode_header({
+        _cose.HEADER_ALG: alg.cose_id,
+        HEADER_CONTENT_TYPE: CONTENT_TYPE,
+        _cose.HEADER_KID: kid_for_certificate(root_der),
+    })
+    signature = root_key.sign(_cose.sig_structure(protected, payload))
+    return _cose.encode(protected, {}, payload, signature)
+
+
+def load_trust_list(
+    data: bytes,
+    root_der: bytes,
+    *,
+    now: datetime,
+    previous_sequence: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> TrustList:
+    """Verify a trust list against the pinned root certificate and return its content.
+
+    ``data`` may be at most ``limits.max_decompressed_bytes`` long (the largest CBOR cardlib
+    decodes; raise it for a registry with many centres); CBOR depth and item counts are bounded
+    by ``limits`` too. ``previous_sequence`` is the sequence of the last list this verifier
+    accepted: a lower one is refused (:class:`TrustListRollbackError`); the same one is accepted.
+    """
+    moment = int(_cert_time(now, "now").timestamp())
+    if not isinstance(data, bytes):
+        raise TrustListError("a trust list is bytes (a COSE_Sign1)")
+    if len(data) > limits.max_decompressed_bytes:
+        raise InputTooLargeError(
+            f"the trust list has {len(data)} bytes; at most {limits.max_decompressed_bytes} are "
+            "accepted (raise Limits.max_decompressed_bytes if the registry has that many centres)"
+        )
+    root = root_public_key(root_der)
+    message = _cose.decode(data, limits)
+    if message.envelope != "tag18":
+        raise TrustListError("a trust list is a tagged COSE_Sign1 (tag 18)")
+    header = message.protected_header
+    if header.get(HEADER_CONTENT_TYPE) != CONTENT_TYPE:
+        raise TrustListError(
+            f"this COSE message is not a trust list (content type {CONTENT_TYPE!r} missing)"
+        )
+    if header.get(_cose.HEADER_ALG) != BY_NAME[root.algorithm].cose_id:
+        raise TrustListError(
+            f"the trust list's protected algorithm is not the root key's ({root.algorithm})"
+        )
+    try:
+        root.verify(message.signature, _cose.sig_structure(message.protected, message.payload))
+    except SignatureInvalidError as err:
+        raise TrustListSignatureError(
+            "the trust list is not signed by the pinned root (another root, or altered); "
+            "keep using the last list you accepted"
+        ) from err
+    except CardError as err:  # malformed signature bytes
+        raise TrustListSignatureError(f"the trust list's signature is unusable ({err})") from err
+    # --- signed by the pinned root from here on ---
+    body = _cbor.loads(message.payload, limits)
+    if type(body) is not dict or body.keys() != _LABELS:
+        raise TrustListError(f"the trust list payload must be a map with labels {sorted(_LABELS)}")
+    sequence = _uint(body[SEQUENCE], "sequence")
+    issued = _uint(body[ISSUED], "issued time", _MAX_TIME)
+    next_update = _uint(body[NEXT_UPDATE], "next update time", _MAX_TIME)
+    if next_update < issued:
+        raise TrustListError("the trust list's next update is earlier than its issue time")
+    if previous_sequence is not None and sequence < previous_sequence:
+        raise TrustListRollbackError(
+            f"this trust list has sequence {sequence}, older than the list already accepted "
+            f"({previous_sequence}); refused as a rollback, keep the newer list"
+        )
+    centres = _centres(body[CENTRES], root_der)
+    revoked = _revoked(body[REVOKED], limits)
+    return TrustList(
+        sequence=sequence,
+        issued=_stamp(issued),
+        next_update=_stamp(next_update),
+        centres=centres,
+        revoked=revoked,
+        stale=moment > next_update,
+    )
+
+
+def _centres(items: object, root_der: bytes) -> tuple[CentreCertificate, ...]:
+    if type(items) is not list or any(type(der) is not bytes for der in items):
+        raise TrustListError("the trust list's centres must be an array of DER certificates")
+    found: list[CentreCertificate] = []
+    kids: set[bytes] = set()
+    for der in items:
+        centre = check_centre_certificate(der, root_der)
+        if centre.kid in kids:
+            raise TrustListError(f"centre certificate {centre.kid.hex()} is listed twice")
+        kids.add(centre.kid)
+        found.append(centre)
+    return tuple(found)
+
+
+def _revoked(items: object, limits: Limits) -> Mapping[bytes, datetime]:
+    if type(items) is not list:
+        raise TrustListError("the trust list's revoked entries must be an array of pairs")
+    revoked: dict[bytes, datetime] = {}
+    for pair in items:
+        if type(pair) is not list or len(pair) != 2:
+            raise TrustListError("a revoked entry is a pair [kid, revoked_at]")
+        kid, when = pair
+        if type(kid) is not bytes or not 0 < len(kid) <= limits.max_kid_bytes:
+            raise TrustListError(f"a revoked kid must be 1-{limits.max_kid_bytes} bytes")
+        if kid in revoked:
+            raise TrustListError(f"kid {kid.hex()} is revoked twice")
+        revoked[kid] = _stamp(_uint(when, "revocation time", _MAX_TIME))
+    return MappingProxyType(revoked)
