@@ -268,6 +268,12 @@ class BatchBusyError(BatchError):
     code = "batch_busy"
 
 
+class KeyRevokedError(VerificationError):
+    """The card was signed (iat) at or after its signing key's revocation time."""
+
+    code = "key_revoked"
+
+
 # --- trust: certificates and trust lists ---------------------------------------------------------
 
 

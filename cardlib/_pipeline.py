@@ -16,11 +16,14 @@ from ._errors import (
     AlgorithmMissingError,
     AlgorithmUnsupportedError,
     CardError,
+    CertificateExpiredError,
+    CertificateNotYetValidError,
     ClaimsError,
     CoseError,
     DecodeError,
     ExpiredError,
     InputTooLargeError,
+    KeyRevokedError,
     NotYetValidError,
     Problem,
     SignatureInvalidError,
@@ -84,6 +87,7 @@ class VerifiedCard:
     expires_at: datetime | None
     envelope: str
     compressed: bool
+    signer: str | None = None  # the certified signer's label (its centre code), when known
 
 
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -252,7 +256,8 @@ def _candidates(message: _cose.Sign1, trust: TrustStore, limits: Limits) -> tupl
     return alg.name, kid, matching
 
 
-def _check_signature(message: _cose.Sign1, keys: tuple[PublicKey, ...]) -> None:
+def _check_signature(message: _cose.Sign1, keys: tuple[PublicKey, ...]) -> PublicKey:
+    """The trusted key whose signature matches (several may share a kid)."""
     to_verify = _cose.sig_structure(message.protected, message.payload)
     failure: CardError | None = None
     for key in keys:
@@ -261,9 +266,29 @@ def _check_signature(message: _cose.Sign1, keys: tuple[PublicKey, ...]) -> None:
         except SignatureInvalidError as err:
             failure = err
             continue
-        return
+        return key
     assert failure is not None
     raise failure
+
+
+def _check_signer(key: PublicKey, iat: int | None) -> None:
+    """A certified key signs only inside its certificate's window and before its revocation."""
+    if key.valid_from is None and key.valid_until is None and key.revoked_at is None:
+        return
+    who = key.label or key.kid.hex()
+    if iat is None:
+        raise ClaimsError(f"a card signed by a certified key ({who}) must state its iat")
+    signed = datetime.fromtimestamp(iat, UTC)
+    if key.revoked_at is not None and signed >= key.revoked_at:
+        raise KeyRevokedError(
+            f"the signing key of {who} was revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC; "
+            f"this card was signed on {signed:%Y-%m-%d %H:%M} UTC")
+    if key.valid_from is not None and signed < key.valid_from:
+        raise CertificateNotYetValidError(
+            f"the card was signed before the certificate of {who} became valid")
+    if key.valid_until is not None and signed > key.valid_until:
+        raise CertificateExpiredError(
+            f"the card was signed after the certificate of {who} expired")
 
 
 def _time(cwt: Mapping[Any, Any], label: int, name: str) -> int | None:
@@ -301,7 +326,7 @@ def verify(
     slack = int(skew.total_seconds())
     message, compressed = unwrap(payload, limits)
     algorithm, kid, keys = _candidates(message, store, limits)
-    _check_signature(message, keys)
+    signer = _check_signature(message, keys)
     # --- the content below is signed by a trusted key ---
     cwt = _cbor.loads(message.payload, limits)
     if type(cwt) is not dict:
@@ -318,6 +343,7 @@ def verify(
     exp = _time(cwt, CWT_EXP, "exp")
     nbf = _time(cwt, CWT_NBF, "nbf")
     iat = _time(cwt, CWT_IAT, "iat")
+    _check_signer(signer, iat)
     if exp is not None and moment - slack >= exp:
         raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
     start = max(x for x in (nbf, iat, -1) if x is not None)
@@ -331,7 +357,7 @@ def verify(
             raise ValidationError([Problem("cwt.exp", "inconsistent",
                                            "exp must be the end of the card's expiry date")])
     return VerifiedCard(record, claims, algorithm, kid, issuer, subject, _stamp(iat),
-                        _stamp(nbf), _stamp(exp), message.envelope, compressed)
+                        _stamp(nbf), _stamp(exp), message.envelope, compressed, signer.label)
 
 
 def inspect(payload: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:

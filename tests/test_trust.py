@@ -3,6 +3,7 @@ through it. Real keys, pinned times."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from cardlib.trust._certs import (
     kid_for_certificate,
     root_public_key,
 )
+from cardlib.trust._signer import CertifiedSigner
 from cardlib.trust._trustlist import (
     CENTRES,
     CONTENT_TYPE,
@@ -65,23 +67,7 @@ class Centre:
     der: bytes
 
 
-@dataclass(frozen=True)
-class CentreSigner:
-    """A centre's key named by its certificate kid (what the centre puts in its cards)."""
-
-    key: cardlib.PrivateKey
-    cert_der: bytes
-
-    @property
-    def algorithm(self) -> str:
-        return self.key.algorithm
-
-    @property
-    def kid(self) -> bytes:
-        return kid_for_certificate(self.cert_der)
-
-    def sign(self, data: bytes) -> bytes:
-        return self.key.sign(data)
+CentreSigner = CertifiedSigner
 
 
 def make_root(algorithm: str, name: str = "Civil Registry Root") -> Root:
@@ -374,7 +360,7 @@ def test_expired_centre_stays_listed(root: Root, signed_list: bytes) -> None:
         late.centres[0].check_valid_at(CENTRE_UNTIL + timedelta(days=30))
 
 
-def test_revoked_centre_is_reported_and_left_out_of_the_store(
+def test_a_revoked_centre_key_refuses_cards_signed_after_the_revocation(
     root: Root, centres: tuple[Centre, Centre], record: cardlib.HolderRecord
 ) -> None:
     gone = kid_for_certificate(centres[1].der)
@@ -384,10 +370,38 @@ def test_revoked_centre_is_reported_and_left_out_of_the_store(
     trust_list = load(data, root)
     assert dict(trust_list.revoked) == {gone: when}
     store = trust_list.trust_store()
-    assert [k.kid for k in store.keys] == [kid_for_certificate(centres[0].der)]
-    payload = cardlib.issue(record, CentreSigner(centres[1].key, centres[1].der), now=ISSUED)
-    with pytest.raises(cardlib.UnknownKeyError):
+    revoked_key = store.by_kid(gone)[0]
+    assert revoked_key.revoked_at == when and revoked_key.label == "BEN-02"
+    signer = CertifiedSigner(centres[1].key, centres[1].der)
+    after = cardlib.issue(record, signer, now=ISSUED)  # 2026-01-10: after the revocation
+    with pytest.raises(cardlib.KeyRevokedError) as info:
+        cardlib.verify(after, store, now=CHECKED)
+    assert info.value.code == "key_revoked"
+    before_record = dataclasses.replace(record, issue_date=datetime(2026, 1, 4).date())
+    before = cardlib.issue(before_record, signer, now=datetime(2026, 1, 4, 9, tzinfo=UTC))
+    card = cardlib.verify(before, store, now=CHECKED)  # signed before: still good
+    assert card.signer == "BEN-02" and card.record == before_record
+
+
+def test_cards_must_be_signed_inside_the_certificate_window(
+    root: Root, centres: tuple[Centre, Centre], record: cardlib.HolderRecord
+) -> None:
+    data = publish_trust_list(root.key, root.der, [c.der for c in centres], sequence=9,
+                              issued=LIST_ISSUED, next_update=LIST_NEXT)
+    store = load(data, root).trust_store()
+    signer = CertifiedSigner(centres[0].key, centres[0].der)
+    early = dataclasses.replace(record, issue_date=(CENTRE_FROM - timedelta(days=2)).date())
+    payload = cardlib.issue(early, signer, now=CENTRE_FROM - timedelta(days=1))
+    with pytest.raises(cardlib.CardError) as info:
         cardlib.verify(payload, store, now=CHECKED)
+    assert info.value.code == "certificate_not_yet_valid"
+    late_now = CENTRE_UNTIL + timedelta(days=1)
+    late = dataclasses.replace(record, issue_date=late_now.date(),
+                               expiry_date=(late_now + timedelta(days=3650)).date())
+    payload = cardlib.issue(late, signer, now=late_now)
+    with pytest.raises(cardlib.CardError) as info:
+        cardlib.verify(payload, store, now=late_now + timedelta(days=1))
+    assert info.value.code == "certificate_expired"
 
 
 def _root_signed(root: Root, body: object, content_type: str = CONTENT_TYPE) -> bytes:

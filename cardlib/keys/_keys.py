@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -56,6 +57,13 @@ class PublicKey:
     kid: bytes
     spki_der: bytes = field(repr=False)
     _verify: Verifier = field(repr=False)
+    # Set for a certified key (from a trust list): who it belongs to, the certificate's validity
+    # window, and when the key was revoked. A card is accepted only if its iat lies in the window
+    # and before the revocation time.
+    label: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    revoked_at: datetime | None = None
 
     @classmethod
     def from_raw(cls, algorithm: str, raw: bytes) -> PublicKey:

@@ -92,14 +92,16 @@ class TrustList:
 
         :class:`cardlib.PublicKey` derives its kid from the SPKI; a certified key is named by its
         certificate kid instead, so each key is copied with that kid (the key itself, which the
-        verifier trusts, is unchanged). Centres whose kid is revoked are left out: until
-        :func:`cardlib.verify` can weigh a card's iat against ``revoked_at``, a revoked key fails
-        closed (its cards are refused as ``key_unknown``).
+        verifier trusts, is unchanged), its centre code, its certificate's validity window and
+        its revocation time: :func:`cardlib.verify` accepts a card only if its iat lies in the
+        window and before the revocation (``key_revoked``). Retired keys stay in the list, so
+        cards they signed keep verifying until they expire (rotation with overlap).
         """
         return TrustStore(
-            dataclasses.replace(centre.public_key, kid=centre.kid)
+            dataclasses.replace(centre.public_key, kid=centre.kid, label=centre.centre_code,
+                                valid_from=centre.not_before, valid_until=centre.not_after,
+                                revoked_at=self.revoked.get(centre.kid))
             for centre in self.centres
-            if centre.kid not in self.revoked
         )
 
 
