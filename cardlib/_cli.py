@@ -18,8 +18,11 @@ from ._errors import (
     BatchBusyError,
     BatchInputError,
     CardError,
+    CertificateInvalidError,
     KeyFileError,
     PassphraseError,
+    TrustInputError,
+    TrustListError,
 )
 from ._pipeline import inspect, issue, verify
 from ._report import card_to_json, error_to_json
@@ -159,27 +162,56 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_issue(args: argparse.Namespace) -> int:
+def _signer(args: argparse.Namespace) -> Any:
+    """The private key, named by its centre certificate when --certificate is given."""
     key = _load_private(args.key, args.passphrase_file)
+    if getattr(args, "certificate", None) is None:
+        return key
+    from .trust._certs import certificate_der
+    from .trust._signer import CertifiedSigner
+
+    return CertifiedSigner(key, certificate_der(_read_bytes(args.certificate)))
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    signer = _signer(args)
     record = record_from_json_text(_read_bytes(args.record))
-    sys.stdout.write(issue(record, key, now=_now(args.now), issuer=args.issuer) + "\n")
+    sys.stdout.write(issue(record, signer, now=_now(args.now), issuer=args.issuer) + "\n")
     return EXIT_OK
 
 
-def _trust(paths: Sequence[str]) -> TrustStore:
-    return TrustStore(PublicKey.from_pem(_read_bytes(path)) for path in paths)
+def _trust(paths: Sequence[str] | None, trust_list: str | None = None, root: str | None = None,
+           now: datetime | None = None) -> tuple[TrustStore, dict[str, Any] | None]:
+    """Bare --key files, and/or a trust list checked against the pinned --root certificate."""
+    keys = [PublicKey.from_pem(_read_bytes(path)) for path in paths or ()]
+    if trust_list is None:
+        if not keys:
+            raise UsageError("give the issuer's key (--key PUBLIC.pem) or a trust list "
+                             "(--trust-list FILE --root ROOT.pem)")
+        return TrustStore(keys), None
+    if root is None:
+        raise UsageError("--trust-list needs --root ROOT.pem (the pinned national root)")
+    from .trust._certs import certificate_der
+    from .trust._trustlist import load_trust_list
+
+    loaded = load_trust_list(_read_bytes(trust_list), certificate_der(_read_bytes(root)),
+                             now=now or datetime.now(UTC))
+    info = {"sequence": loaded.sequence, "stale": loaded.stale,
+            "next_update": loaded.next_update.isoformat().replace("+00:00", "Z")}
+    return TrustStore([*keys, *loaded.trust_store().keys]), info
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    trust = _trust(args.key)
     now = _now(args.now)
+    trust, list_info = _trust(args.key, args.trust_list, args.root, now)
+    extra = {} if list_info is None else {"trust_list": list_info}
     payload = _payload(args.payload)
     try:
         card = verify(payload, trust, now=now, skew=timedelta(seconds=args.skew))
     except CardError as err:
-        _emit(error_to_json(err))
+        _emit(error_to_json(err) | extra)
         return EXIT_INVALID
-    _emit(card_to_json(card))
+    _emit(card_to_json(card) | {"signer": card.signer} | extra)
     return EXIT_OK
 
 
@@ -331,8 +363,8 @@ def cmd_render_sheet(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     cards = _cards()
-    trust = _trust(args.key)
     now = _now(args.now)
+    trust, _ = _trust(args.key, args.trust_list, args.root, now)
     image = cards.load_image(_read_bytes_large(args.image))
     found = cards.read_barcodes(image, backend=args.backend)
     barcodes = [{"format": d.format, "text": d.text} for d in found]
@@ -381,6 +413,94 @@ def cmd_batch(args: argparse.Namespace) -> int:
            "elapsed_seconds": round(summary.elapsed, 3),
            "manifest": str(Path(args.out) / "manifest.jsonl")})
     return EXIT_INVALID if summary.errors else EXIT_OK
+
+
+# --- trust: national root, centre certificates, trust lists (issue 4) ---------------------------
+
+
+def _save_private(path: Path, key: PrivateKey, passphrase: bytes | None) -> None:
+    _write(path, key.to_pem(passphrase), 0o600)
+    if passphrase is None:
+        _warn(f"warning: {path} is NOT encrypted (owner-only permissions); use --passphrase-file")
+
+
+def cmd_ca_init(args: argparse.Namespace) -> int:
+    from .trust._certs import certificate_pem, create_root, kid_for_certificate
+
+    out = Path(args.out)
+    key_path, cert_path = out / "root-private.pem", out / "root.pem"
+    for path in (key_path, cert_path):
+        if path.exists():
+            raise UsageError(f"{path} exists; refusing to overwrite a root")
+    passphrase = _passphrase(args.passphrase_file, confirm=True)
+    key = PrivateKey.generate(args.alg)
+    der = create_root(args.name, key, now=_now(args.now) or datetime.now(UTC), days=args.days)
+    out.mkdir(parents=True, exist_ok=True)
+    _save_private(key_path, key, passphrase)
+    _write(cert_path, certificate_pem(der), 0o644)
+    _emit({"root_certificate": str(cert_path), "root_private_key": str(key_path),
+           "kid": kid_for_certificate(der).hex(), "algorithm": key.algorithm})
+    return EXIT_OK
+
+
+def _root(ca: str, passphrase_file: str | None) -> tuple[PrivateKey, bytes]:
+    from .trust._certs import certificate_der
+
+    folder = Path(ca)
+    key = _load_private(str(folder / "root-private.pem"), passphrase_file)
+    return key, certificate_der(_read_bytes(str(folder / "root.pem")))
+
+
+def cmd_centre_enrol(args: argparse.Namespace) -> int:
+    from .trust._certs import certificate_pem, certify_centre, kid_for_certificate
+
+    root_key, root_der = _root(args.ca, args.ca_passphrase_file)
+    out = Path(args.out)
+    cert_path = out / "centre.pem"
+    if cert_path.exists():
+        raise UsageError(f"{cert_path} exists; refusing to overwrite a certificate")
+    out.mkdir(parents=True, exist_ok=True)
+    if args.public is not None:  # a key held elsewhere (an HSM): certify its public key
+        public = PublicKey.from_pem(_read_bytes(args.public))
+    else:
+        key = PrivateKey.generate(args.alg)
+        _save_private(out / "private.pem", key, _passphrase(args.passphrase_file, confirm=True))
+        public = key.public_key
+    start = _now(args.now) or datetime.now(UTC)
+    der = certify_centre(root_key, root_der, public, centre_code=args.centre,
+                         not_before=start, not_after=start + timedelta(days=args.days))
+    _write(cert_path, certificate_pem(der), 0o644)
+    _emit({"centre": args.centre, "certificate": str(cert_path),
+           "kid": kid_for_certificate(der).hex(), "algorithm": public.algorithm})
+    return EXIT_OK
+
+
+def cmd_trust_publish(args: argparse.Namespace) -> int:
+    from .trust._certs import certificate_der
+    from .trust._trustlist import publish_trust_list
+
+    root_key, root_der = _root(args.ca, args.ca_passphrase_file)
+    centres = [certificate_der(_read_bytes(path)) for path in args.certificates]
+    revoked: dict[bytes, datetime] = {}
+    for item in args.revoke or ():
+        kid_hex, _, when = item.partition("=")
+        try:
+            kid = bytes.fromhex(kid_hex)
+        except ValueError as err:
+            raise UsageError(f"--revoke takes KID_HEX=ISO-8601, not {item!r}") from err
+        moment = _now(when)
+        if moment is None or not kid:
+            raise UsageError(f"--revoke takes KID_HEX=ISO-8601, not {item!r}")
+        revoked[kid] = moment
+    issued = _now(args.now) or datetime.now(UTC)
+    next_update = _now(args.next_update)
+    assert next_update is not None
+    data = publish_trust_list(root_key, root_der, centres, sequence=args.sequence,
+                              issued=issued, next_update=next_update, revoked=revoked)
+    _write_atomic(Path(args.out), data)
+    _emit({"trust_list": args.out, "sequence": args.sequence, "centres": len(centres),
+           "revoked": len(revoked), "bytes": len(data)})
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -437,14 +557,18 @@ def build_parser() -> argparse.ArgumentParser:
     iss = sub.add_parser("issue", help="sign a holder record (JSON) and print the payload")
     iss.add_argument("--key", required=True, metavar="PRIVATE.pem")
     iss.add_argument("--passphrase-file", metavar="F")
+    iss.add_argument("--certificate", metavar="CENTRE.pem",
+                     help="the key's centre certificate: the card's kid becomes its kid")
     iss.add_argument("--issuer", default="LBY", help="the CWT iss claim (default: LBY)")
     iss.add_argument("--now", metavar="ISO-8601", help="issue time (default: now)")
     iss.add_argument("record", metavar="RECORD.json", help="holder record, or - for stdin")
     iss.set_defaults(func=cmd_issue)
 
     ver = sub.add_parser("verify", help="verify a payload; prints JSON; exit 0 valid, 1 invalid")
-    ver.add_argument("--key", required=True, action="append", metavar="PUBLIC.pem",
+    ver.add_argument("--key", action="append", metavar="PUBLIC.pem",
                      help="a trusted issuer key (repeat for several)")
+    ver.add_argument("--trust-list", metavar="FILE", help="a root-signed trust list")
+    ver.add_argument("--root", metavar="ROOT.pem", help="the pinned national root certificate")
     ver.add_argument("--now", metavar="ISO-8601", help="check validity at this time")
     ver.add_argument("--skew", type=_skew, default=300, metavar="SECONDS",
                      help="clock tolerance for exp/nbf/iat (default 300)")
@@ -477,7 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.set_defaults(func=cmd_render_sheet)
 
     scan = sub.add_parser("scan", help="read a card image, verify it, cross-check the print")
-    scan.add_argument("--key", required=True, action="append", metavar="PUBLIC.pem")
+    scan.add_argument("--key", action="append", metavar="PUBLIC.pem")
+    scan.add_argument("--trust-list", metavar="FILE", help="a root-signed trust list")
+    scan.add_argument("--root", metavar="ROOT.pem", help="the pinned national root certificate")
     scan.add_argument("--backend", choices=("zxing", "zbar"), default="zxing")
     scan.add_argument("--now", metavar="ISO-8601")
     scan.add_argument("--no-mrz", action="store_true", help="do not read the MRZ (faster)")
@@ -498,6 +624,45 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", required=True, metavar="DIR")
     batch.add_argument("input", metavar="INPUT", help="CSV or JSON Lines file, or - for stdin")
     batch.set_defaults(func=cmd_batch)
+
+    ca = sub.add_parser("ca", help="the national root (kept offline)")
+    ca_sub = ca.add_subparsers(dest="ca_command", required=True)
+    ca_init = ca_sub.add_parser("init", help="create the root key and certificate")
+    ca_init.add_argument("--out", required=True, metavar="DIR")
+    ca_init.add_argument("--alg", choices=("EdDSA", "ES256"), default="EdDSA")
+    ca_init.add_argument("--name", default="National Number Registry Root")
+    ca_init.add_argument("--days", type=int, default=7305)
+    ca_init.add_argument("--now", metavar="ISO-8601")
+    ca_init.add_argument("--passphrase-file", metavar="F")
+    ca_init.set_defaults(func=cmd_ca_init)
+
+    centre = sub.add_parser("centre", help="registration centres' signing keys")
+    centre_sub = centre.add_subparsers(dest="centre_command", required=True)
+    enrol = centre_sub.add_parser("enrol", help="create (or take) a centre key and certify it")
+    enrol.add_argument("--ca", required=True, metavar="CA_DIR")
+    enrol.add_argument("--ca-passphrase-file", metavar="F")
+    enrol.add_argument("--centre", required=True, metavar="CODE")
+    enrol.add_argument("--out", required=True, metavar="DIR")
+    enrol.add_argument("--alg", choices=("EdDSA", "ES256"), default="EdDSA")
+    enrol.add_argument("--public", metavar="PUBLIC.pem", help="certify this key (e.g. in an HSM)")
+    enrol.add_argument("--days", type=int, default=1826)
+    enrol.add_argument("--now", metavar="ISO-8601")
+    enrol.add_argument("--passphrase-file", metavar="F", help="encrypt the centre key with this")
+    enrol.set_defaults(func=cmd_centre_enrol)
+
+    trust = sub.add_parser("trust", help="trust lists")
+    trust_sub = trust.add_subparsers(dest="trust_command", required=True)
+    publish = trust_sub.add_parser("publish", help="sign a trust list with the root")
+    publish.add_argument("--ca", required=True, metavar="CA_DIR")
+    publish.add_argument("--ca-passphrase-file", metavar="F")
+    publish.add_argument("--sequence", required=True, type=int)
+    publish.add_argument("--next-update", required=True, metavar="ISO-8601")
+    publish.add_argument("--now", metavar="ISO-8601")
+    publish.add_argument("--revoke", action="append", metavar="KID_HEX=ISO-8601",
+                         help="a revoked centre key and its revocation time")
+    publish.add_argument("--out", required=True, metavar="FILE")
+    publish.add_argument("certificates", nargs="+", metavar="CENTRE.pem")
+    publish.set_defaults(func=cmd_trust_publish)
 
     demo = sub.add_parser(
         "demo", help="create demo keys, issue the example record, verify it, render the card")
@@ -524,7 +689,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(EXIT_USAGE, {"status": "error", "code": "usage",
                            "message": f"{getattr(err, 'filename', None) or ''}: "
                                       f"{err.strerror or err}".lstrip(": ")})
-    except (KeyFileError, PassphraseError, BatchInputError, BatchBusyError) as err:
+    except (KeyFileError, PassphraseError, BatchInputError, BatchBusyError, TrustListError,
+            CertificateInvalidError, TrustInputError) as err:  # the operator's inputs, not a card
         _fail(EXIT_USAGE, {"status": "error", **error_to_json(err)} | {"status": "error"})
     except CardError as err:
         _fail(EXIT_INVALID, error_to_json(err) | {"status": "error"})

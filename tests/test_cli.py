@@ -370,3 +370,42 @@ def test_render_sheet_prints_only_finished_batch_cards(
     manifest.write_text(first_line + "\n")  # as if the batch died before the second card
     sheet = run("render-sheet", "--out", str(tmp_path / "s.pdf"), str(out))
     assert sheet.returncode == 0 and json.loads(sheet.stdout)["cards"] == 1
+
+
+def test_root_centre_trust_list_flow(tmp_path: Path) -> None:
+    """ca init → centre enrol → trust publish → issue with the certificate → verify by list."""
+    def ok(*args: str) -> dict[str, Any]:
+        result = run(*args)
+        assert result.returncode == 0, result.stderr
+        out: dict[str, Any] = json.loads(result.stdout)
+        return out
+
+    ca, trp = tmp_path / "ca", tmp_path / "trp"
+    ok("ca", "init", "--out", str(ca), "--alg", "ES256", "--now", "2026-01-01T00:00:00Z")
+    centre = ok("centre", "enrol", "--ca", str(ca), "--centre", "TRP-01", "--out", str(trp),
+                "--now", "2026-01-01T00:00:00Z")
+    cert = str(trp / "centre.pem")
+    ok("trust", "publish", "--ca", str(ca), "--sequence", "1", "--now", "2026-01-01T00:00:00Z",
+       "--next-update", "2026-02-01T00:00:00Z", "--out", str(tmp_path / "t1"), cert)
+    issued = run("issue", "--key", str(trp / "private.pem"), "--certificate", cert,
+                 "--now", "2026-01-10T09:00:00Z", str(EXAMPLE))
+    payload = issued.stdout.strip()
+    listed = ["--trust-list", str(tmp_path / "t1"), "--root", str(ca / "root.pem")]
+    code, out = _verify(*listed, "--now", "2026-01-20T00:00:00Z", payload)
+    assert code == 0 and out["signer"] == "TRP-01" and out["kid"] == centre["kid"]
+    assert out["trust_list"]["stale"] is False
+    code, out = _verify(*listed, "--now", "2026-03-01T00:00:00Z", payload)
+    assert code == 0 and out["trust_list"]["stale"] is True  # reported, not hidden
+    ok("trust", "publish", "--ca", str(ca), "--sequence", "2", "--now", "2026-01-15T00:00:00Z",
+       "--next-update", "2026-02-15T00:00:00Z", "--revoke", f"{centre['kid']}=2026-01-05T00:00:00Z",
+       "--out", str(tmp_path / "t2"), cert)
+    code, out = _verify("--trust-list", str(tmp_path / "t2"), "--root", str(ca / "root.pem"),
+                        "--now", "2026-01-20T00:00:00Z", payload)
+    assert (code, out["code"]) == (1, "key_revoked")
+    other = tmp_path / "other"
+    ok("ca", "init", "--out", str(other), "--alg", "ES256", "--now", "2026-01-01T00:00:00Z")
+    wrong_root = run("verify", "--trust-list", str(tmp_path / "t1"), "--root",
+                     str(other / "root.pem"), payload)
+    assert wrong_root.returncode == 2  # the verifier's trust data is wrong, not the card
+    assert "trust_list_signature_invalid" in wrong_root.stderr
+    assert run("verify", payload).returncode == 2  # neither keys nor a trust list

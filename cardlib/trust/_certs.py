@@ -357,3 +357,18 @@ def check_centre_certificate(
     if now is not None:
         centre.check_valid_at(now)
     return centre
+
+
+def certificate_pem(der: bytes) -> bytes:
+    """A DER certificate as PEM (for files)."""
+    return _load(der, "certificate").public_bytes(serialization.Encoding.PEM)
+
+
+def certificate_der(data: bytes) -> bytes:
+    """A certificate file's DER, from PEM or DER bytes; a typed error for anything else."""
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(data).public_bytes(serialization.Encoding.DER)
+        return x509.load_der_x509_certificate(data).public_bytes(serialization.Encoding.DER)
+    except (ValueError, TypeError) as err:
+        raise CertificateInvalidError(f"not an X.509 certificate ({str(err)[:120]})") from None
