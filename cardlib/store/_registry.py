@@ -1,0 +1,761 @@
+"""The issuance registry: interface, values, errors, migrations and the SQL shared by backends.
+
+Every issued card is recorded once and never deleted, so a document number is never reused.
+At most one card per holder is ``active``; replacing, renewing or correcting a card revokes its
+predecessor and records the new card in one transaction. The rules are enforced twice: checked
+here first (to raise a precise error) and held by the database (``PRIMARY KEY``, a partial
+unique index on the holder ``WHERE status = 'active'``, ``UNIQUE (replaces)``), so a racing
+writer on another connection or node meets the same typed error, never a driver exception.
+
+Backends (:mod:`._sqlite`, :mod:`._postgres`) supply a connection, a transaction, value
+conversion and the translation of their constraint failures; the operations are written once
+in :class:`SqlRegistry`.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from dataclasses import replace as _replace
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Protocol, TypeVar, get_args
+
+from .._errors import CardError
+
+__all__ = [
+    "KINDS",
+    "REASONS",
+    "CardNotActiveError",
+    "CardNotFoundError",
+    "CardSupersededError",
+    "DocumentNumberReusedError",
+    "HolderHasActiveCardError",
+    "HolderMismatchError",
+    "IssuanceRegistry",
+    "IssuedCard",
+    "Migration",
+    "RegistryBusyError",
+    "RegistryError",
+    "RegistryEvent",
+    "RegistryInputError",
+    "RegistryUnavailableError",
+    "SchemaTooNewError",
+    "open_registry",
+]
+
+Kind = Literal["issue", "replacement", "renewal", "correction"]
+Status = Literal["active", "revoked"]
+Reason = Literal["lost", "stolen", "replaced", "fraud", "data_correction"]
+EventType = Literal["issue", "replacement", "renewal", "correction", "revocation"]
+
+_S = TypeVar("_S", bound=str)
+
+KINDS: tuple[Kind, ...] = get_args(Kind)
+STATUSES: tuple[Status, ...] = get_args(Status)
+REASONS: tuple[Reason, ...] = get_args(Reason)
+EVENTS: tuple[EventType, ...] = get_args(EventType)
+
+
+# --- errors (codes are stable; to be moved into cardlib/_errors.py and specs/format.md) ----------
+
+
+class RegistryError(CardError):
+    """The registry failed for a reason not covered by a more precise code below."""
+
+    code = "registry_error"
+
+
+class RegistryInputError(RegistryError, ValueError):
+    """A value handed to the registry is malformed (a naive datetime, a short hash, ...)."""
+
+    code = "registry_input_invalid"
+
+
+class RegistryUnavailableError(RegistryError):
+    """The registry database cannot be opened or reached."""
+
+    code = "registry_unavailable"
+
+
+class RegistryBusyError(RegistryError):
+    """Another writer held the registry longer than the wait allowed; retry the operation."""
+
+    code = "registry_busy"
+
+
+class SchemaTooNewError(RegistryError):
+    """The database was migrated by a newer cardlib; this one refuses to touch it."""
+
+    code = "schema_too_new"
+
+
+class DocumentNumberReusedError(RegistryError):
+    """The document number was already used (by an active or a revoked card)."""
+
+    code = "document_number_reused"
+
+
+class HolderHasActiveCardError(RegistryError):
+    """The holder already has an active card; replace, renew or correct it instead."""
+
+    code = "holder_has_active_card"
+
+
+class CardNotFoundError(RegistryError, LookupError):
+    """No card with this document number is recorded."""
+
+    code = "card_not_found"
+
+
+class CardNotActiveError(RegistryError):
+    """The card is already revoked."""
+
+    code = "card_not_active"
+
+
+class CardSupersededError(RegistryError):
+    """The card was already replaced, renewed or corrected by another card."""
+
+    code = "card_superseded"
+
+
+class HolderMismatchError(RegistryError, ValueError):
+    """The new card belongs to another holder than the card it supersedes."""
+
+    code = "holder_mismatch"
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def _aware(name: str, value: datetime) -> None:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise RegistryInputError(f"{name} must be a timezone-aware datetime (UTC), got {value!r}")
+
+
+def _text(name: str, value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise RegistryInputError(f"{name} must be a non-empty string, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCard:
+    """One issued card as the registry records it.
+
+    ``holder_identifier`` is the national number (or an administrative number for holders
+    without one). ``kind``, ``status``, ``revoked_at``, ``revocation_reason`` and ``replaces``
+    are set by the registry's operations; a new card is handed in with their defaults.
+    """
+
+    document_number: str
+    holder_identifier: str
+    centre_code: str
+    kid: bytes
+    issued_at: datetime
+    expires_at: datetime
+    payload_sha256: bytes
+    kind: Kind = "issue"
+    status: Status = "active"
+    revoked_at: datetime | None = None
+    revocation_reason: Reason | None = None
+    replaces: str | None = None  # the document number this card superseded
+
+    def __post_init__(self) -> None:
+        _text("document_number", self.document_number)
+        _text("holder_identifier", self.holder_identifier)
+        _text("centre_code", self.centre_code)
+        if not isinstance(self.kid, bytes) or not self.kid:
+            raise RegistryInputError("kid must be non-empty bytes")
+        if not isinstance(self.payload_sha256, bytes) or len(self.payload_sha256) != 32:
+            raise RegistryInputError("payload_sha256 must be the 32-byte SHA-256 of the payload")
+        _aware("issued_at", self.issued_at)
+        _aware("expires_at", self.expires_at)
+        if self.expires_at <= self.issued_at:
+            raise RegistryInputError(
+                f"expires_at ({self.expires_at.isoformat()}) must be after issued_at "
+                f"({self.issued_at.isoformat()})"
+            )
+        if self.kind not in KINDS:
+            raise RegistryInputError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.status not in STATUSES:
+            raise RegistryInputError(f"status must be one of {STATUSES}, got {self.status!r}")
+        revoked = (self.revoked_at is not None, self.revocation_reason is not None)
+        if revoked != ((False, False) if self.status == "active" else (True, True)):
+            raise RegistryInputError(
+                "a revoked card has both revoked_at and revocation_reason; an active one neither"
+            )
+        if self.revoked_at is not None:
+            _aware("revoked_at", self.revoked_at)
+        if self.revocation_reason is not None and self.revocation_reason not in REASONS:
+            raise RegistryInputError(f"revocation_reason must be one of {REASONS}")
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEvent:
+    """One line of a holder's history, in the order the registry recorded it."""
+
+    seq: int
+    event: EventType
+    document_number: str
+    holder_identifier: str
+    at: datetime  # issued_at for a new card, the injected ``now`` for a revocation
+    reason: Reason | None = None  # revocations only
+    replaces: str | None = None  # replacement, renewal, correction: the superseded card
+
+
+# --- the interface -----------------------------------------------------------------------------
+
+
+class IssuanceRegistry(ABC):
+    """Where every issued card is recorded. Use as a context manager, or call :meth:`close`."""
+
+    @abstractmethod
+    def record_issue(self, card: IssuedCard) -> IssuedCard:
+        """Record a first issue (``kind="issue"``); the holder must have no active card."""
+
+    @abstractmethod
+    def replace(
+        self, old_document_number: str, new_card: IssuedCard, *, now: datetime
+    ) -> IssuedCard:
+        """Record ``new_card`` as a replacement of the old card, revoking that card with reason
+        ``"replaced"`` (if still active) in the same transaction."""
+
+    @abstractmethod
+    def renew(self, old_document_number: str, new_card: IssuedCard, *, now: datetime) -> IssuedCard:
+        """Record ``new_card`` as the renewal of the old card (revoked with ``"replaced"``)."""
+
+    @abstractmethod
+    def correct(
+        self, old_document_number: str, new_card: IssuedCard, *, now: datetime
+    ) -> IssuedCard:
+        """Record ``new_card`` as a data correction of the old card (revoked with
+        ``"data_correction"``)."""
+
+    @abstractmethod
+    def revoke(self, document_number: str, reason: Reason, *, now: datetime) -> IssuedCard:
+        """Revoke an active card; returns the card as now recorded."""
+
+    @abstractmethod
+    def get(self, document_number: str) -> IssuedCard:
+        """The card with this document number, or :class:`CardNotFoundError`."""
+
+    @abstractmethod
+    def active_for(self, holder_identifier: str) -> IssuedCard | None:
+        """The holder's active card, if any."""
+
+    @abstractmethod
+    def history(self, holder_identifier: str) -> tuple[RegistryEvent, ...]:
+        """Every event recorded for the holder, oldest first."""
+
+    @property
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection; the registry is unusable afterwards."""
+
+    def __enter__(self) -> IssuanceRegistry:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_registry(url: str | Path) -> IssuanceRegistry:
+    """Open (creating and migrating if needed) the registry at ``url``.
+
+    ``"sqlite:///relative/path.db"``, ``"sqlite:////absolute/path.db"`` or a :class:`Path` for
+    SQLite; ``"postgresql://user@host:port/db"`` (any libpq URI; pick a schema with
+    ``?options=-csearch_path%3Dname``) for PostgreSQL, which needs ``cardlib[registry]``.
+    """
+    if isinstance(url, Path):
+        from ._sqlite import SqliteRegistry
+
+        return SqliteRegistry(url)
+    if not isinstance(url, str):
+        raise RegistryInputError(f"a registry URL is a str or a Path, got {type(url).__name__}")
+    if url.startswith("sqlite:///"):
+        from ._sqlite import SqliteRegistry
+
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise RegistryInputError("sqlite:/// needs a file path, e.g. sqlite:///registry.db")
+        return SqliteRegistry(Path(path))
+    if url.startswith(("postgresql://", "postgres://")):
+        from ._postgres import PostgresRegistry
+
+        return PostgresRegistry(url)
+    raise RegistryInputError(
+        "unsupported registry URL: use sqlite:///path/to/registry.db or postgresql://..."
+    )
+
+
+# --- migrations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: ``version`` n upgrades a database at n-1, with ``statements`` in order."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+def _sql_list(values: Sequence[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def card_table_sql(*, text_time: str, blob: str) -> str:
+    """Version 1's ``cards`` table, in the backend's column types."""
+    return f"""
+CREATE TABLE cards (
+    document_number   TEXT PRIMARY KEY CHECK (document_number <> ''),
+    holder_identifier TEXT NOT NULL CHECK (holder_identifier <> ''),
+    centre_code       TEXT NOT NULL,
+    kid               {blob} NOT NULL,
+    issued_at         {text_time} NOT NULL,
+    expires_at        {text_time} NOT NULL,
+    payload_sha256    {blob} NOT NULL CHECK (length(payload_sha256) = 32),
+    kind              TEXT NOT NULL CHECK (kind IN ({_sql_list(KINDS)})),
+    status            TEXT NOT NULL CHECK (status IN ({_sql_list(STATUSES)})),
+    revoked_at        {text_time},
+    revocation_reason TEXT CHECK (revocation_reason IN ({_sql_list(REASONS)})),
+    replaces          TEXT UNIQUE REFERENCES cards (document_number),
+    CHECK (expires_at > issued_at),
+    CHECK ((status = 'active' AND revoked_at IS NULL AND revocation_reason IS NULL)
+        OR (status = 'revoked' AND revoked_at IS NOT NULL AND revocation_reason IS NOT NULL))
+)"""
+
+
+ACTIVE_INDEX_SQL = (
+    "CREATE UNIQUE INDEX cards_one_active_per_holder ON cards (holder_identifier) "
+    "WHERE status = 'active'"
+)
+
+
+def events_table_sql(*, text_time: str, serial: str) -> str:
+    """Version 2's ``events`` table (the holder history)."""
+    return f"""
+CREATE TABLE events (
+    seq               {serial},
+    event             TEXT NOT NULL CHECK (event IN ({_sql_list(EVENTS)})),
+    document_number   TEXT NOT NULL REFERENCES cards (document_number),
+    holder_identifier TEXT NOT NULL,
+    at                {text_time} NOT NULL,
+    reason            TEXT CHECK (reason IN ({_sql_list(REASONS)})),
+    replaces          TEXT REFERENCES cards (document_number)
+)"""
+
+
+EVENTS_INDEX_SQL = "CREATE INDEX events_by_holder ON events (holder_identifier, seq)"
+
+# Version 2 rebuilds the history of cards recorded under version 1: their issues and their
+# revocations, in time order (a revocation before the card issued at the same instant).
+EVENTS_BACKFILL_SQL = """
+INSERT INTO events (event, document_number, holder_identifier, at, reason, replaces)
+SELECT event, document_number, holder_identifier, at, reason, replaces FROM (
+    SELECT kind AS event, document_number, holder_identifier, issued_at AS at,
+           NULL AS reason, replaces, 1 AS rank
+      FROM cards
+    UNION ALL
+    SELECT 'revocation', document_number, holder_identifier, revoked_at,
+           revocation_reason, NULL, 0
+      FROM cards WHERE status = 'revoked'
+) AS past
+ORDER BY at, rank, document_number"""
+
+
+# --- the shared SQL implementation -------------------------------------------------------------
+
+
+class Tx(Protocol):
+    """A statement runner inside one transaction (``?`` placeholders on every backend)."""
+
+    def __call__(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]: ...
+
+
+# Which rule a constraint failure broke: backends translate their driver's failure to one key.
+DOCUMENT_NUMBER = "document_number"
+ACTIVE_HOLDER = "active_holder"
+REPLACES = "replaces"
+
+# Literal statements (no string building): the column order matches SqlRegistry._card.
+_SELECT_CARD = """SELECT document_number, holder_identifier, centre_code, kid, issued_at,
+    expires_at, payload_sha256, kind, status, revoked_at, revocation_reason, replaces
+    FROM cards WHERE document_number = ?"""
+_SELECT_ACTIVE = """SELECT document_number, holder_identifier, centre_code, kid, issued_at,
+    expires_at, payload_sha256, kind, status, revoked_at, revocation_reason, replaces
+    FROM cards WHERE holder_identifier = ? AND status = 'active'"""
+_INSERT_CARD = """INSERT INTO cards (document_number, holder_identifier, centre_code, kid,
+    issued_at, expires_at, payload_sha256, kind, status, revoked_at, revocation_reason,
+    replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+_SELECT_HISTORY = """SELECT seq, event, document_number, holder_identifier, at, reason, replaces
+    FROM events WHERE holder_identifier = ? ORDER BY seq"""
+
+
+class SqlRegistry(IssuanceRegistry):
+    """The registry's operations, written once; a backend fills in the abstract hooks.
+
+    A backend's ``__init__`` connects, calls ``super().__init__()`` and then :meth:`_migrate`.
+    One registry object may be shared by threads (its connection is used under a lock).
+    """
+
+    _for_update = ""  # the row-lock suffix of a SELECT (PostgreSQL: " FOR UPDATE")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = 0
+
+    # --- backend hooks ---
+
+    @abstractmethod
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Tx]:
+        """A transaction (writes take the write lock at its start); rolled back on error."""
+
+    @abstractmethod
+    def _migrations(self) -> tuple[Migration, ...]: ...
+
+    @abstractmethod
+    def _lock_schema(self, tx: Tx) -> None:
+        """Serialise concurrent openers before the schema version is read."""
+
+    @abstractmethod
+    def _broken_rule(self, err: Exception) -> str | None:
+        """:data:`DOCUMENT_NUMBER`, :data:`ACTIVE_HOLDER` or :data:`REPLACES` when ``err`` is
+        the driver's failure of that constraint, else ``None``."""
+
+    @abstractmethod
+    def _translate(self, err: Exception) -> RegistryError | None:
+        """Any other driver failure as a :class:`RegistryError` (``None``: not the driver's)."""
+
+    @abstractmethod
+    def _to_time(self, value: datetime) -> object: ...
+
+    @abstractmethod
+    def _from_time(self, value: object) -> datetime: ...
+
+    # --- plumbing ---
+
+    @contextmanager
+    def _run(self, *, write: bool) -> Iterator[Tx]:
+        with self._lock:
+            try:
+                with self._transaction(write=write) as tx:
+                    yield tx
+            except CardError:
+                raise
+            except Exception as err:
+                mapped = self._translate(err)
+                if mapped is None:
+                    raise
+                raise mapped from err
+
+    def _migrate(self) -> None:
+        steps = self._migrations()
+        if [step.version for step in steps] != list(range(1, len(steps) + 1)):
+            raise RegistryError("migration steps must be numbered 1, 2, ... without gaps")
+        latest = len(steps)
+        with self._run(write=True) as tx:
+            self._lock_schema(tx)
+            tx(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, description TEXT NOT NULL)"
+            )
+            rows = tx("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            current = _as_int(rows[0][0])
+            if current > latest:
+                raise SchemaTooNewError(
+                    f"the registry database has schema version {current}, newer than the "
+                    f"{latest} this cardlib knows; upgrade cardlib before opening it"
+                )
+            for step in steps[current:]:
+                for statement in step.statements:
+                    tx(statement)
+                tx(
+                    "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                    (step.version, step.description),
+                )
+        self._version = latest
+
+    @property
+    def schema_version(self) -> int:
+        return self._version
+
+    def _card(self, row: tuple[object, ...]) -> IssuedCard:
+        (number, holder, centre, kid, issued, expires, digest, kind, status, revoked_at,
+         reason, replaces) = row  # fmt: skip
+        return IssuedCard(
+            document_number=str(number),
+            holder_identifier=str(holder),
+            centre_code=str(centre),
+            kid=_as_bytes(kid),
+            issued_at=self._from_time(issued),
+            expires_at=self._from_time(expires),
+            payload_sha256=_as_bytes(digest),
+            kind=_pick(KINDS, kind),
+            status=_pick(STATUSES, status),
+            revoked_at=None if revoked_at is None else self._from_time(revoked_at),
+            revocation_reason=None if reason is None else _pick(REASONS, reason),
+            replaces=None if replaces is None else str(replaces),
+        )
+
+    def _select_card(self, tx: Tx, number: str, *, lock: bool = False) -> IssuedCard | None:
+        rows = tx(_SELECT_CARD + (self._for_update if lock else ""), (number,))
+        return self._card(rows[0]) if rows else None
+
+    def _check_new(self, tx: Tx, card: IssuedCard) -> None:
+        """Refuse a reused document number or a second active card with a precise error (the
+        database's constraints hold the same rules against racing writers)."""
+        if self._select_card(tx, card.document_number) is not None:
+            raise _reused(card.document_number)
+        active = tx(
+            "SELECT document_number FROM cards WHERE holder_identifier = ? AND status = 'active'",
+            (card.holder_identifier,),
+        )
+        if active:
+            raise _has_active(card.holder_identifier, str(active[0][0]))
+
+    def _insert(self, tx: Tx, card: IssuedCard) -> None:
+        """Insert a new active card and its event, checking the rules first."""
+        self._check_new(tx, card)
+        tx(
+            _INSERT_CARD,
+            (
+                card.document_number,
+                card.holder_identifier,
+                card.centre_code,
+                card.kid,
+                self._to_time(card.issued_at),
+                self._to_time(card.expires_at),
+                card.payload_sha256,
+                card.kind,
+                "active",
+                None,
+                None,
+                card.replaces,
+            ),
+        )
+        self._event(tx, card.kind, card, card.issued_at, None, card.replaces)
+
+    def _event(
+        self,
+        tx: Tx,
+        event: EventType,
+        card: IssuedCard,
+        at: datetime,
+        reason: Reason | None,
+        replaces: str | None,
+    ) -> None:
+        tx(
+            "INSERT INTO events (event, document_number, holder_identifier, at, reason, "
+            "replaces) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                event,
+                card.document_number,
+                card.holder_identifier,
+                self._to_time(at),
+                reason,
+                replaces,
+            ),
+        )
+
+    def _revoke(self, tx: Tx, card: IssuedCard, reason: Reason, now: datetime) -> IssuedCard:
+        tx(
+            "UPDATE cards SET status = 'revoked', revoked_at = ?, revocation_reason = ? "
+            "WHERE document_number = ? AND status = 'active'",
+            (self._to_time(now), reason, card.document_number),
+        )
+        self._event(tx, "revocation", card, now, reason, None)
+        return _replace(card, status="revoked", revoked_at=now, revocation_reason=reason)
+
+    def _guarded(
+        self, action: Callable[[Tx], IssuedCard], *, holder: str, number: str
+    ) -> IssuedCard:
+        """Run a write, turning a constraint failure (a racing writer) into the typed error."""
+        try:
+            with self._run(write=True) as tx:
+                return action(tx)
+        except RegistryError as err:
+            cause = err.__cause__
+            rule = self._broken_rule(cause) if isinstance(cause, Exception) else None
+            if rule == DOCUMENT_NUMBER:
+                raise _reused(number) from cause
+            if rule == ACTIVE_HOLDER:
+                raise _has_active(holder, None) from cause
+            if rule == REPLACES:
+                raise CardSupersededError(
+                    "this card was superseded by another card at the same time; "
+                    "look up the holder's active card"
+                ) from cause
+            raise
+
+    def _supersede(
+        self,
+        old_number: str,
+        new_card: IssuedCard,
+        kind: Kind,
+        reason: Reason,
+        now: datetime,
+    ) -> IssuedCard:
+        _aware("now", now)
+        _text("old_document_number", old_number)
+        card = _replace(
+            new_card,
+            kind=kind,
+            status="active",
+            revoked_at=None,
+            revocation_reason=None,
+            replaces=old_number,
+        )
+
+        def action(tx: Tx) -> IssuedCard:
+            old = self._select_card(tx, old_number, lock=True)
+            if old is None:
+                raise _not_found(old_number)
+            if old.holder_identifier != card.holder_identifier:
+                raise HolderMismatchError(
+                    f"card {old_number} belongs to holder {old.holder_identifier!r}, the new "
+                    f"card to {card.holder_identifier!r}; a card is superseded only for the "
+                    "same holder"
+                )
+            successor = tx("SELECT document_number FROM cards WHERE replaces = ?", (old_number,))
+            if successor:
+                raise CardSupersededError(
+                    f"card {old_number} was already superseded by card {successor[0][0]}; "
+                    "supersede the holder's current card instead"
+                )
+            if old.status == "active":
+                self._revoke(tx, old, reason, now)
+            # A card revoked earlier (lost, stolen, ...) keeps its own reason.
+            self._insert(tx, card)
+            return card
+
+        return self._guarded(action, holder=card.holder_identifier, number=card.document_number)
+
+    # --- the interface ---
+
+    def record_issue(self, card: IssuedCard) -> IssuedCard:
+        if card.kind != "issue" or card.status != "active" or card.replaces is not None:
+            raise RegistryInputError(
+                "record_issue records a new active card of kind 'issue'; use replace, renew "
+                "or correct to supersede a card"
+            )
+
+        def action(tx: Tx) -> IssuedCard:
+            self._insert(tx, card)
+            return card
+
+        return self._guarded(action, holder=card.holder_identifier, number=card.document_number)
+
+    def replace(
+        self, old_document_number: str, new_card: IssuedCard, *, now: datetime
+    ) -> IssuedCard:
+        return self._supersede(old_document_number, new_card, "replacement", "replaced", now)
+
+    def renew(self, old_document_number: str, new_card: IssuedCard, *, now: datetime) -> IssuedCard:
+        return self._supersede(old_document_number, new_card, "renewal", "replaced", now)
+
+    def correct(
+        self, old_document_number: str, new_card: IssuedCard, *, now: datetime
+    ) -> IssuedCard:
+        return self._supersede(old_document_number, new_card, "correction", "data_correction", now)
+
+    def revoke(self, document_number: str, reason: Reason, *, now: datetime) -> IssuedCard:
+        _aware("now", now)
+        if reason not in REASONS:
+            raise RegistryInputError(f"reason must be one of {REASONS}, got {reason!r}")
+
+        def action(tx: Tx) -> IssuedCard:
+            card = self._select_card(tx, document_number, lock=True)
+            if card is None:
+                raise _not_found(document_number)
+            if card.status != "active":
+                raise CardNotActiveError(
+                    f"card {document_number} was already revoked ({card.revocation_reason}) "
+                    f"at {card.revoked_at.isoformat() if card.revoked_at else '?'}"
+                )
+            return self._revoke(tx, card, reason, now)
+
+        return self._guarded(action, holder="", number=document_number)
+
+    def get(self, document_number: str) -> IssuedCard:
+        with self._run(write=False) as tx:
+            card = self._select_card(tx, document_number)
+        if card is None:
+            raise _not_found(document_number)
+        return card
+
+    def active_for(self, holder_identifier: str) -> IssuedCard | None:
+        with self._run(write=False) as tx:
+            rows = tx(_SELECT_ACTIVE, (holder_identifier,))
+        return self._card(rows[0]) if rows else None
+
+    def history(self, holder_identifier: str) -> tuple[RegistryEvent, ...]:
+        with self._run(write=False) as tx:
+            rows = tx(_SELECT_HISTORY, (holder_identifier,))
+        return tuple(
+            RegistryEvent(
+                seq=_as_int(seq),
+                event=_pick(EVENTS, event),
+                document_number=str(number),
+                holder_identifier=str(holder),
+                at=self._from_time(at),
+                reason=None if reason is None else _pick(REASONS, reason),
+                replaces=None if replaces is None else str(replaces),
+            )
+            for seq, event, number, holder, at, reason, replaces in rows
+        )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _pick(allowed: tuple[_S, ...], value: object) -> _S:
+    for option in allowed:
+        if option == value:
+            return option
+    raise RegistryError(f"the registry database holds {value!r} where one of {allowed} belongs")
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, int):
+        return value
+    raise RegistryError(f"the registry database holds {value!r} where an integer belongs")
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise RegistryError(f"the registry database holds {value!r} where bytes belong")
+
+
+def _not_found(number: str) -> CardNotFoundError:
+    return CardNotFoundError(f"no card with document number {number!r} is recorded")
+
+
+def _reused(number: str) -> DocumentNumberReusedError:
+    return DocumentNumberReusedError(
+        f"document number {number!r} was already used; document numbers are never reused, "
+        "take the next number from the centre's sequence"
+    )
+
+
+def _has_active(holder: str, number: str | None) -> HolderHasActiveCardError:
+    which = f" (card {number})" if number else ""
+    return HolderHasActiveCardError(
+        f"holder {holder!r} already has an active card{which}; replace, renew or correct "
+        "that card, or revoke it first"
+    )

@@ -1,0 +1,154 @@
+"""The SQLite registry: the embedded default (one file, WAL, ``synchronous=FULL``).
+
+Writers take the database's write lock at the start of their transaction (``BEGIN IMMEDIATE``),
+so two connections (threads or processes) never interleave their checks and writes; a writer
+that waits longer than ``timeout`` seconds gets :class:`RegistryBusyError`. Times are stored as
+fixed-width UTC ISO-8601 text, which sorts in time order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ._registry import (
+    ACTIVE_HOLDER,
+    ACTIVE_INDEX_SQL,
+    DOCUMENT_NUMBER,
+    EVENTS_BACKFILL_SQL,
+    EVENTS_INDEX_SQL,
+    REPLACES,
+    Migration,
+    RegistryBusyError,
+    RegistryError,
+    RegistryUnavailableError,
+    SqlRegistry,
+    Tx,
+    card_table_sql,
+    events_table_sql,
+)
+
+_TIME = "TEXT"
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "cards", (card_table_sql(text_time=_TIME, blob="BLOB"), ACTIVE_INDEX_SQL)),
+    Migration(
+        2,
+        "events: the holder history",
+        (
+            events_table_sql(text_time=_TIME, serial="INTEGER PRIMARY KEY AUTOINCREMENT"),
+            EVENTS_INDEX_SQL,
+            EVENTS_BACKFILL_SQL,
+        ),
+    ),
+)
+
+# sqlite3's message for a failed UNIQUE constraint names the columns of the index.
+_RULES = {
+    "UNIQUE constraint failed: cards.document_number": DOCUMENT_NUMBER,
+    "UNIQUE constraint failed: cards.holder_identifier": ACTIVE_HOLDER,
+    "UNIQUE constraint failed: cards.replaces": REPLACES,
+}
+
+
+class SqliteRegistry(SqlRegistry):
+    """The registry in one SQLite file (created if missing)."""
+
+    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
+        super().__init__()
+        self.path = path
+        try:
+            self._conn = sqlite3.connect(
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as err:
+            raise RegistryUnavailableError(
+                f"cannot open the registry file {str(path)!r}: {err}; check the path and its "
+                "permissions"
+            ) from err
+        try:
+            with self._lock:
+                try:
+                    mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                    self._conn.execute("PRAGMA synchronous = FULL")
+                    self._conn.execute("PRAGMA foreign_keys = ON")
+                except sqlite3.Error as err:
+                    raise self._translate(err) from err
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise RegistryUnavailableError(
+                    f"the registry file {str(path)!r} cannot use write-ahead logging "
+                    f"(journal_mode is {mode!r}); put it on a local file system"
+                )
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --- hooks ---
+
+    def _migrations(self) -> tuple[Migration, ...]:
+        return MIGRATIONS
+
+    def _lock_schema(self, tx: Tx) -> None:
+        pass  # BEGIN IMMEDIATE already holds the write lock
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Tx]:
+        conn = self._conn
+
+        def tx(sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+            rows: list[tuple[object, ...]] = conn.execute(sql, tuple(params)).fetchall()
+            return rows
+
+        if not write:  # every read is one statement: consistent without a transaction
+            yield tx
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield tx
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _broken_rule(self, err: Exception) -> str | None:
+        if isinstance(err, sqlite3.IntegrityError):
+            return _RULES.get(str(err))
+        return None
+
+    def _translate(self, err: Exception) -> RegistryError:
+        if not isinstance(err, sqlite3.Error):
+            return RegistryError(f"unexpected failure in the SQLite registry: {err!r}")
+        if isinstance(err, sqlite3.OperationalError) and (
+            "locked" in str(err) or "busy" in str(err)
+        ):
+            return RegistryBusyError(
+                f"the registry file {str(self.path)!r} stayed locked by another writer "
+                f"({err}); retry the operation"
+            )
+        if isinstance(err, sqlite3.IntegrityError):
+            return RegistryError(f"the registry refused the write ({err}); nothing was changed")
+        if isinstance(err, sqlite3.ProgrammingError):
+            return RegistryError(f"the registry cannot be used ({err}); is it closed?")
+        if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
+            return RegistryUnavailableError(
+                f"{str(self.path)!r} is not a registry database (not an SQLite file)"
+            )
+        return RegistryError(f"the SQLite registry failed: {err}")
+
+    def _to_time(self, value: datetime) -> object:
+        return value.astimezone(UTC).strftime(_TIME_FORMAT)
+
+    def _from_time(self, value: object) -> datetime:
+        if not isinstance(value, str):
+            raise RegistryError(f"the registry database holds {value!r} where a time belongs")
+        return datetime.fromisoformat(value)
