@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from ._errors import (
     BatchBusyError,
     BatchInputError,
+    BundleError,
     CardError,
     CertificateInvalidError,
     KeyFileError,
@@ -29,6 +30,7 @@ from ._report import card_to_json, error_to_json
 from .keys._keys import PrivateKey, PublicKey
 from .keys._trust import TrustStore
 from .profile._json import record_from_json, record_from_json_text
+from .revocation._revocation import RevocationListError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_INPUT_BYTES = 1 << 20
@@ -181,9 +183,12 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def _trust(paths: Sequence[str] | None, trust_list: str | None = None, root: str | None = None,
-           now: datetime | None = None) -> tuple[TrustStore, dict[str, Any] | None]:
-    """Bare --key files, and/or a trust list checked against the pinned --root certificate."""
+           now: datetime | None = None, bundle: Any = None,
+           ) -> tuple[TrustStore, dict[str, Any] | None]:
+    """Bare --key files, and/or a trust list (alone or in a bundle) checked against --root."""
     keys = [PublicKey.from_pem(_read_bytes(path)) for path in paths or ()]
+    if trust_list is None and bundle is not None:
+        return TrustStore([*keys, *bundle.trust_store.keys]), _list_info(bundle.trust_list)
     if trust_list is None:
         if not keys:
             raise UsageError("give the issuer's key (--key PUBLIC.pem) or a trust list "
@@ -196,14 +201,48 @@ def _trust(paths: Sequence[str] | None, trust_list: str | None = None, root: str
 
     loaded = load_trust_list(_read_bytes(trust_list), certificate_der(_read_bytes(root)),
                              now=now or datetime.now(UTC))
-    info = {"sequence": loaded.sequence, "stale": loaded.stale,
+    return TrustStore([*keys, *loaded.trust_store().keys]), _list_info(loaded)
+
+
+def _list_info(loaded: Any) -> dict[str, Any]:
+    return {"sequence": loaded.sequence, "stale": loaded.stale,
             "next_update": loaded.next_update.isoformat().replace("+00:00", "Z")}
-    return TrustStore([*keys, *loaded.trust_store().keys]), info
+
+
+def _load_bundle(path: str | None, root: str | None, now: datetime | None) -> Any:
+    """The offline bundle named by --bundle (checked against --root), or None."""
+    if path is None:
+        return None
+    if root is None:
+        raise UsageError("--bundle needs --root ROOT.pem (the pinned national root)")
+    from .bundle._bundle import load_bundle
+    from .trust._certs import certificate_der
+
+    return load_bundle(_read_bytes(path, MAX_IMAGE_BYTES), certificate_der(_read_bytes(root)),
+                       now=now or datetime.now(UTC))
+
+
+def _status_json(bundle: Any, card: Any, now: datetime | None) -> dict[str, Any]:
+    """The card's revocation status from the bundle, with the freshness of the list used."""
+    if bundle is None:
+        return {}
+    status = bundle.status(card, now=now or datetime.now(UTC))
+    if status is None:
+        return {"card_status": None}
+    return {"card_status": {
+        "state": status.state,
+        "reason": None if status.reason is None else status.reason.name.lower(),
+        "revoked_at": None if status.revoked_at is None
+        else status.revoked_at.isoformat().replace("+00:00", "Z"),
+        "list_sequence": status.list_sequence,
+        "list_next_update": status.list_next_update.isoformat().replace("+00:00", "Z"),
+        "stale": status.stale}}
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     now = _now(args.now)
-    trust, list_info = _trust(args.key, args.trust_list, args.root, now)
+    bundle = _load_bundle(args.bundle, args.root, now)
+    trust, list_info = _trust(args.key, args.trust_list, args.root, now, bundle)
     extra = {} if list_info is None else {"trust_list": list_info}
     payload = _payload(args.payload)
     try:
@@ -211,7 +250,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except CardError as err:
         _emit(error_to_json(err) | extra)
         return EXIT_INVALID
-    _emit(card_to_json(card) | {"signer": card.signer} | extra)
+    status = _status_json(bundle, card, now)
+    if (status.get("card_status") or {}).get("state") == "revoked":
+        report = status["card_status"]
+        _emit(card_to_json(card) | {"status": "invalid", "code": "revoked",
+                                    "message": f"the card was revoked ({report['reason']})",
+                                    "signer": card.signer} | status | extra)
+        return EXIT_INVALID
+    _emit(card_to_json(card) | {"signer": card.signer} | status | extra)
     return EXIT_OK
 
 
@@ -364,7 +410,8 @@ def cmd_render_sheet(args: argparse.Namespace) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     cards = _cards()
     now = _now(args.now)
-    trust, _ = _trust(args.key, args.trust_list, args.root, now)
+    bundle = _load_bundle(args.bundle, args.root, now)
+    trust, _ = _trust(args.key, args.trust_list, args.root, now, bundle)
     image = cards.load_image(_read_bytes_large(args.image))
     found = cards.read_barcodes(image, backend=args.backend)
     barcodes = [{"format": d.format, "text": d.text} for d in found]
@@ -374,10 +421,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         _emit(error_to_json(err) | {"barcodes": barcodes,
                                     "agree": False if err.code == "print_mismatch" else None})
         return EXIT_INVALID
-    _emit(card_to_json(result.card) | {"barcodes": barcodes,
-                                       "mrz": None if result.mrz is None else list(result.mrz),
-                                       "agree": result.agrees})
-    return EXIT_OK
+    status = _status_json(bundle, result.card, now)
+    revoked = (status.get("card_status") or {}).get("state") == "revoked"
+    verdict = {"status": "invalid", "code": "revoked",
+               "message": "the card was revoked"} if revoked else {}
+    _emit(card_to_json(result.card) | verdict | {
+        "barcodes": barcodes, "mrz": None if result.mrz is None else list(result.mrz),
+        "agree": result.agrees} | status)
+    return EXIT_INVALID if revoked else EXIT_OK
 
 
 def _progress_bar() -> Any:
@@ -503,6 +554,47 @@ def cmd_trust_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_revocation_publish(args: argparse.Namespace) -> int:
+    """Sign a full revocation list from JSON Lines entries
+    ``{"document_number": …, "reason": "lost", "revoked_at": ISO-8601}``."""
+    from .revocation._revocation import Reason, RevocationEntry, publish_revocation_list
+
+    root_key, root_der = _root(args.ca, args.ca_passphrase_file)
+    entries = []
+    text = _read_bytes(args.entries, MAX_BATCH_STDIN).decode("utf-8", errors="strict")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            reason = Reason[str(item["reason"]).upper()]
+            when = _now(str(item["revoked_at"]))
+            assert when is not None
+            entries.append(RevocationEntry(str(item["document_number"]), reason, when))
+        except (ValueError, KeyError, TypeError, AssertionError) as err:
+            raise UsageError(f"{args.entries} line {number}: not a revocation entry "
+                             f"(document_number, reason, revoked_at): {err}") from err
+    issued = _now(args.now) or datetime.now(UTC)
+    next_update = _now(args.next_update)
+    assert next_update is not None
+    data = publish_revocation_list(root_key, root_der, entries, sequence=args.sequence,
+                                   issued=issued, next_update=next_update)
+    _write_atomic(Path(args.out), data)
+    _emit({"revocation_list": args.out, "sequence": args.sequence, "entries": len(entries),
+           "bytes": len(data)})
+    return EXIT_OK
+
+
+def cmd_bundle_export(args: argparse.Namespace) -> int:
+    from .bundle._bundle import export_bundle
+
+    data = export_bundle(_read_bytes(args.trust_list, MAX_IMAGE_BYTES),
+                         _read_bytes(args.revocation_list, MAX_IMAGE_BYTES))
+    _write_atomic(Path(args.out), data)
+    _emit({"bundle": args.out, "bytes": len(data)})
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The README's main job: demo keys, the example record, issue, verify, print."""
     out = Path(args.out)
@@ -569,6 +661,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a trusted issuer key (repeat for several)")
     ver.add_argument("--trust-list", metavar="FILE", help="a root-signed trust list")
     ver.add_argument("--root", metavar="ROOT.pem", help="the pinned national root certificate")
+    ver.add_argument("--bundle", metavar="FILE",
+                     help="an offline bundle (trust list + revocation list) checked against --root")
     ver.add_argument("--now", metavar="ISO-8601", help="check validity at this time")
     ver.add_argument("--skew", type=_skew, default=300, metavar="SECONDS",
                      help="clock tolerance for exp/nbf/iat (default 300)")
@@ -604,6 +698,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--key", action="append", metavar="PUBLIC.pem")
     scan.add_argument("--trust-list", metavar="FILE", help="a root-signed trust list")
     scan.add_argument("--root", metavar="ROOT.pem", help="the pinned national root certificate")
+    scan.add_argument("--bundle", metavar="FILE", help="an offline bundle, checked against --root")
     scan.add_argument("--backend", choices=("zxing", "zbar"), default="zxing")
     scan.add_argument("--now", metavar="ISO-8601")
     scan.add_argument("--no-mrz", action="store_true", help="do not read the MRZ (faster)")
@@ -664,6 +759,27 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("certificates", nargs="+", metavar="CENTRE.pem")
     publish.set_defaults(func=cmd_trust_publish)
 
+    revocation = sub.add_parser("revocation", help="card revocation lists")
+    revocation_sub = revocation.add_subparsers(dest="revocation_command", required=True)
+    rpublish = revocation_sub.add_parser("publish", help="sign a full revocation list")
+    rpublish.add_argument("--ca", required=True, metavar="CA_DIR")
+    rpublish.add_argument("--ca-passphrase-file", metavar="F")
+    rpublish.add_argument("--sequence", required=True, type=int)
+    rpublish.add_argument("--next-update", required=True, metavar="ISO-8601")
+    rpublish.add_argument("--now", metavar="ISO-8601")
+    rpublish.add_argument("--out", required=True, metavar="FILE")
+    rpublish.add_argument("entries", metavar="ENTRIES.jsonl",
+                          help='lines of {"document_number", "reason", "revoked_at"}')
+    rpublish.set_defaults(func=cmd_revocation_publish)
+
+    bundle = sub.add_parser("bundle", help="offline bundles for verifiers")
+    bundle_sub = bundle.add_subparsers(dest="bundle_command", required=True)
+    bexport = bundle_sub.add_parser("export", help="trust list + revocation list in one file")
+    bexport.add_argument("--trust-list", required=True, metavar="FILE")
+    bexport.add_argument("--revocation-list", required=True, metavar="FILE")
+    bexport.add_argument("--out", required=True, metavar="FILE")
+    bexport.set_defaults(func=cmd_bundle_export)
+
     demo = sub.add_parser(
         "demo", help="create demo keys, issue the example record, verify it, render the card")
     demo.add_argument("--out", default=".demo", metavar="DIR")
@@ -690,7 +806,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "message": f"{getattr(err, 'filename', None) or ''}: "
                                       f"{err.strerror or err}".lstrip(": ")})
     except (KeyFileError, PassphraseError, BatchInputError, BatchBusyError, TrustListError,
-            CertificateInvalidError, TrustInputError) as err:  # the operator's inputs, not a card
+            CertificateInvalidError, TrustInputError, BundleError, RevocationListError) as err:
+        # the operator's inputs (keys, trust data, batch files), not a card
         _fail(EXIT_USAGE, {"status": "error", **error_to_json(err)} | {"status": "error"})
     except CardError as err:
         _fail(EXIT_INVALID, error_to_json(err) | {"status": "error"})

@@ -319,6 +319,12 @@ class TrustListRollbackError(TrustListError):
     code = "trust_list_rollback"
 
 
+class BundleError(CardError, ValueError):
+    """A file is not a usable offline bundle (its parts are checked by their own rules)."""
+
+    code = "bundle_invalid"
+
+
 def all_error_classes() -> tuple[type[CardError], ...]:
     """Every CardError class, root first (used to document and test the code table)."""
     seen: list[type[CardError]] = []

@@ -409,3 +409,51 @@ def test_root_centre_trust_list_flow(tmp_path: Path) -> None:
     assert wrong_root.returncode == 2  # the verifier's trust data is wrong, not the card
     assert "trust_list_signature_invalid" in wrong_root.stderr
     assert run("verify", payload).returncode == 2  # neither keys nor a trust list
+
+
+def test_offline_bundle_gives_card_status(tmp_path: Path) -> None:
+    """revocation publish + bundle export; verify/scan --bundle report status and freshness."""
+    def ok(*args: str) -> dict[str, Any]:
+        result = run(*args)
+        assert result.returncode == 0, result.stderr
+        out: dict[str, Any] = json.loads(result.stdout)
+        return out
+
+    ca, trp = tmp_path / "ca", tmp_path / "trp"
+    t0 = "2026-01-01T00:00:00Z"
+    ok("ca", "init", "--out", str(ca), "--now", t0)
+    ok("centre", "enrol", "--ca", str(ca), "--centre", "TRP-01", "--out", str(trp), "--now", t0)
+    cert = str(trp / "centre.pem")
+    ok("trust", "publish", "--ca", str(ca), "--sequence", "1", "--now", t0,
+       "--next-update", "2026-02-01T00:00:00Z", "--out", str(tmp_path / "trust"), cert)
+    good = json.loads(EXAMPLE.read_text("utf-8"))
+    other = dict(good, document_number="LY0001299")
+    records = tmp_path / "other.json"
+    records.write_text(json.dumps(other, ensure_ascii=False), "utf-8")
+    issue_args = ["--key", str(trp / "private.pem"), "--certificate", cert,
+                  "--now", "2026-01-10T09:00:00Z"]
+    kept = run("issue", *issue_args, str(EXAMPLE)).stdout.strip()
+    lost = run("issue", *issue_args, str(records)).stdout.strip()
+    entries = tmp_path / "revoked.jsonl"
+    entries.write_text(json.dumps({"document_number": "LY0001299", "reason": "stolen",
+                                   "revoked_at": "2026-01-12T00:00:00Z"}) + "\n")
+    ok("revocation", "publish", "--ca", str(ca), "--sequence", "1",
+       "--now", "2026-01-15T00:00:00Z", "--next-update", "2026-01-22T00:00:00Z",
+       "--out", str(tmp_path / "revocations"), str(entries))
+    ok("bundle", "export", "--trust-list", str(tmp_path / "trust"), "--revocation-list",
+       str(tmp_path / "revocations"), "--out", str(tmp_path / "bundle"))
+    offline = ["--bundle", str(tmp_path / "bundle"), "--root", str(ca / "root.pem")]
+    code, out = _verify(*offline, "--now", "2026-01-20T00:00:00Z", kept)
+    assert code == 0 and out["card_status"]["state"] == "valid"
+    assert out["card_status"]["stale"] is False and out["signer"] == "TRP-01"
+    code, out = _verify(*offline, "--now", "2026-01-20T00:00:00Z", lost)
+    assert (code, out["code"], out["card_status"]["reason"]) == (1, "revoked", "stolen")
+    code, out = _verify(*offline, "--now", "2026-01-25T00:00:00Z", kept)  # the list is stale
+    assert code == 0 and out["card_status"] == out["card_status"] | {
+        "state": "unknown", "stale": True}
+    code, out = _verify(*offline, "--now", "2026-01-25T00:00:00Z", lost)  # still revoked
+    assert (code, out["card_status"]["state"]) == (1, "revoked")
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"\xa1\x01\x02")
+    bad = run("verify", "--bundle", str(junk), "--root", str(ca / "root.pem"), kept)
+    assert bad.returncode == 2 and "bundle_invalid" in bad.stderr

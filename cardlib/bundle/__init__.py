@@ -1,0 +1,1 @@
+"""The offline bundle: one file with the trust list and the revocation list, for verifiers."""
