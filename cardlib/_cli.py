@@ -178,7 +178,62 @@ def _signer(args: argparse.Namespace) -> Any:
 def cmd_issue(args: argparse.Namespace) -> int:
     signer = _signer(args)
     record = record_from_json_text(_read_bytes(args.record))
-    sys.stdout.write(issue(record, signer, now=_now(args.now), issuer=args.issuer) + "\n")
+    now = _now(args.now) or datetime.now(UTC)
+    payload = issue(record, signer, now=now, issuer=args.issuer)
+    if args.registry is not None:  # record the card first: a refused card is never printed
+        _register(args, record, signer, payload, now)
+    sys.stdout.write(payload + "\n")
+    return EXIT_OK
+
+
+def _register(args: argparse.Namespace, record: Any, signer: Any, payload: str,
+              now: datetime) -> None:
+    import hashlib
+
+    from ._pipeline import end_of_day
+    from .codec._base45 import b45decode
+    from .store._registry import IssuedCard, open_registry
+
+    card = IssuedCard(
+        document_number=record.document_number, holder_identifier=record.identifier,
+        centre_code=record.centre_code, kid=signer.kid, issued_at=now.replace(microsecond=0),
+        expires_at=datetime.fromtimestamp(end_of_day(record.expiry_date), UTC),
+        payload_sha256=hashlib.sha256(b45decode(payload)).digest())
+    with open_registry(args.registry) as registry:
+        if args.replaces is None:
+            registry.record_issue(card)
+        else:
+            operation = {"replace": registry.replace, "renew": registry.renew,
+                         "correct": registry.correct}[args.operation]
+            operation(args.replaces, card, now=now)
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from .store._registry import open_registry
+
+    with open_registry(args.registry) as registry:
+        card = registry.revoke(args.document_number, args.reason,
+                               now=_now(args.now) or datetime.now(UTC))
+    _emit({"document_number": card.document_number, "status": card.status,
+           "reason": card.revocation_reason,
+           "revoked_at": None if card.revoked_at is None else card.revoked_at.isoformat()})
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """The holder's own view: every event about their cards, given their national number and
+    one of their own document numbers (the number alone does not open someone's history)."""
+    from .store._registry import open_registry
+
+    with open_registry(args.registry) as registry:
+        events = registry.history(args.holder)
+    if not any(event.document_number == args.document for event in events):
+        _emit({"status": "error", "code": "history_not_found",
+               "message": "no history for this national number and document number"})
+        return EXIT_INVALID
+    _emit({"holder": args.holder, "events": [
+        {"seq": e.seq, "event": e.event, "document_number": e.document_number,
+         "at": e.at.isoformat(), "reason": e.reason, "replaces": e.replaces} for e in events]})
     return EXIT_OK
 
 
@@ -651,6 +706,12 @@ def build_parser() -> argparse.ArgumentParser:
     iss.add_argument("--passphrase-file", metavar="F")
     iss.add_argument("--certificate", metavar="CENTRE.pem",
                      help="the key's centre certificate: the card's kid becomes its kid")
+    iss.add_argument("--registry", metavar="URL",
+                     help="record the card (sqlite:///file.db or postgresql://…)")
+    iss.add_argument("--replaces", metavar="DOCUMENT_NUMBER",
+                     help="with --registry: the card this one supersedes")
+    iss.add_argument("--operation", choices=("replace", "renew", "correct"), default="replace",
+                     help="with --replaces: what kind of reissue (default replace)")
     iss.add_argument("--issuer", default="LBY", help="the CWT iss claim (default: LBY)")
     iss.add_argument("--now", metavar="ISO-8601", help="issue time (default: now)")
     iss.add_argument("record", metavar="RECORD.json", help="holder record, or - for stdin")
@@ -719,6 +780,22 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", required=True, metavar="DIR")
     batch.add_argument("input", metavar="INPUT", help="CSV or JSON Lines file, or - for stdin")
     batch.set_defaults(func=cmd_batch)
+
+    revoke = sub.add_parser("revoke", help="revoke a card in the issuance registry")
+    revoke.add_argument("--registry", required=True, metavar="URL")
+    revoke.add_argument("--reason", required=True,
+                        choices=("lost", "stolen", "replaced", "fraud", "data_correction"))
+    revoke.add_argument("--now", metavar="ISO-8601")
+    revoke.add_argument("document_number", metavar="DOCUMENT_NUMBER")
+    revoke.set_defaults(func=cmd_revoke)
+
+    history = sub.add_parser("history", help="a holder's own view of every event about their "
+                             "cards")
+    history.add_argument("--registry", required=True, metavar="URL")
+    history.add_argument("--holder", required=True, metavar="NATIONAL_NUMBER")
+    history.add_argument("--document", required=True, metavar="DOCUMENT_NUMBER",
+                         help="one of the holder's own document numbers")
+    history.set_defaults(func=cmd_history)
 
     ca = sub.add_parser("ca", help="the national root (kept offline)")
     ca_sub = ca.add_subparsers(dest="ca_command", required=True)

@@ -457,3 +457,31 @@ def test_offline_bundle_gives_card_status(tmp_path: Path) -> None:
     junk.write_bytes(b"\xa1\x01\x02")
     bad = run("verify", "--bundle", str(junk), "--root", str(ca / "root.pem"), kept)
     assert bad.returncode == 2 and "bundle_invalid" in bad.stderr
+
+
+def test_registry_issue_replace_revoke_history(keys: dict[str, Path], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    key = ["--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file", str(keys["pass"])]
+    first = run("issue", *key, "--registry", url, "--now", "2026-01-10T09:00:00Z", str(EXAMPLE))
+    assert first.returncode == 0, first.stderr
+    again = run("issue", *key, "--registry", url, "--now", "2026-01-10T10:00:00Z", str(EXAMPLE))
+    assert again.returncode == 1 and "document_number_reused" in again.stderr
+    assert again.stdout == ""  # a card the registry refused is never printed
+    new = json.loads(EXAMPLE.read_text("utf-8")) | {"document_number": "LY0001300",
+                                                    "issue_date": "2026-02-01"}
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps(new, ensure_ascii=False), "utf-8")
+    second = run("issue", *key, "--registry", url, "--replaces", "LY0001234",
+                 "--now", "2026-02-01T09:00:00Z", str(path))
+    assert second.returncode == 0, second.stderr
+    revoked = run("revoke", "--registry", url, "--reason", "stolen", "--now",
+                  "2026-03-01T00:00:00Z", "LY0001300")
+    assert revoked.returncode == 0 and json.loads(revoked.stdout)["reason"] == "stolen"
+    history = run("history", "--registry", url, "--holder", "119850012347",
+                  "--document", "LY0001234")
+    events = [(e["event"], e["document_number"]) for e in json.loads(history.stdout)["events"]]
+    assert events == [("issue", "LY0001234"), ("revocation", "LY0001234"),
+                      ("replacement", "LY0001300"), ("revocation", "LY0001300")]
+    stranger = run("history", "--registry", url, "--holder", "119850012347",
+                   "--document", "LY9999999")
+    assert stranger.returncode == 1 and "history_not_found" in stranger.stdout
