@@ -650,6 +650,26 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Re-check the audit log's hash chain and checkpoint signatures; point at the first
+    tampered entry."""
+    from .audit._log import AuditTamperedError, verify_log
+
+    trusted = TrustStore(PublicKey.from_pem(_read_bytes(path)) for path in args.key)
+    try:
+        report = verify_log(Path(args.log), trusted)
+    except AuditTamperedError as err:
+        _emit(error_to_json(err) | {"line": getattr(err, "line", None),
+                                    "seq": getattr(err, "seq", None),
+                                    "problem": getattr(err, "problem", None),
+                                    "first_suspect": getattr(err, "first_suspect", None)})
+        return EXIT_INVALID
+    _emit({"status": "valid", "entries": report.entries, "head": report.head,
+           "checkpoints": report.checkpoints, "last_checkpoint_seq": report.last_checkpoint_seq,
+           "unsealed": report.unsealed, "torn_tail_bytes": report.torn_tail_bytes})
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The README's main job: demo keys, the example record, issue, verify, print."""
     out = Path(args.out)
@@ -796,6 +816,13 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--document", required=True, metavar="DOCUMENT_NUMBER",
                          help="one of the holder's own document numbers")
     history.set_defaults(func=cmd_history)
+
+    audit = sub.add_parser("audit", help="the append-only, hash-chained audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    averify = audit_sub.add_parser("verify", help="re-check the chain and the checkpoints")
+    averify.add_argument("--key", required=True, action="append", metavar="REGISTRY_PUBLIC.pem")
+    averify.add_argument("log", metavar="AUDIT_LOG")
+    averify.set_defaults(func=cmd_audit_verify)
 
     ca = sub.add_parser("ca", help="the national root (kept offline)")
     ca_sub = ca.add_subparsers(dest="ca_command", required=True)

@@ -485,3 +485,29 @@ def test_registry_issue_replace_revoke_history(keys: dict[str, Path], tmp_path: 
     stranger = run("history", "--registry", url, "--holder", "119850012347",
                    "--document", "LY9999999")
     assert stranger.returncode == 1 and "history_not_found" in stranger.stdout
+
+
+def test_audit_verify_points_at_the_first_tampered_entry(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import cardlib
+    from cardlib.audit._log import AuditLog
+
+    key = cardlib.PrivateKey.generate("EdDSA")
+    (tmp_path / "registry.pem").write_bytes(key.public_key.to_pem())
+    path = tmp_path / "audit.jsonl"
+    with AuditLog.open(path) as log:
+        for n in range(5):
+            log.append("issue", now=datetime(2026, 1, 10, 9, n, tzinfo=UTC),
+                       holder="119850012347", document_number=f"LY000{n:04d}")
+        log.checkpoint(key, now=datetime(2026, 1, 10, 10, tzinfo=UTC))
+    good = run("audit", "verify", "--key", str(tmp_path / "registry.pem"), str(path))
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["entries"] == 6
+    lines = path.read_text("utf-8").splitlines()
+    lines[2] = lines[2].replace("LY0000002", "LY0000009")
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    bad = run("audit", "verify", "--key", str(tmp_path / "registry.pem"), str(path))
+    report = json.loads(bad.stdout)
+    assert bad.returncode == 1 and report["code"] == "audit_tampered"
+    assert report["line"] == 3
