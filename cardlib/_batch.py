@@ -36,6 +36,25 @@ unless the application changes it). This library never changes it (a library mus
 global state), and needs no larger one: the longest record field is a few hundred characters, so
 a cell over the limit is never a valid record and refusing the input loses nothing. A CSV row is
 also at most 1 MiB however many lines it spans, so an unclosed quote cannot swallow the input.
+
+The issuance registry (optional, ``run_batch(..., registry=...)``). Each new card is recorded
+(``record_issue``, one transaction) after its files are fsynced under their final names and
+before its manifest line, so a crash leaves one of: files but no registry entry (the card is
+unfinished and is issued afresh on re-run, as without a registry); a registry entry and files but
+no manifest line; or all three (finished). On re-run a row without an ``issued`` line whose
+document number the registry already holds is never issued again: if the registry's card is this
+row's holder, the ``payload.txt`` on disk has the registry's ``payload_sha256`` (the SHA-256 of
+the Base45-decoded payload, as the CLI records it) and decodes to this row's record, the row is
+finished by appending its manifest line (missing PNGs are rendered again from that payload);
+otherwise the row is the error ``registry_conflict`` (another holder: ``document_number_reused``).
+A document number or holder the registry refuses is a row error with the registry's code
+(``document_number_reused``, ``holder_has_active_card``): the registry is asked before the card is
+signed, so usually nothing is written; if a racing writer makes ``record_issue`` itself refuse,
+the card's files are removed again (and the directory, if empty) before the error line is
+written, so no refused card is left on disk. Any other registry error (unavailable, busy) is a
+row error too, but the files are kept: the commit may have happened, and an unfinished card on
+disk lets the re-run finish the row from the registry instead of reporting a conflict. A card
+finished before a registry was given is not recorded afterwards (the re-run skips it).
 """
 
 from __future__ import annotations
@@ -64,12 +83,23 @@ from ._errors import (
     Problem,
     ValidationError,
 )
-from ._pipeline import DEFAULT_ISSUER, issue
+from ._limits import DEFAULT_LIMITS
+from ._pipeline import CWT_CLAIM169, DEFAULT_ISSUER, end_of_day, issue, unwrap
+from .codec import _cbor
+from .codec._base45 import b45decode
 from .keys._signer import Signer
+from .profile._claims import has_profile, read_claim169, record_from_claims
 from .profile._json import NAME_PARTS, RECORD_FIELDS, record_from_json, record_from_json_text
 from .profile._record import HolderRecord
 from .profile._rules import DEFAULT_RULES, Rules
 from .render._layout import Layout
+from .store._registry import (
+    CardNotFoundError,
+    DocumentNumberReusedError,
+    HolderHasActiveCardError,
+    IssuanceRegistry,
+    IssuedCard,
+)
 
 __all__ = [
     "DUPLICATE_DOCUMENT",
@@ -77,6 +107,7 @@ __all__ = [
     "MAX_LINE_BYTES",
     "MAX_ROWS",
     "PNG_COMPRESS_LEVEL",
+    "REGISTRY_CONFLICT",
     "BatchBusyError",
     "BatchError",
     "BatchFormat",
@@ -101,6 +132,7 @@ MANIFEST_NAME = "manifest.jsonl"
 CARDS_DIR = "cards"
 LOCK_NAME = ".batch.lock"
 DUPLICATE_DOCUMENT = "duplicate_document"
+REGISTRY_CONFLICT = "registry_conflict"
 PAYLOAD_FILE, FRONT_FILE, BACK_FILE = "payload.txt", "front.png", "back.png"
 
 _FORMATS = ("csv", "jsonl")
@@ -476,6 +508,53 @@ class _Duplicate(Exception):
         self.message = message
 
 
+class _Conflict(Exception):
+    """The registry holds the row's document number, but not as the card on disk."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _registry_hash(payload: str) -> bytes:
+    """The ``payload_sha256`` the registry records: SHA-256 of the Base45-decoded payload."""
+    return hashlib.sha256(b45decode(payload)).digest()
+
+
+def registry_card(record: HolderRecord, signer: Signer, payload: str,
+                   now: datetime) -> IssuedCard:
+    """The registry's view of a card just issued (as the CLI's ``issue --registry`` builds it)."""
+    return IssuedCard(
+        document_number=record.document_number, holder_identifier=record.identifier,
+        centre_code=record.centre_code, kid=signer.kid, issued_at=now.replace(microsecond=0),
+        expires_at=datetime.fromtimestamp(end_of_day(record.expiry_date), UTC),
+        payload_sha256=_registry_hash(payload))
+
+
+def _payload_record(payload: str, rules: Rules) -> HolderRecord | None:
+    """The holder record a payload carries, NOT verified (its hash is checked against the
+    registry instead); ``None`` without the profile. Raises CardError if it does not decode."""
+    message, _ = unwrap(payload, DEFAULT_LIMITS)
+    cwt = _cbor.loads(message.payload, DEFAULT_LIMITS)
+    raw = cwt.get(CWT_CLAIM169) if type(cwt) is dict else None
+    if type(raw) is bytes:
+        raw = _cbor.loads(raw, DEFAULT_LIMITS)
+    if type(raw) is not dict or not has_profile(raw):
+        return None
+    return record_from_claims(raw, read_claim169(raw), rules)
+
+
+def _remove_card(card_dir: Path, names: Sequence[str]) -> None:
+    """Remove a refused card's files (and temporaries), then its directory if empty; durably."""
+    for path in card_dir.iterdir():
+        if path.name in names or _temporary(path.name):
+            path.unlink(missing_ok=True)
+    _fsync_dir(card_dir)
+    with contextlib.suppress(OSError):  # not empty: keep it (nothing in it looks finished)
+        card_dir.rmdir()
+        _fsync_dir(card_dir.parent)
+
+
 class _Painter:
     """Renders both sides and encodes them as PNG (Pillow is the optional ``cards`` extra)."""
 
@@ -543,6 +622,7 @@ def run_batch(
     rules: Rules = DEFAULT_RULES,
     png_compress_level: int = PNG_COMPRESS_LEVEL,
     max_rows: int = MAX_ROWS,
+    registry: IssuanceRegistry | None = None,
 ) -> BatchSummary:
     """Issue (and, with ``render``, print to PNG) one card per row of ``source``.
 
@@ -558,6 +638,12 @@ def run_batch(
     record, a card that cannot be rendered, a document number already issued) is written to the
     manifest as an ``error`` line and listed in the summary; the batch goes on. Re-running the
     same input skips the finished rows and retries the failed ones.
+
+    With ``registry`` every new card is recorded there (``record_issue``) after its files are
+    written and before its manifest line; a refusal is a row error with the registry's code, a
+    document number the registry holds for another card is ``registry_conflict``, and a row whose
+    card the registry holds (same holder, same payload as on disk) is finished without issuing
+    again: see the module docstring. The caller opens and closes the registry.
 
     Raises :class:`BatchInputError` for an unusable input or manifest (this includes input that
     is not well-formed CSV: see the module docstring) and
@@ -581,7 +667,7 @@ def run_batch(
         try:
             total = sum(1 for _ in _rows(fmt, lines(), max_rows))
             return _Run(manifest, cards_dir, signer, painter, moment, issuer, rules, total,
-                        progress).run(_rows(fmt, lines(), max_rows), started)
+                        progress, registry).run(_rows(fmt, lines(), max_rows), started)
         finally:
             manifest.close()
 
@@ -591,7 +677,8 @@ class _Run:
 
     def __init__(self, manifest: _Manifest, cards_dir: Path, signer: Signer,
                  painter: _Painter | None, now: datetime, issuer: str, rules: Rules,
-                 total: int, progress: Callable[[int, int], None] | None) -> None:
+                 total: int, progress: Callable[[int, int], None] | None,
+                 registry: IssuanceRegistry | None = None) -> None:
         self.manifest = manifest
         self.cards_dir = cards_dir
         self.signer = signer
@@ -601,6 +688,7 @@ class _Run:
         self.rules = rules
         self.total = total
         self.progress = progress
+        self.registry = registry
         self.by_key = {entry.key: entry for entry in manifest.issued}  # the latest line wins
         self.by_document = {entry.document_number: entry for entry in manifest.issued}
         self.seen: set[str] = set()
@@ -637,6 +725,8 @@ class _Run:
             self.finish(row, record)
         except _Duplicate as err:
             self.fail(row, DUPLICATE_DOCUMENT, err.message, (), document)
+        except _Conflict as err:
+            self.fail(row, REGISTRY_CONFLICT, err.message, (), document)
         except ValidationError as err:
             self.fail(row, err.code, err.message, err.problems, document)
         except CardError as err:
@@ -647,6 +737,8 @@ class _Run:
         if not _SAFE_DIR_NAME.fullmatch(document):  # validated already; this is a path
             raise ValidationError([Problem("document_number", "pattern",
                                            "not usable as a directory name")])
+        if self.registry is not None and self.registered(row, record):
+            return
         payload = issue(record, self.signer, now=self.now, issuer=self.issuer, rules=self.rules)
         files = {PAYLOAD_FILE: payload.encode("ascii") + b"\n"}
         if self.painter is not None:
@@ -663,8 +755,70 @@ class _Run:
         for name, data in files.items():
             _write_atomic(card_dir, name, data)
         _fsync_dir(card_dir)
-        entry = _Issued(row.line, row.key, document, _sha256(payload.encode("ascii")),
-                        tuple(files))
+        if self.registry is not None:
+            try:
+                self.registry.record_issue(registry_card(record, self.signer, payload,
+                                                          self.now))
+            except (DocumentNumberReusedError, HolderHasActiveCardError):
+                _remove_card(card_dir, tuple(files))  # refused: not committed, never a card
+                raise
+        self.append_issued(row, document, payload, tuple(files))
+
+    def registered(self, row: _Row, record: HolderRecord) -> bool:
+        """Ask the registry before signing. ``True`` when the row's card is already recorded
+        there (a crash came before its manifest line) and the row is now finished; raises when
+        the registry refuses the card or holds the number for another card."""
+        assert self.registry is not None
+        document = record.document_number
+        try:
+            recorded = self.registry.get(document)
+        except CardNotFoundError:
+            active = self.registry.active_for(record.identifier)
+            if active is not None:
+                raise HolderHasActiveCardError(
+                    f"the holder of this row already has an active card ({active.document_number}"
+                    ") in the registry; replace, renew or correct that card instead") from None
+            return False
+        if recorded.holder_identifier != record.identifier:
+            raise DocumentNumberReusedError(
+                f"document number {document} is recorded in the registry for another holder; "
+                "document numbers are never reused")
+        card_dir = self.cards_dir / document
+        where = f"document number {document} is already recorded in the registry"
+        never = ("; a document number is never issued twice (restore the card's files or fix "
+                 "the row)")
+        try:
+            payload = (card_dir / PAYLOAD_FILE).read_bytes().decode("ascii").removesuffix("\n")
+        except (OSError, UnicodeDecodeError):
+            raise _Conflict(f"{where}, but this batch has no readable {PAYLOAD_FILE} for it "
+                            f"(issued elsewhere, or its files were removed){never}") from None
+        try:
+            same = (_registry_hash(payload) == recorded.payload_sha256
+                    and _payload_record(payload, self.rules) == record.normalised())
+        except CardError:
+            same = False
+        if not same:
+            raise _Conflict(f"{where}, but with another payload or other data than this row's "
+                            f"{PAYLOAD_FILE}{never}")
+        files = [PAYLOAD_FILE]
+        if self.painter is not None:  # PNGs lost after the registry insert: redraw that card
+            files += [FRONT_FILE, BACK_FILE]
+            missing = [name for name in (FRONT_FILE, BACK_FILE)
+                       if not (card_dir / name).is_file() or not (card_dir / name).stat().st_size]
+            if missing:
+                images = self.painter.files(record, payload)
+                for name in missing:
+                    _write_atomic(card_dir, name, images[name])
+        for stale in card_dir.iterdir():
+            if _temporary(stale.name):
+                stale.unlink()
+        _fsync_dir(card_dir)
+        self.append_issued(row, document, payload, tuple(files))
+        return True
+
+    def append_issued(self, row: _Row, document: str, payload: str,
+                      files: tuple[str, ...]) -> None:
+        entry = _Issued(row.line, row.key, document, _sha256(payload.encode("ascii")), files)
         self.manifest.append({"line": row.line, "key": row.key, "document_number": document,
                               "status": "issued", "payload_sha256": entry.payload_sha256,
                               "files": list(entry.files)})

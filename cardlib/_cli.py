@@ -188,17 +188,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 def _register(args: argparse.Namespace, record: Any, signer: Any, payload: str,
               now: datetime) -> None:
-    import hashlib
+    from ._batch import registry_card
+    from .store._registry import open_registry
 
-    from ._pipeline import end_of_day
-    from .codec._base45 import b45decode
-    from .store._registry import IssuedCard, open_registry
-
-    card = IssuedCard(
-        document_number=record.document_number, holder_identifier=record.identifier,
-        centre_code=record.centre_code, kid=signer.kid, issued_at=now.replace(microsecond=0),
-        expires_at=datetime.fromtimestamp(end_of_day(record.expiry_date), UTC),
-        payload_sha256=hashlib.sha256(b45decode(payload)).digest())
+    card = registry_card(record, signer, payload, now)
     with open_registry(args.registry) as registry:
         if args.replaces is None:
             registry.record_issue(card)
@@ -510,9 +503,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if not args.no_render:
         layout = _layout(_cards(), args.layout, args.no_mrz)
     source: Any = Path(args.input) if args.input != "-" else _read_bytes("-", MAX_BATCH_STDIN)
-    summary = _batch.run_batch(source, Path(args.out), key, fmt=args.format, now=_now(args.now),
-                               layout=layout, render=not args.no_render,
-                               progress=_progress_bar(), issuer=args.issuer)
+    registry = None
+    if args.registry is not None:
+        from .store._registry import open_registry
+
+        registry = open_registry(args.registry)
+    try:
+        summary = _batch.run_batch(source, Path(args.out), key, fmt=args.format,
+                                   now=_now(args.now), layout=layout, render=not args.no_render,
+                                   progress=_progress_bar(), issuer=args.issuer,
+                                   registry=registry)
+    finally:
+        if registry is not None:
+            registry.close()
     _emit({"total": summary.total, "issued": summary.issued, "skipped": summary.skipped,
            "errors": [{"line": e.line, "code": e.code, "message": e.message}
                       for e in summary.errors],
@@ -795,6 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--now", metavar="ISO-8601")
     batch.add_argument("--layout", metavar="LAYOUT.json")
     batch.add_argument("--no-render", action="store_true", help="payloads only, no PNGs")
+    batch.add_argument("--registry", metavar="URL", help="record every card in the registry")
     batch.add_argument("--no-mrz", action="store_true",
                        help="leave the MRZ off the backs (room for a QR with a photo)")
     batch.add_argument("--out", required=True, metavar="DIR")
