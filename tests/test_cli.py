@@ -511,3 +511,28 @@ def test_audit_verify_points_at_the_first_tampered_entry(tmp_path: Path) -> None
     report = json.loads(bad.stdout)
     assert bad.returncode == 1 and report["code"] == "audit_tampered"
     assert report["line"] == 3
+
+
+def test_sync_a_centre_to_the_central_registry(keys: dict[str, Path], tmp_path: Path) -> None:
+    centre, central = f"sqlite:///{tmp_path / 'centre.db'}", f"sqlite:///{tmp_path / 'hq.db'}"
+    key = ["--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file", str(keys["pass"])]
+    assert run("issue", *key, "--registry", centre, "--now", "2026-01-10T09:00:00Z",
+               str(EXAMPLE)).returncode == 0
+    args = ["sync", "--centre", "TRP-01", "--from", centre, "--to", central,
+            "--now", "2026-01-11T00:00:00Z"]
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["applied"] == 1
+    again = json.loads(run(*args, "--since", "0").stdout)
+    assert (again["applied"], again["skipped"]) == (0, 1)  # re-sending is harmless
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    twin = json.loads(EXAMPLE.read_text("utf-8")) | {"document_number": "LY0007777"}
+    path = tmp_path / "twin.json"
+    path.write_text(json.dumps(twin, ensure_ascii=False), "utf-8")
+    assert run("issue", *key, "--registry", other, "--now", "2026-01-12T09:00:00Z",
+               str(path)).returncode == 0
+    clash = run("sync", "--centre", "BEN-02", "--from", other, "--to", central,
+                "--now", "2026-01-13T00:00:00Z")
+    report = json.loads(clash.stdout)
+    assert clash.returncode == 1
+    assert [c["kind"] for c in report["conflicts"]] == ["holder_has_active_card"]

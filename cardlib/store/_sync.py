@@ -1,0 +1,838 @@
+"""Offline centres: export what a centre recorded while disconnected, apply it to the central.
+
+A centre issues into its own registry (usually SQLite) while offline. :func:`export_changes`
+reads the centre's events after a cursor (the events' ``seq``) with a snapshot of every card they
+name, as a versioned, JSON-serialisable :class:`SyncBatch` sealed by a SHA-256 content hash.
+:func:`apply_changes` applies a batch to the central registry in **one transaction**:
+
+* an incoming card already held with identical issuance content is *skipped* (re-sending a
+  batch is harmless); a revocation already held with the same time and reason likewise;
+* a new card is recorded, a revocation (or the supersession of a known card) applied, with the
+  centre's own times (``issued_at``, the revocation's ``at``);
+* anything that cannot be applied without breaking a registry rule is a *conflict*: it is not
+  dropped but stored, with the central record it collided with, in the ``sync_conflicts`` table,
+  and reported (:class:`SyncConflict`, kinds in :data:`CONFLICT_KINDS`);
+* the central remembers, per centre, the last cursor it applied (``sync_cursors``); a batch that
+  starts after it is refused (:class:`SyncGapError`), so no event is skipped between batches.
+
+Both tables are created here (``CREATE TABLE IF NOT EXISTS``, in the batch's transaction) rather
+than by a registry migration. This module uses the registry's package-private transaction
+helper and row helpers (:class:`~._registry.SqlRegistry`), so it works with the SQLite and
+PostgreSQL registries and refuses any other :class:`~._registry.IssuanceRegistry`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from dataclasses import replace as _replace
+from datetime import UTC, datetime
+from typing import Literal, cast, get_args
+
+from ._registry import (
+    EVENTS,
+    KINDS,
+    REASONS,
+    STATUSES,
+    DocumentNumberReusedError,
+    EventType,
+    HolderHasActiveCardError,
+    IssuanceRegistry,
+    IssuedCard,
+    Reason,
+    RegistryBusyError,
+    RegistryError,
+    RegistryEvent,
+    RegistryInputError,
+    SqlRegistry,
+    Tx,
+    _as_int,
+    _pick,
+)
+
+__all__ = [
+    "CONFLICT_KINDS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "SyncBatch",
+    "SyncBatchInvalidError",
+    "SyncBatchTamperedError",
+    "SyncChange",
+    "SyncConflict",
+    "SyncError",
+    "SyncGapError",
+    "SyncReport",
+    "SyncUnsupportedError",
+    "apply_changes",
+    "export_changes",
+    "list_conflicts",
+    "sync_cursor",
+]
+
+FORMAT = "cardlib-sync"
+FORMAT_VERSION = 1
+
+ConflictKind = Literal[
+    "document_number_reused",  # the central holds another card under this document number
+    "holder_has_active_card",  # the holder already has another active card at the central
+    "unknown_card",  # a revocation of / successor to a card the central does not hold as sent
+    "card_superseded",  # a successor to a card the central saw superseded by another card
+    "revoked_differently",  # the central revoked the card already, at another time or reason
+]
+CONFLICT_KINDS: tuple[ConflictKind, ...] = get_args(ConflictKind)
+
+_SUPERSEDE_REASON: dict[str, Reason] = {
+    "replacement": "replaced",
+    "renewal": "replaced",
+    "correction": "data_correction",
+}
+
+
+# --- errors (codes are stable; to be listed in specs/format.md) --------------------------------
+
+
+class SyncError(RegistryError):
+    """Synchronising a centre with the central registry failed (family)."""
+
+    code = "sync_error"
+
+
+class SyncBatchInvalidError(SyncError, ValueError):
+    """The batch is not a well-formed sync batch of a version this cardlib reads."""
+
+    code = "sync_batch_invalid"
+
+
+class SyncBatchTamperedError(SyncError, ValueError):
+    """The batch's content does not match its content hash; it was altered or damaged."""
+
+    code = "sync_batch_tampered"
+
+
+class SyncGapError(SyncError):
+    """The batch starts after the last cursor the central applied for this centre."""
+
+    code = "sync_gap"
+
+
+class SyncUnsupportedError(SyncError, TypeError):
+    """The registry object is not one of cardlib's SQL registries (SQLite, PostgreSQL)."""
+
+    code = "sync_registry_unsupported"
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SyncChange:
+    """One incoming event, as the central treated it (applied or skipped)."""
+
+    seq: int
+    event: EventType
+    document_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConflict:
+    """An incoming event the central could not apply; stored in ``sync_conflicts``.
+
+    ``incoming`` is the centre's card as exported; ``central`` the central card it collided with
+    (``None`` for ``unknown_card`` when the central holds no card under that number).
+    ``already_recorded`` is true when an earlier sync stored this same conflict.
+    """
+
+    kind: ConflictKind
+    centre: str  # the centre that sent the batch
+    seq: int  # the event's seq at that centre
+    event: EventType
+    document_number: str
+    holder_identifier: str
+    incoming_centre: str
+    incoming: IssuedCard
+    central_document_number: str | None
+    central_centre: str | None
+    central: IssuedCard | None
+    detected_at: datetime
+    already_recorded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What :func:`apply_changes` did with a batch; every incoming event is in exactly one of
+    ``applied``, ``skipped`` and ``conflicts``. ``cursor`` is the ``since`` of the next batch."""
+
+    centre: str
+    applied: tuple[SyncChange, ...]
+    skipped: tuple[SyncChange, ...]
+    conflicts: tuple[SyncConflict, ...]
+    cursor: int
+    batch_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncBatch:
+    """A centre's events in ``(since, until]`` and the cards they name, sealed by a hash.
+
+    Build one with :func:`export_changes` or :meth:`from_json`; construction checks the
+    structure and the content hash (:class:`SyncBatchTamperedError`). The hash detects damage
+    and edits in transit; it is not a signature (anyone can recompute it).
+    """
+
+    centre: str
+    since: int
+    until: int
+    cards: tuple[IssuedCard, ...]
+    events: tuple[RegistryEvent, ...]
+    content_sha256: str = field(default="")
+
+    def __post_init__(self) -> None:
+        _check_structure(self)
+        expected = _digest(self._body())
+        if not self.content_sha256:
+            object.__setattr__(self, "content_sha256", expected)
+        elif self.content_sha256 != expected:
+            raise SyncBatchTamperedError(
+                f"the batch from centre {self.centre!r} does not match its content hash "
+                f"({self.content_sha256[:16]}... expected {expected[:16]}...); it was altered "
+                "or damaged in transit: export it again at the centre, do not edit it"
+            )
+
+    def _body(self) -> dict[str, object]:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "centre": self.centre,
+            "since": self.since,
+            "until": self.until,
+            "cards": [_card_json(card) for card in self.cards],
+            "events": [_event_json(event) for event in self.events],
+        }
+
+    def to_json(self) -> dict[str, object]:
+        """The batch as JSON-serialisable values (``json.dumps`` it to send it)."""
+        return {**self._body(), "content_sha256": self.content_sha256}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> SyncBatch:
+        """Read a batch from :meth:`to_json`'s values, checking its version and content hash."""
+        try:
+            if not isinstance(data, Mapping):
+                raise TypeError("a batch is a JSON object")
+            if data.get("format") != FORMAT or data.get("version") != FORMAT_VERSION:
+                raise SyncBatchInvalidError(
+                    f"not a {FORMAT} version {FORMAT_VERSION} batch (format "
+                    f"{data.get('format')!r}, version {data.get('version')!r}); export it with "
+                    "a cardlib that writes this version"
+                )
+            digest = data["content_sha256"]
+            if not isinstance(digest, str) or not digest:
+                raise TypeError("content_sha256 is a hex string")
+            return cls(
+                centre=_str(data["centre"]),
+                since=_int(data["since"]),
+                until=_int(data["until"]),
+                cards=tuple(_card_from_json(item) for item in _list(data["cards"])),
+                events=tuple(_event_from_json(item) for item in _list(data["events"])),
+                content_sha256=digest,
+            )
+        except SyncError:
+            raise
+        except (KeyError, TypeError, ValueError) as err:  # RegistryInputError is a ValueError
+            raise SyncBatchInvalidError(
+                f"the sync batch is malformed ({err}); export it again at the centre"
+            ) from err
+
+
+# --- export (at the centre) --------------------------------------------------------------------
+
+# One statement, so the events and the card snapshots are consistent on every backend; the
+# column order is the event's, then SqlRegistry._card's for the card and for the card it replaces.
+_EXPORT_SQL = """SELECT e.seq, e.event, e.document_number, e.holder_identifier, e.at, e.reason,
+    e.replaces,
+    c.document_number, c.holder_identifier, c.centre_code, c.kid, c.issued_at, c.expires_at,
+    c.payload_sha256, c.kind, c.status, c.revoked_at, c.revocation_reason, c.replaces,
+    o.document_number, o.holder_identifier, o.centre_code, o.kid, o.issued_at, o.expires_at,
+    o.payload_sha256, o.kind, o.status, o.revoked_at, o.revocation_reason, o.replaces
+    FROM events e JOIN cards c ON c.document_number = e.document_number
+    LEFT JOIN cards o ON o.document_number = c.replaces
+    WHERE e.seq > ? ORDER BY e.seq"""
+
+
+def export_changes(
+    centre_registry: IssuanceRegistry, *, centre: str, since: int, limit: int | None = None
+) -> SyncBatch:
+    """The events the centre recorded after ``since`` (at most ``limit`` of them, oldest first)
+    and a snapshot of every card they name (and of the card each new card supersedes).
+
+    ``centre`` names the sending centre at the central (its cursor is kept under that name).
+    Send the batch, then export again from the report's ``cursor`` (or :func:`sync_cursor`).
+    """
+    registry = _sql(centre_registry)
+    if not isinstance(centre, str) or not centre.strip():
+        raise RegistryInputError(f"centre must be a non-empty string, got {centre!r}")
+    _cursor_arg("since", since)
+    if limit is not None:
+        _cursor_arg("limit", limit)
+        if limit == 0:
+            raise RegistryInputError("limit must be at least 1 (or None for every event)")
+    sql = _EXPORT_SQL + ("" if limit is None else " LIMIT ?")
+    params: tuple[object, ...] = (since,) if limit is None else (since, limit)
+    with registry._run(write=False) as tx:
+        rows = tx(sql, params)
+    events: list[RegistryEvent] = []
+    cards: dict[str, IssuedCard] = {}
+    for row in rows:
+        events.append(_event_row(registry, row[:7]))
+        card = registry._card(row[7:19])
+        cards[card.document_number] = card
+        if row[19] is not None:
+            old = registry._card(row[19:31])
+            cards.setdefault(old.document_number, old)
+    until = events[-1].seq if events else since
+    return SyncBatch(
+        centre=centre,
+        since=since,
+        until=until,
+        cards=tuple(sorted(cards.values(), key=lambda c: c.document_number)),
+        events=tuple(events),
+    )
+
+
+# --- apply (at the central) --------------------------------------------------------------------
+
+
+def apply_changes(
+    central_registry: IssuanceRegistry, batch: SyncBatch, *, now: datetime
+) -> SyncReport:
+    """Apply a centre's batch to the central registry, in one transaction.
+
+    Idempotent: what the central already holds identically is skipped. Conflicts are stored in
+    ``sync_conflicts`` and reported, never dropped. Raises :class:`SyncBatchTamperedError` for a
+    batch whose content no longer matches its hash, :class:`SyncGapError` when events between
+    the central's cursor for this centre and ``batch.since`` are missing, and
+    :class:`~._registry.RegistryBusyError` when another writer recorded a colliding card while
+    the batch was applied (nothing of the batch was applied then; send it again).
+    """
+    registry = _sql(central_registry)
+    if not isinstance(batch, SyncBatch):
+        raise RegistryInputError(f"apply_changes takes a SyncBatch, got {type(batch).__name__}")
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise RegistryInputError(f"now must be a timezone-aware datetime (UTC), got {now!r}")
+    expected = _digest(batch._body())
+    if batch.content_sha256 != expected:  # altered after construction
+        raise SyncBatchTamperedError(
+            f"the batch from centre {batch.centre!r} was altered after it was sealed; "
+            "export it again at the centre"
+        )
+    try:
+        with registry._run(write=True) as tx:
+            _prepare(registry, tx)
+            stored = _stored_cursor(tx, batch.centre)
+            if batch.since > stored:
+                raise SyncGapError(
+                    f"the central has applied centre {batch.centre!r}'s events up to {stored}, "
+                    f"but this batch starts after {batch.since}; events {stored + 1} to "
+                    f"{batch.since} would be lost: export again with since={stored}"
+                )
+            report = _Applier(registry, tx, batch, now).run()
+            _store_cursor(registry, tx, batch, max(stored, batch.until), now)
+            return _replace(report, cursor=max(stored, batch.until))
+    except RegistryError as err:
+        # Our own checks passed a moment earlier in this transaction: the registry's re-check
+        # or a constraint failing now means another writer recorded a card in between.
+        cause = err.__cause__
+        raced = isinstance(cause, Exception) and registry._broken_rule(cause) is not None
+        if raced or isinstance(err, DocumentNumberReusedError | HolderHasActiveCardError):
+            raise RegistryBusyError(
+                f"another writer recorded a card for the same document number or holder while "
+                f"the batch from centre {batch.centre!r} was applied; nothing of the batch was "
+                "applied: send it again"
+            ) from err
+        raise
+
+
+class _Applier:
+    """Applies one batch's events inside the transaction ``tx``."""
+
+    def __init__(self, registry: SqlRegistry, tx: Tx, batch: SyncBatch, now: datetime) -> None:
+        self.registry = registry
+        self.tx = tx
+        self.batch = batch
+        self.now = now
+        self.cards = {card.document_number: card for card in batch.cards}
+        self.applied: list[SyncChange] = []
+        self.skipped: list[SyncChange] = []
+        self.conflicts: list[SyncConflict] = []
+
+    def run(self) -> SyncReport:
+        for event in self.batch.events:
+            if event.event == "revocation":
+                self._revocation(event)
+            else:
+                self._issuance(event)
+        return SyncReport(
+            centre=self.batch.centre,
+            applied=tuple(self.applied),
+            skipped=tuple(self.skipped),
+            conflicts=tuple(self.conflicts),
+            cursor=self.batch.until,
+            batch_sha256=self.batch.content_sha256,
+        )
+
+    def _change(self, event: RegistryEvent) -> SyncChange:
+        return SyncChange(event.seq, event.event, event.document_number)
+
+    def _select(self, number: str) -> IssuedCard | None:
+        return self.registry._select_card(self.tx, number, lock=True)
+
+    def _active(self, holder: str) -> IssuedCard | None:
+        rows = self.tx(
+            "SELECT document_number FROM cards WHERE holder_identifier = ? AND status = 'active'",
+            (holder,),
+        )
+        return self._select(str(rows[0][0])) if rows else None
+
+    def _issuance(self, event: RegistryEvent) -> None:
+        incoming = self.cards[event.document_number]
+        held = self._select(incoming.document_number)
+        if held is not None:
+            if _same_card(held, incoming):
+                self.skipped.append(self._change(event))
+            else:
+                self._conflict("document_number_reused", event, incoming, held)
+            return
+        new = _replace(incoming, status="active", revoked_at=None, revocation_reason=None)
+        old: IssuedCard | None = None
+        if incoming.replaces is not None:
+            old = self._select(incoming.replaces)
+            sent = self.cards[incoming.replaces]
+            if old is None or not _same_card(old, sent):
+                self._conflict("unknown_card", event, incoming, old)
+                return
+            successor = self.tx(
+                "SELECT document_number FROM cards WHERE replaces = ?", (old.document_number,)
+            )
+            if successor:
+                self._conflict(
+                    "card_superseded", event, incoming, self._select(str(successor[0][0]))
+                )
+                return
+        active = self._active(incoming.holder_identifier)
+        if active is not None and (old is None or active.document_number != old.document_number):
+            self._conflict("holder_has_active_card", event, incoming, active)
+            return
+        if old is not None and old.status == "active":  # its revocation was not in the batches
+            self.registry._revoke(
+                self.tx, old, _SUPERSEDE_REASON[incoming.kind], incoming.issued_at
+            )
+        self.registry._insert(self.tx, new)
+        self.applied.append(self._change(event))
+
+    def _revocation(self, event: RegistryEvent) -> None:
+        incoming = self.cards[event.document_number]
+        held = self._select(event.document_number)
+        if held is None:
+            self._conflict("unknown_card", event, incoming, None)
+        elif not _same_card(held, incoming):
+            self._conflict("document_number_reused", event, incoming, held)
+        elif held.status == "active":
+            assert event.reason is not None  # checked when the batch was built
+            self.registry._revoke(self.tx, held, event.reason, event.at)
+            self.applied.append(self._change(event))
+        elif held.revoked_at == event.at and held.revocation_reason == event.reason:
+            self.skipped.append(self._change(event))
+        else:
+            self._conflict("revoked_differently", event, incoming, held)
+
+    def _conflict(
+        self,
+        kind: ConflictKind,
+        event: RegistryEvent,
+        incoming: IssuedCard,
+        central: IssuedCard | None,
+    ) -> None:
+        record = {
+            "centre": self.batch.centre,
+            "event": _event_json(event),
+            "incoming": _card_json(incoming),
+        }
+        fingerprint = _digest(record)
+        rows = self.tx(
+            "SELECT detected_at FROM sync_conflicts WHERE fingerprint = ?", (fingerprint,)
+        )
+        if rows:
+            detected_at, already = self.registry._from_time(rows[0][0]), True
+        else:
+            detected_at, already = self.now, False
+            self.tx(
+                "INSERT INTO sync_conflicts (fingerprint, kind, centre, seq, event, "
+                "document_number, holder_identifier, incoming_centre, central_document_number, "
+                "central_centre, incoming_event, incoming_card, central_card, batch_sha256, "
+                "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    fingerprint,
+                    kind,
+                    self.batch.centre,
+                    event.seq,
+                    event.event,
+                    event.document_number,
+                    incoming.holder_identifier,
+                    incoming.centre_code,
+                    None if central is None else central.document_number,
+                    None if central is None else central.centre_code,
+                    _dumps(_event_json(event)),
+                    _dumps(_card_json(incoming)),
+                    None if central is None else _dumps(_card_json(central)),
+                    self.batch.content_sha256,
+                    self.registry._to_time(self.now),
+                ),
+            )
+        self.conflicts.append(
+            SyncConflict(
+                kind=kind,
+                centre=self.batch.centre,
+                seq=event.seq,
+                event=event.event,
+                document_number=event.document_number,
+                holder_identifier=incoming.holder_identifier,
+                incoming_centre=incoming.centre_code,
+                incoming=incoming,
+                central_document_number=None if central is None else central.document_number,
+                central_centre=None if central is None else central.centre_code,
+                central=central,
+                detected_at=detected_at,
+                already_recorded=already,
+            )
+        )
+
+
+def list_conflicts(
+    central_registry: IssuanceRegistry, *, holder_identifier: str | None = None
+) -> tuple[SyncConflict, ...]:
+    """Every conflict stored by :func:`apply_changes` (or only the holder's), oldest first."""
+    registry = _sql(central_registry)
+    sql = (
+        "SELECT kind, centre, seq, event, document_number, holder_identifier, incoming_centre, "
+        "central_document_number, central_centre, incoming_card, central_card, detected_at "
+        "FROM sync_conflicts"
+    )
+    params: tuple[object, ...] = ()
+    if holder_identifier is not None:
+        sql += " WHERE holder_identifier = ?"
+        params = (holder_identifier,)
+    with registry._run(write=True) as tx:
+        _prepare(registry, tx)
+        rows = tx(sql + " ORDER BY id", params)
+    return tuple(_stored_conflict(registry, row) for row in rows)
+
+
+def _stored_conflict(registry: SqlRegistry, row: tuple[object, ...]) -> SyncConflict:
+    (kind, centre, seq, event, number, holder, incoming_centre, central_number, central_centre,
+     incoming, central, detected_at) = row  # fmt: skip
+    return SyncConflict(
+        kind=_pick(CONFLICT_KINDS, kind),
+        centre=str(centre),
+        seq=_as_int(seq),
+        event=_pick(EVENTS, event),
+        document_number=str(number),
+        holder_identifier=str(holder),
+        incoming_centre=str(incoming_centre),
+        incoming=_card_from_json(json.loads(str(incoming))),
+        central_document_number=None if central_number is None else str(central_number),
+        central_centre=None if central_centre is None else str(central_centre),
+        central=None if central is None else _card_from_json(json.loads(str(central))),
+        detected_at=registry._from_time(detected_at),
+        already_recorded=True,
+    )
+
+
+def sync_cursor(central_registry: IssuanceRegistry, centre: str) -> int:
+    """The cursor up to which the central applied ``centre``'s events (0: never synced); a
+    centre that lost its own cursor exports from here."""
+    registry = _sql(central_registry)
+    with registry._run(write=True) as tx:
+        _prepare(registry, tx)
+        return _stored_cursor(tx, centre)
+
+
+# --- the sync tables ---------------------------------------------------------------------------
+
+
+def _dialect(registry: SqlRegistry) -> tuple[str, str]:
+    """(time column type, serial primary key) for the registry's backend."""
+    from ._sqlite import SqliteRegistry
+
+    if isinstance(registry, SqliteRegistry):
+        return "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"
+    return "TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+
+
+def _prepare(registry: SqlRegistry, tx: Tx) -> None:
+    """Serialise syncs (PostgreSQL: the registry's schema advisory lock; SQLite: the write lock
+    already held) and create the sync tables if missing."""
+    registry._lock_schema(tx)
+    time, serial = _dialect(registry)
+    tx(
+        f"""CREATE TABLE IF NOT EXISTS sync_conflicts (
+    id                      {serial},
+    fingerprint             TEXT NOT NULL UNIQUE,
+    kind                    TEXT NOT NULL,
+    centre                  TEXT NOT NULL,
+    seq                     BIGINT NOT NULL,
+    event                   TEXT NOT NULL,
+    document_number         TEXT NOT NULL,
+    holder_identifier       TEXT NOT NULL,
+    incoming_centre         TEXT NOT NULL,
+    central_document_number TEXT,
+    central_centre          TEXT,
+    incoming_event          TEXT NOT NULL,
+    incoming_card           TEXT NOT NULL,
+    central_card            TEXT,
+    batch_sha256            TEXT NOT NULL,
+    detected_at             {time} NOT NULL
+)"""
+    )
+    tx(
+        "CREATE INDEX IF NOT EXISTS sync_conflicts_by_holder "
+        "ON sync_conflicts (holder_identifier, id)"
+    )
+    tx(
+        f"""CREATE TABLE IF NOT EXISTS sync_cursors (
+    centre       TEXT PRIMARY KEY,
+    last_seq     BIGINT NOT NULL CHECK (last_seq >= 0),
+    batch_sha256 TEXT NOT NULL,
+    applied_at   {time} NOT NULL
+)"""
+    )
+
+
+def _stored_cursor(tx: Tx, centre: str) -> int:
+    rows = tx("SELECT last_seq FROM sync_cursors WHERE centre = ?", (centre,))
+    return _as_int(rows[0][0]) if rows else 0
+
+
+def _store_cursor(
+    registry: SqlRegistry, tx: Tx, batch: SyncBatch, cursor: int, now: datetime
+) -> None:
+    values = (cursor, batch.content_sha256, registry._to_time(now), batch.centre)
+    if tx("SELECT 1 FROM sync_cursors WHERE centre = ?", (batch.centre,)):
+        tx(
+            "UPDATE sync_cursors SET last_seq = ?, batch_sha256 = ?, applied_at = ? "
+            "WHERE centre = ?",
+            values,
+        )
+    else:
+        tx(
+            "INSERT INTO sync_cursors (last_seq, batch_sha256, applied_at, centre) "
+            "VALUES (?, ?, ?, ?)",
+            values,
+        )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _sql(registry: IssuanceRegistry) -> SqlRegistry:
+    if not isinstance(registry, SqlRegistry):
+        raise SyncUnsupportedError(
+            f"sync works with cardlib's SQLite and PostgreSQL registries (open_registry), not "
+            f"{type(registry).__name__}"
+        )
+    return registry
+
+
+def _cursor_arg(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RegistryInputError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def _same_card(a: IssuedCard, b: IssuedCard) -> bool:
+    """The same issued card: every field fixed at issue (status and revocation may differ)."""
+    return (
+        a.document_number,
+        a.holder_identifier,
+        a.centre_code,
+        a.kid,
+        a.issued_at,
+        a.expires_at,
+        a.payload_sha256,
+        a.kind,
+        a.replaces,
+    ) == (
+        b.document_number,
+        b.holder_identifier,
+        b.centre_code,
+        b.kid,
+        b.issued_at,
+        b.expires_at,
+        b.payload_sha256,
+        b.kind,
+        b.replaces,
+    )
+
+
+def _check_structure(batch: SyncBatch) -> None:
+    def bad(why: str) -> SyncBatchInvalidError:
+        return SyncBatchInvalidError(f"the sync batch is inconsistent: {why}")
+
+    if not isinstance(batch.centre, str) or not batch.centre.strip():
+        raise bad("centre must be a non-empty string")
+    for name, value in (("since", batch.since), ("until", batch.until)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad(f"{name} must be a non-negative integer, got {value!r}")
+    if batch.until < batch.since:
+        raise bad(f"until ({batch.until}) is before since ({batch.since})")
+    if not isinstance(batch.cards, tuple) or not isinstance(batch.events, tuple):
+        raise bad("cards and events are tuples")
+    if not all(isinstance(c, IssuedCard) for c in batch.cards) or not all(
+        isinstance(e, RegistryEvent) for e in batch.events
+    ):
+        raise bad("cards are IssuedCard values and events RegistryEvent values")
+    cards = {card.document_number: card for card in batch.cards}
+    if len(cards) != len(batch.cards):
+        raise bad("a document number appears twice among the cards")
+    previous = batch.since
+    for event in batch.events:
+        if not previous < event.seq <= batch.until:
+            raise bad(
+                f"event {event.seq} is out of order or outside ({batch.since}, {batch.until}]"
+            )
+        previous = event.seq
+        card = cards.get(event.document_number)
+        if card is None or card.holder_identifier != event.holder_identifier:
+            raise bad(f"event {event.seq} names card {event.document_number!r}, not in the batch")
+        if event.event == "revocation":
+            if event.reason is None:
+                raise bad(f"revocation {event.seq} has no reason")
+        elif event.event != card.kind or event.replaces != card.replaces:
+            raise bad(f"event {event.seq} does not match card {card.document_number!r}")
+        elif card.replaces is not None and card.replaces not in cards:
+            raise bad(f"card {card.document_number!r} supersedes a card missing from the batch")
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(_dumps(value).encode("utf-8")).hexdigest()
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _time_json(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _card_json(card: IssuedCard) -> dict[str, object]:
+    return {
+        "document_number": card.document_number,
+        "holder_identifier": card.holder_identifier,
+        "centre_code": card.centre_code,
+        "kid": card.kid.hex(),
+        "issued_at": _time_json(card.issued_at),
+        "expires_at": _time_json(card.expires_at),
+        "payload_sha256": card.payload_sha256.hex(),
+        "kind": card.kind,
+        "status": card.status,
+        "revoked_at": _time_json(card.revoked_at),
+        "revocation_reason": card.revocation_reason,
+        "replaces": card.replaces,
+    }
+
+
+def _event_json(event: RegistryEvent) -> dict[str, object]:
+    return {
+        "seq": event.seq,
+        "event": event.event,
+        "document_number": event.document_number,
+        "holder_identifier": event.holder_identifier,
+        "at": _time_json(event.at),
+        "reason": event.reason,
+        "replaces": event.replaces,
+    }
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _time(value: object) -> datetime:
+    parsed = datetime.fromisoformat(_str(value))
+    if parsed.utcoffset() is None:
+        raise ValueError(f"time {value!r} has no UTC offset")
+    return parsed.astimezone(UTC)
+
+
+def _choice(allowed: Sequence[str], value: object) -> str:
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {tuple(allowed)}")
+    return cast(str, value)
+
+
+def _card_from_json(item: object) -> IssuedCard:
+    if not isinstance(item, dict):
+        raise TypeError("a card is a JSON object")
+    revoked_at = item["revoked_at"]
+    reason = item["revocation_reason"]
+    return IssuedCard(
+        document_number=_str(item["document_number"]),
+        holder_identifier=_str(item["holder_identifier"]),
+        centre_code=_str(item["centre_code"]),
+        kid=bytes.fromhex(_str(item["kid"])),
+        issued_at=_time(item["issued_at"]),
+        expires_at=_time(item["expires_at"]),
+        payload_sha256=bytes.fromhex(_str(item["payload_sha256"])),
+        kind=_pick(KINDS, _choice(KINDS, item["kind"])),
+        status=_pick(STATUSES, _choice(STATUSES, item["status"])),
+        revoked_at=None if revoked_at is None else _time(revoked_at),
+        revocation_reason=None if reason is None else _pick(REASONS, _choice(REASONS, reason)),
+        replaces=_opt_str(item["replaces"]),
+    )
+
+
+def _event_from_json(item: object) -> RegistryEvent:
+    if not isinstance(item, dict):
+        raise TypeError("an event is a JSON object")
+    reason = item["reason"]
+    return RegistryEvent(
+        seq=_int(item["seq"]),
+        event=_pick(EVENTS, _choice(EVENTS, item["event"])),
+        document_number=_str(item["document_number"]),
+        holder_identifier=_str(item["holder_identifier"]),
+        at=_time(item["at"]),
+        reason=None if reason is None else _pick(REASONS, _choice(REASONS, reason)),
+        replaces=_opt_str(item["replaces"]),
+    )
+
+
+def _event_row(registry: SqlRegistry, row: tuple[object, ...]) -> RegistryEvent:
+    seq, event, number, holder, at, reason, replaces = row
+    return RegistryEvent(
+        seq=_as_int(seq),
+        event=_pick(EVENTS, event),
+        document_number=str(number),
+        holder_identifier=str(holder),
+        at=registry._from_time(at),
+        reason=None if reason is None else _pick(REASONS, reason),
+        replaces=None if replaces is None else str(replaces),
+    )

@@ -1,0 +1,493 @@
+"""Offline centres syncing to the central registry, on SQLite and PostgreSQL.
+
+Each centre is its own SQLite registry under ``tmp_path``; the central is the ``central``
+fixture, run on both backends exactly as ``tests/test_registry.py`` runs the registry
+(PostgreSQL in a throw-away schema, required in CI through ``tests.conftest.require``). Every
+batch crosses ``json.dumps``/``json.loads`` as it would on the wire.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from cardlib._errors import CardError
+from cardlib.store import _sync
+from cardlib.store._registry import (
+    IssuanceRegistry,
+    RegistryBusyError,
+    RegistryError,
+    RegistryInputError,
+    open_registry,
+)
+from cardlib.store._sync import (
+    CONFLICT_KINDS,
+    SyncBatch,
+    SyncBatchInvalidError,
+    SyncBatchTamperedError,
+    SyncChange,
+    SyncError,
+    SyncGapError,
+    SyncReport,
+    SyncUnsupportedError,
+    apply_changes,
+    export_changes,
+    list_conflicts,
+    sync_cursor,
+)
+
+from .test_registry import Backend, _postgres_backend, _sqlite_backend, card
+
+T0 = datetime(2026, 3, 2, 8, 15, 30, 123456, tzinfo=UTC)  # microseconds survive the round trip
+SYNCED = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+A, B = "RBT-01", "CAS-02"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def central_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield from _sqlite_backend(tmp_path)
+    else:
+        yield from _postgres_backend()
+
+
+@pytest.fixture
+def central(central_backend: Backend) -> Iterator[IssuanceRegistry]:
+    with central_backend.open() as opened:
+        yield opened
+
+
+@pytest.fixture
+def centre_a(tmp_path: Path) -> Iterator[IssuanceRegistry]:
+    with open_registry(tmp_path / "centre-a.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def centre_b(tmp_path: Path) -> Iterator[IssuanceRegistry]:
+    with open_registry(tmp_path / "centre-b.db") as opened:
+        yield opened
+
+
+def wire(batch: SyncBatch) -> SyncBatch:
+    """Send the batch as JSON text and read it back, as the central does."""
+    return SyncBatch.from_json(json.loads(json.dumps(batch.to_json())))
+
+
+def sync(
+    centre: IssuanceRegistry, central: IssuanceRegistry, code: str, *, since: int | None = None
+) -> SyncReport:
+    start = sync_cursor(central, code) if since is None else since
+    batch = export_changes(centre, centre=code, since=start)
+    return apply_changes(central, wire(batch), now=SYNCED)
+
+
+def numbers(changes: tuple[SyncChange, ...]) -> list[tuple[str, str]]:
+    return [(c.event, c.document_number) for c in changes]
+
+
+def issue_three(centre: IssuanceRegistry) -> None:
+    for i in range(1, 4):
+        centre.record_issue(
+            card(f"RB000000{i}", f"NIN-000{i}", at=T0 + timedelta(minutes=i), centre_code=A)
+        )
+
+
+# --- the offline centre's first sync -------------------------------------------------------------
+
+
+def test_three_offline_cards_apply_once_then_resend_is_skipped(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    batch = export_changes(centre_a, centre=A, since=0)
+    assert (batch.since, batch.until, len(batch.events), len(batch.cards)) == (0, 3, 3, 3)
+
+    first = apply_changes(central, wire(batch), now=SYNCED)
+    assert numbers(first.applied) == [("issue", f"RB000000{i}") for i in range(1, 4)]
+    assert (first.skipped, first.conflicts, first.cursor) == ((), (), 3)
+    assert first.batch_sha256 == batch.content_sha256
+    for i in range(1, 4):
+        assert central.get(f"RB000000{i}") == centre_a.get(f"RB000000{i}")
+        assert [e.event for e in central.history(f"NIN-000{i}")] == ["issue"]
+
+    again = apply_changes(central, wire(batch), now=SYNCED)
+    assert (len(again.applied), len(again.skipped), again.conflicts) == (0, 3, ())
+    assert again.cursor == 3
+    assert [e.event for e in central.history("NIN-0001")] == ["issue"]  # nothing doubled
+    assert sync_cursor(central, A) == 3
+
+
+def test_cursor_advances_and_an_empty_batch_keeps_it(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    assert sync_cursor(central, A) == 0
+    issue_three(centre_a)
+    assert sync(centre_a, central, A).cursor == 3
+    empty = export_changes(centre_a, centre=A, since=3)
+    assert (empty.since, empty.until, empty.events, empty.cards) == (3, 3, (), ())
+    report = apply_changes(central, wire(empty), now=SYNCED)
+    assert (report.applied, report.skipped, report.conflicts, report.cursor) == ((), (), (), 3)
+    centre_a.record_issue(card("RB0000004", "NIN-0004", at=T0 + timedelta(hours=1)))
+    report = sync(centre_a, central, A)
+    assert (numbers(report.applied), report.cursor) == ([("issue", "RB0000004")], 4)
+    # An older batch re-sent later neither fails nor moves the cursor back.
+    assert apply_changes(central, wire(export_changes(centre_a, centre=A, since=0)), now=SYNCED)
+    assert sync_cursor(central, A) == 4
+
+
+def test_batches_in_chunks_with_limit(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    seen: list[str] = []
+    cursor = 0
+    while True:
+        batch = export_changes(centre_a, centre=A, since=cursor, limit=2)
+        if not batch.events:
+            break
+        report = apply_changes(central, wire(batch), now=SYNCED)
+        seen += [c.document_number for c in report.applied]
+        cursor = report.cursor
+    assert seen == ["RB0000001", "RB0000002", "RB0000003"]
+    assert cursor == 3
+
+
+def test_a_gap_is_refused_so_no_event_is_lost(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    late = export_changes(centre_a, centre=A, since=2)  # events 1 and 2 never reached the central
+    with pytest.raises(SyncGapError) as info:
+        apply_changes(central, wire(late), now=SYNCED)
+    assert info.value.code == "sync_gap"
+    assert "since=0" in str(info.value)
+    assert central.active_for("NIN-0003") is None
+    assert sync_cursor(central, A) == 0
+
+
+# --- revocations and supersessions made at the centre ---------------------------------------------
+
+
+def test_revocation_after_the_first_sync_propagates(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    sync(centre_a, central, A)
+    lost_at = T0 + timedelta(days=1, microseconds=7)
+    centre_a.revoke("RB0000002", "lost", now=lost_at)
+
+    report = sync(centre_a, central, A)
+    assert numbers(report.applied) == [("revocation", "RB0000002")]
+    assert (report.skipped, report.conflicts, report.cursor) == ((), (), 4)
+    got = central.get("RB0000002")
+    assert (got.status, got.revocation_reason, got.revoked_at) == ("revoked", "lost", lost_at)
+    assert [(e.event, e.at) for e in central.history("NIN-0002")] == [
+        ("issue", T0 + timedelta(minutes=2)),
+        ("revocation", lost_at),
+    ]
+    again = sync(centre_a, central, A, since=3)
+    assert (again.applied, numbers(again.skipped)) == ((), [("revocation", "RB0000002")])
+
+
+def test_replacement_at_the_centre_supersedes_at_the_central(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    sync(centre_a, central, A)
+    at = T0 + timedelta(days=2)
+    centre_a.replace("RB0000001", card("RB0000009", "NIN-0001", at=at, centre_code=A), now=at)
+
+    report = sync(centre_a, central, A)
+    assert numbers(report.applied) == [("revocation", "RB0000001"), ("replacement", "RB0000009")]
+    assert central.get("RB0000001").revocation_reason == "replaced"
+    new = central.active_for("NIN-0001")
+    assert new is not None and (new.document_number, new.replaces) == ("RB0000009", "RB0000001")
+    assert [e.event for e in central.history("NIN-0001")] == ["issue", "revocation", "replacement"]
+
+
+def test_issued_and_revoked_before_any_sync(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    centre_a.record_issue(card("RB0000001", "NIN-0001", at=T0, centre_code=A))
+    centre_a.revoke("RB0000001", "stolen", now=T0 + timedelta(hours=3))
+    report = sync(centre_a, central, A)
+    assert numbers(report.applied) == [("issue", "RB0000001"), ("revocation", "RB0000001")]
+    assert central.get("RB0000001") == centre_a.get("RB0000001")
+    assert central.active_for("NIN-0001") is None
+
+
+# --- conflicts: reported, stored, nothing lost --------------------------------------------------
+
+
+def test_same_holder_at_two_centres_is_a_stored_conflict(
+    centre_a: IssuanceRegistry, centre_b: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    sync(centre_a, central, A)
+    theirs = card("CA0000001", "NIN-0002", at=T0 + timedelta(hours=5), centre_code=B)
+    centre_b.record_issue(theirs)
+    centre_b.record_issue(card("CA0000002", "NIN-0042", at=T0 + timedelta(hours=6), centre_code=B))
+
+    report = sync(centre_b, central, B)
+    assert numbers(report.applied) == [("issue", "CA0000002")]  # the rest of the batch goes in
+    (conflict,) = report.conflicts
+    assert conflict.kind == "holder_has_active_card"
+    assert (conflict.document_number, conflict.central_document_number) == (
+        "CA0000001",
+        "RB0000002",
+    )
+    assert (conflict.holder_identifier, conflict.incoming_centre, conflict.central_centre) == (
+        "NIN-0002",
+        B,
+        A,
+    )
+    assert (conflict.centre, conflict.seq, conflict.event) == (B, 1, "issue")
+    assert conflict.incoming == theirs
+    assert conflict.central == central.get("RB0000002")
+    assert (conflict.detected_at, conflict.already_recorded) == (SYNCED, False)
+    assert report.cursor == 2
+
+    # Nothing lost: the central card stays active, the incoming one is kept in sync_conflicts.
+    active = central.active_for("NIN-0002")
+    assert active is not None and active.document_number == "RB0000002"
+    stored = list_conflicts(central, holder_identifier="NIN-0002")
+    assert stored == (dataclasses.replace(conflict, already_recorded=True),)
+    assert list_conflicts(central, holder_identifier="NIN-0001") == ()
+
+    # Re-sending reports it again, marked as already recorded, and stores no second row.
+    again = sync(centre_b, central, B, since=0)
+    assert [(c.kind, c.already_recorded) for c in again.conflicts] == [
+        ("holder_has_active_card", True)
+    ]
+    assert numbers(again.skipped) == [("issue", "CA0000002")]
+    assert len(list_conflicts(central)) == 1
+
+
+def test_same_document_number_with_other_content_is_a_conflict(
+    centre_a: IssuanceRegistry, centre_b: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    sync(centre_a, central, A)
+    clash = card("RB0000003", "NIN-0777", at=T0, centre_code=B)
+    centre_b.record_issue(clash)
+    (conflict,) = sync(centre_b, central, B).conflicts
+    assert (conflict.kind, conflict.document_number, conflict.central_document_number) == (
+        "document_number_reused",
+        "RB0000003",
+        "RB0000003",
+    )
+    assert central.get("RB0000003").holder_identifier == "NIN-0003"
+    assert central.active_for("NIN-0777") is None
+    assert list_conflicts(central)[0].incoming == clash
+
+    # A later revocation of that number at centre B must not revoke the central's other card.
+    centre_b.revoke("RB0000003", "lost", now=T0 + timedelta(days=1))
+    report = sync(centre_b, central, B)
+    assert [c.kind for c in report.conflicts] == ["document_number_reused"]
+    assert central.get("RB0000003").status == "active"
+
+
+def test_revocation_of_a_conflicted_card_is_kept_too(
+    centre_a: IssuanceRegistry, centre_b: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    sync(centre_a, central, A)
+    centre_b.record_issue(card("CA0000001", "NIN-0001", at=T0, centre_code=B))
+    sync(centre_b, central, B)
+    centre_b.revoke("CA0000001", "fraud", now=T0 + timedelta(days=1))
+    centre_b.record_issue(card("CA0000002", "NIN-0001", at=T0 + timedelta(days=2), centre_code=B))
+
+    report = sync(centre_b, central, B)
+    assert [(c.kind, c.event, c.document_number) for c in report.conflicts] == [
+        ("unknown_card", "revocation", "CA0000001"),
+        ("holder_has_active_card", "issue", "CA0000002"),
+    ]
+    assert report.conflicts[0].central is None
+    assert report.conflicts[0].incoming.revocation_reason == "fraud"
+    assert [c.document_number for c in list_conflicts(central, holder_identifier="NIN-0001")] == [
+        "CA0000001",
+        "CA0000001",
+        "CA0000002",
+    ]
+
+
+def test_revoked_differently_at_the_central_is_a_conflict(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    sync(centre_a, central, A)
+    central.revoke("RB0000001", "fraud", now=T0 + timedelta(days=1))
+    centre_a.revoke("RB0000001", "lost", now=T0 + timedelta(days=2))
+    (conflict,) = sync(centre_a, central, A).conflicts
+    assert conflict.kind == "revoked_differently"
+    assert conflict.central is not None and conflict.central.revocation_reason == "fraud"
+    assert central.get("RB0000001").revocation_reason == "fraud"
+
+
+def test_successor_to_a_card_superseded_at_the_central_is_a_conflict(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    sync(centre_a, central, A)
+    at = T0 + timedelta(days=1)
+    central.renew("RB0000001", card("HQ0000001", "NIN-0001", at=at, centre_code="HQ"), now=at)
+    centre_a.revoke("RB0000001", "lost", now=at + timedelta(hours=1))
+    later = at + timedelta(hours=2)
+    centre_a.replace("RB0000001", card("RB0000010", "NIN-0001", at=later, centre_code=A), now=later)
+    report = sync(centre_a, central, A)
+    assert [(c.kind, c.document_number) for c in report.conflicts] == [
+        ("revoked_differently", "RB0000001"),
+        ("card_superseded", "RB0000010"),
+    ]
+    assert report.conflicts[1].central_document_number == "HQ0000001"
+    active = central.active_for("NIN-0001")
+    assert active is not None and active.document_number == "HQ0000001"
+
+
+@pytest.mark.parametrize("caught_by", ["registry_check", "database_constraint"])
+def test_a_racing_writer_rolls_the_whole_batch_back(
+    centre_a: IssuanceRegistry,
+    central: IssuanceRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    caught_by: str,
+) -> None:
+    """If another writer slips a card in after sync's own check, the registry's re-check or the
+    database's constraint stops the insert; the batch is one transaction, so nothing stays."""
+    issue_three(centre_a)
+    central.record_issue(card("HQ0000003", "NIN-0003", at=T0, centre_code="HQ"))
+    monkeypatch.setattr(_sync._Applier, "_active", lambda self, holder: None)  # a missed check
+    if caught_by == "database_constraint":
+        monkeypatch.setattr(central, "_check_new", lambda tx, new: None)
+    with pytest.raises(RegistryBusyError) as info:
+        sync(centre_a, central, A)
+    assert "send it again" in str(info.value)
+    assert central.active_for("NIN-0001") is None  # applied before the failure, rolled back
+    assert sync_cursor(central, A) == 0
+    assert list_conflicts(central) == ()
+
+
+# --- integrity of the batch ---------------------------------------------------------------------
+
+
+def test_a_tampered_batch_is_refused(centre_a: IssuanceRegistry, central: IssuanceRegistry) -> None:
+    issue_three(centre_a)
+    batch = export_changes(centre_a, centre=A, since=0)
+    data: dict[str, Any] = json.loads(json.dumps(batch.to_json()))
+    data["cards"][0]["holder_identifier"] = "NIN-9999"
+    data["events"][0]["holder_identifier"] = "NIN-9999"
+    with pytest.raises(SyncBatchTamperedError) as info:
+        SyncBatch.from_json(data)
+    assert info.value.code == "sync_batch_tampered"
+
+    with pytest.raises(SyncBatchTamperedError):  # a changed value keeps the old hash
+        dataclasses.replace(batch, until=2, events=batch.events[:2])
+
+    forged = wire(batch)
+    object.__setattr__(forged, "centre", B)  # altered after it was sealed
+    with pytest.raises(SyncBatchTamperedError):
+        apply_changes(central, forged, now=SYNCED)
+    assert central.active_for("NIN-0001") is None
+    assert sync_cursor(central, A) == sync_cursor(central, B) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda d: d.update(version=2), "version 1"),
+        (lambda d: d.update(format="other"), "cardlib-sync"),
+        (lambda d: d.pop("cards"), "malformed"),
+        (lambda d: d["cards"][0].update(kid="zz"), "malformed"),
+        (lambda d: d["cards"][0].update(issued_at="2026-03-02T08:15:30"), "malformed"),
+        (lambda d: d["events"][0].update(event="erase"), "malformed"),
+        (lambda d: d.update(since=-1), "inconsistent"),
+        (lambda d: d["events"].reverse(), "inconsistent"),
+        (lambda d: d["cards"].pop(), "inconsistent"),
+    ],
+    ids=[
+        "version",
+        "format",
+        "missing-cards",
+        "bad-hex",
+        "naive-time",
+        "unknown-event",
+        "negative-since",
+        "out-of-order",
+        "missing-card",
+    ],
+)
+def test_a_malformed_batch_is_refused(centre_a: IssuanceRegistry, change: Any, needle: str) -> None:
+    issue_three(centre_a)
+    data: dict[str, Any] = json.loads(
+        json.dumps(export_changes(centre_a, centre=A, since=0).to_json())
+    )
+    change(data)
+    with pytest.raises(SyncBatchInvalidError) as info:
+        SyncBatch.from_json(data)
+    assert info.value.code == "sync_batch_invalid"
+    assert needle in str(info.value)
+
+
+def test_export_and_apply_on_either_backend(central: IssuanceRegistry, tmp_path: Path) -> None:
+    """The export query runs on PostgreSQL too (a node of the central can feed another)."""
+    central.record_issue(card("HQ0000001", "NIN-0001", at=T0, centre_code="HQ"))
+    central.revoke("HQ0000001", "lost", now=T0 + timedelta(seconds=1))
+    at = T0 + timedelta(seconds=2)
+    central.replace("HQ0000001", card("HQ0000002", "NIN-0001", at=at, centre_code="HQ"), now=at)
+    with open_registry(tmp_path / "mirror.db") as mirror:
+        report = apply_changes(mirror, wire(export_changes(central, centre="HQ", since=0)), now=at)
+        assert [c.event for c in report.applied] == ["issue", "revocation", "replacement"]
+        assert mirror.history("NIN-0001") == central.history("NIN-0001")
+        assert mirror.get("HQ0000002") == central.get("HQ0000002")
+
+
+# --- arguments, errors and the public surface ----------------------------------------------------
+
+
+def test_arguments_are_checked(centre_a: IssuanceRegistry) -> None:
+    with pytest.raises(RegistryInputError):
+        export_changes(centre_a, centre=A, since=-1)
+    with pytest.raises(RegistryInputError):
+        export_changes(centre_a, centre=" ", since=0)
+    with pytest.raises(RegistryInputError):
+        export_changes(centre_a, centre=A, since=0, limit=0)
+    batch = export_changes(centre_a, centre=A, since=0)
+    with pytest.raises(RegistryInputError):
+        apply_changes(centre_a, batch, now=datetime(2026, 1, 1))  # naive on purpose
+    with pytest.raises(SyncUnsupportedError) as info:
+        export_changes(cast(IssuanceRegistry, object()), centre=A, since=0)
+    assert info.value.code == "sync_registry_unsupported"
+
+
+def test_error_classes_and_codes() -> None:
+    expected = {
+        SyncError: "sync_error",
+        SyncBatchInvalidError: "sync_batch_invalid",
+        SyncBatchTamperedError: "sync_batch_tampered",
+        SyncGapError: "sync_gap",
+        SyncUnsupportedError: "sync_registry_unsupported",
+    }
+    for cls, code in expected.items():
+        assert cls.code == code
+        assert issubclass(cls, RegistryError) and issubclass(cls, CardError)
+    assert issubclass(SyncBatchInvalidError, ValueError)
+    assert issubclass(SyncBatchTamperedError, ValueError)
+    assert CONFLICT_KINDS == (
+        "document_number_reused",
+        "holder_has_active_card",
+        "unknown_card",
+        "card_superseded",
+        "revoked_differently",
+    )
+
+
+def test_every_name_in_all_exists() -> None:
+    for name in _sync.__all__:
+        assert hasattr(_sync, name), name
+    assert sorted(_sync.__all__) == sorted(set(_sync.__all__))
