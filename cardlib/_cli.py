@@ -618,8 +618,21 @@ def cmd_revocation_publish(args: argparse.Namespace) -> int:
     from .revocation._revocation import Reason, RevocationEntry, publish_revocation_list
 
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
+    issued = _now(args.now) or datetime.now(UTC)
     entries = []
-    text = _read_bytes(args.entries, MAX_BATCH_STDIN).decode("utf-8", errors="strict")
+    if args.registry is not None:  # every revoked, unexpired card the registry holds
+        from .store._registry import open_registry
+
+        with open_registry(args.registry) as registry:
+            for card in registry.revoked_cards(now=issued):
+                assert card.revocation_reason is not None and card.revoked_at is not None
+                entries.append(RevocationEntry(card.document_number,
+                                               Reason[card.revocation_reason.upper()],
+                                               card.revoked_at))
+    if args.entries is None and args.registry is None:
+        raise UsageError("give the entries (ENTRIES.jsonl) or --registry URL")
+    text = "" if args.entries is None else _read_bytes(args.entries, MAX_BATCH_STDIN).decode(
+        "utf-8", errors="strict")
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -632,7 +645,6 @@ def cmd_revocation_publish(args: argparse.Namespace) -> int:
         except (ValueError, KeyError, TypeError, AssertionError) as err:
             raise UsageError(f"{args.entries} line {number}: not a revocation entry "
                              f"(document_number, reason, revoked_at): {err}") from err
-    issued = _now(args.now) or datetime.now(UTC)
     next_update = _now(args.next_update)
     assert next_update is not None
     data = publish_revocation_list(root_key, root_der, entries, sequence=args.sequence,
@@ -906,7 +918,9 @@ def build_parser() -> argparse.ArgumentParser:
     rpublish.add_argument("--next-update", required=True, metavar="ISO-8601")
     rpublish.add_argument("--now", metavar="ISO-8601")
     rpublish.add_argument("--out", required=True, metavar="FILE")
-    rpublish.add_argument("entries", metavar="ENTRIES.jsonl",
+    rpublish.add_argument("--registry", metavar="URL",
+                          help="take every revoked, unexpired card from the issuance registry")
+    rpublish.add_argument("entries", metavar="ENTRIES.jsonl", nargs="?",
                           help='lines of {"document_number", "reason", "revoked_at"}')
     rpublish.set_defaults(func=cmd_revocation_publish)
 

@@ -536,3 +536,33 @@ def test_sync_a_centre_to_the_central_registry(keys: dict[str, Path], tmp_path: 
     report = json.loads(clash.stdout)
     assert clash.returncode == 1
     assert [c["kind"] for c in report["conflicts"]] == ["holder_has_active_card"]
+
+
+def test_revocation_list_from_the_registry(tmp_path: Path) -> None:
+    """revoke in the registry → revocation publish --registry → bundle → verify says revoked."""
+    def ok(*args: str) -> dict[str, Any]:
+        result = run(*args)
+        assert result.returncode == 0, result.stderr
+        out: dict[str, Any] = json.loads(result.stdout) if result.stdout.startswith("{") else {}
+        return out
+
+    ca, trp, t0 = tmp_path / "ca", tmp_path / "trp", "2026-01-01T00:00:00Z"
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    ok("ca", "init", "--out", str(ca), "--now", t0)
+    ok("centre", "enrol", "--ca", str(ca), "--centre", "TRP-01", "--out", str(trp), "--now", t0)
+    cert = str(trp / "centre.pem")
+    payload = run("issue", "--key", str(trp / "private.pem"), "--certificate", cert,
+                  "--registry", url, "--now", "2026-01-10T09:00:00Z", str(EXAMPLE)).stdout.strip()
+    ok("revoke", "--registry", url, "--reason", "fraud", "--now", "2026-01-12T00:00:00Z",
+       "LY0001234")
+    listed = ok("revocation", "publish", "--ca", str(ca), "--registry", url, "--sequence", "3",
+                "--now", "2026-01-15T00:00:00Z", "--next-update", "2026-01-22T00:00:00Z",
+                "--out", str(tmp_path / "rl"))
+    assert listed["entries"] == 1
+    ok("trust", "publish", "--ca", str(ca), "--sequence", "1", "--now", t0,
+       "--next-update", "2026-02-01T00:00:00Z", "--out", str(tmp_path / "tl"), cert)
+    ok("bundle", "export", "--trust-list", str(tmp_path / "tl"), "--revocation-list",
+       str(tmp_path / "rl"), "--out", str(tmp_path / "b"))
+    code, out = _verify("--bundle", str(tmp_path / "b"), "--root", str(ca / "root.pem"),
+                        "--now", "2026-01-20T00:00:00Z", payload)
+    assert (code, out["code"], out["card_status"]["reason"]) == (1, "revoked", "fraud")

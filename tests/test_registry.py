@@ -570,3 +570,16 @@ def test_error_codes_are_stable() -> None:
         "CardSupersededError": "card_superseded",
         "HolderMismatchError": "holder_mismatch",
     }
+
+
+def test_revoked_cards_for_the_revocation_list(registry: IssuanceRegistry) -> None:
+    registry.record_issue(card("AB0000001"))
+    registry.record_issue(card("AB0000002", "NIN-0002"))
+    registry.record_issue(card("AB0000003", "NIN-0003"))
+    later = NOW + timedelta(days=3)
+    registry.revoke("AB0000003", "stolen", now=later)
+    registry.replace("AB0000001", card("AB0000004", at=later), now=later)
+    revoked = registry.revoked_cards(now=later + timedelta(days=1))
+    assert [(c.document_number, c.revocation_reason) for c in revoked] == [
+        ("AB0000001", "replaced"), ("AB0000003", "stolen")]
+    assert registry.revoked_cards(now=NOW + timedelta(days=365 * 30)) == ()  # all expired

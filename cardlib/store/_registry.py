@@ -252,6 +252,11 @@ class IssuanceRegistry(ABC):
     def history(self, holder_identifier: str) -> tuple[RegistryEvent, ...]:
         """Every event recorded for the holder, oldest first."""
 
+    @abstractmethod
+    def revoked_cards(self, *, now: datetime) -> tuple[IssuedCard, ...]:
+        """The revoked cards that have not expired at ``now``: what a revocation list holds
+        (an expired card fails verification anyway), ordered by document number."""
+
     @property
     @abstractmethod
     def schema_version(self) -> int:
@@ -404,6 +409,9 @@ _INSERT_CARD = """INSERT INTO cards (document_number, holder_identifier, centre_
     replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 _SELECT_HISTORY = """SELECT seq, event, document_number, holder_identifier, at, reason, replaces
     FROM events WHERE holder_identifier = ? ORDER BY seq"""
+_SELECT_REVOKED = """SELECT document_number, holder_identifier, centre_code, kid, issued_at,
+    expires_at, payload_sha256, kind, status, revoked_at, revocation_reason, replaces
+    FROM cards WHERE status = 'revoked' AND expires_at > ? ORDER BY document_number"""
 
 
 class SqlRegistry(IssuanceRegistry):
@@ -702,6 +710,11 @@ class SqlRegistry(IssuanceRegistry):
         with self._run(write=False) as tx:
             rows = tx(_SELECT_ACTIVE, (holder_identifier,))
         return self._card(rows[0]) if rows else None
+
+    def revoked_cards(self, *, now: datetime) -> tuple[IssuedCard, ...]:
+        with self._run(write=False) as tx:
+            rows = tx(_SELECT_REVOKED, (self._to_time(now),))
+        return tuple(self._card(row) for row in rows)
 
     def history(self, holder_identifier: str) -> tuple[RegistryEvent, ...]:
         with self._run(write=False) as tx:
