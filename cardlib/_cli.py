@@ -579,6 +579,8 @@ def cmd_centre_enrol(args: argparse.Namespace) -> int:
     der = certify_centre(root_key, root_der, public, centre_code=args.centre,
                          not_before=start, not_after=start + timedelta(days=args.days))
     _write(cert_path, certificate_pem(der), 0o644)
+    _audit_key_event(args.audit, start, {"action": "centre_enrolled", "centre": args.centre,
+                                         "kid": kid_for_certificate(der).hex()})
     _emit({"centre": args.centre, "certificate": str(cert_path),
            "kid": kid_for_certificate(der).hex(), "algorithm": public.algorithm})
     return EXIT_OK
@@ -607,6 +609,9 @@ def cmd_trust_publish(args: argparse.Namespace) -> int:
     data = publish_trust_list(root_key, root_der, centres, sequence=args.sequence,
                               issued=issued, next_update=next_update, revoked=revoked)
     _write_atomic(Path(args.out), data)
+    _audit_key_event(args.audit, issued, {"action": "trust_list_published",
+                                          "sequence": args.sequence,
+                                          "revoked": sorted(kid.hex() for kid in revoked)})
     _emit({"trust_list": args.out, "sequence": args.sequence, "centres": len(centres),
            "revoked": len(revoked), "bytes": len(data)})
     return EXIT_OK
@@ -684,6 +689,59 @@ def cmd_sync(args: argparse.Namespace) -> int:
                           "already_recorded": c.already_recorded}
                          for c in report.conflicts]})
     return EXIT_INVALID if report.conflicts else EXIT_OK
+
+
+def _audit_key_event(path: str | None, now: datetime, data: dict[str, Any]) -> None:
+    """Append a key event (a centre enrolled, a trust list published) to the audit log."""
+    if path is None:
+        return
+    from .audit._log import AuditLog
+
+    with AuditLog.open(path) as log:
+        log.append("key", now=now, data=data)
+
+
+def cmd_audit_sync(args: argparse.Namespace) -> int:
+    """Mirror the registry's events into the hash-chained audit log (crash-safe: the registry is
+    the source of truth and a re-run appends only what is missing), then optionally seal the
+    log with a checkpoint signed by the registry key."""
+    from .audit._log import AuditLog
+    from .store._registry import open_registry
+
+    last = 0
+    with AuditLog.open(args.log) as log:
+        for entry in _audit_entries(args.log):
+            seq = entry.data.get("registry_seq") if entry.data else None
+            if isinstance(seq, int) and seq > last:
+                last = seq
+        with open_registry(args.registry) as registry:
+            events = registry.events_since(last)
+        for event in events:
+            data: dict[str, Any] = {"registry_seq": event.seq}
+            if event.reason is not None:
+                data["reason"] = event.reason
+            if event.replaces is not None:
+                data["replaces"] = event.replaces
+            log.append(event.event, now=event.at, holder=event.holder_identifier,
+                       document_number=event.document_number, data=data)
+        sealed = None
+        if args.key is not None:
+            signer = _load_private(args.key, args.passphrase_file)
+            sealed = log.checkpoint(signer, now=_now(args.now) or datetime.now(UTC)).seq
+    _emit({"log": args.log, "appended": len(events), "registry_seq": events[-1].seq if events
+           else last, "checkpoint_seq": sealed})
+    return EXIT_OK
+
+
+def _audit_entries(path: str) -> Any:
+    from .audit._log import AuditEntry
+
+    try:
+        text = Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        return []
+    complete = text.split("\n")[:-1]  # a torn last line (a crash) is not an entry
+    return [AuditEntry.from_line(line) for line in complete if line.strip()]
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -869,6 +927,14 @@ def build_parser() -> argparse.ArgumentParser:
     averify.add_argument("--key", required=True, action="append", metavar="REGISTRY_PUBLIC.pem")
     averify.add_argument("log", metavar="AUDIT_LOG")
     averify.set_defaults(func=cmd_audit_verify)
+    async_ = audit_sub.add_parser("sync", help="append the registry's new events to the log")
+    async_.add_argument("--registry", required=True, metavar="URL")
+    async_.add_argument("--key", metavar="REGISTRY_PRIVATE.pem",
+                        help="seal the log with a checkpoint signed by this key")
+    async_.add_argument("--passphrase-file", metavar="F")
+    async_.add_argument("--now", metavar="ISO-8601")
+    async_.add_argument("log", metavar="AUDIT_LOG")
+    async_.set_defaults(func=cmd_audit_sync)
 
     ca = sub.add_parser("ca", help="the national root (kept offline)")
     ca_sub = ca.add_subparsers(dest="ca_command", required=True)
@@ -893,6 +959,7 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--days", type=int, default=1826)
     enrol.add_argument("--now", metavar="ISO-8601")
     enrol.add_argument("--passphrase-file", metavar="F", help="encrypt the centre key with this")
+    enrol.add_argument("--audit", metavar="AUDIT_LOG", help="record the key event in this log")
     enrol.set_defaults(func=cmd_centre_enrol)
 
     trust = sub.add_parser("trust", help="trust lists")
@@ -907,6 +974,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a revoked centre key and its revocation time")
     publish.add_argument("--out", required=True, metavar="FILE")
     publish.add_argument("certificates", nargs="+", metavar="CENTRE.pem")
+    publish.add_argument("--audit", metavar="AUDIT_LOG", help="record the key event in this log")
     publish.set_defaults(func=cmd_trust_publish)
 
     revocation = sub.add_parser("revocation", help="card revocation lists")

@@ -566,3 +566,31 @@ def test_revocation_list_from_the_registry(tmp_path: Path) -> None:
     code, out = _verify("--bundle", str(tmp_path / "b"), "--root", str(ca / "root.pem"),
                         "--now", "2026-01-20T00:00:00Z", payload)
     assert (code, out["code"], out["card_status"]["reason"]) == (1, "revoked", "fraud")
+
+
+def test_audit_log_mirrors_the_registry_and_key_events(keys: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    log = str(tmp_path / "audit.jsonl")
+    registry_key = tmp_path / "registry-key"
+    assert run("keygen", "--out", str(registry_key)).returncode == 0
+    key = ["--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file", str(keys["pass"])]
+    assert run("issue", *key, "--registry", url, "--now", "2026-01-10T09:00:00Z",
+               str(EXAMPLE)).returncode == 0
+    assert run("revoke", "--registry", url, "--reason", "lost", "--now",
+               "2026-01-11T00:00:00Z", "LY0001234").returncode == 0
+    synced = run("audit", "sync", "--registry", url, "--key",
+                 str(registry_key / "private.pem"), "--now", "2026-01-12T00:00:00Z", log)
+    assert synced.returncode == 0, synced.stderr
+    assert json.loads(synced.stdout)["appended"] == 2
+    again = json.loads(run("audit", "sync", "--registry", url, log).stdout)
+    assert again["appended"] == 0  # idempotent: the registry is the source of truth
+    ca = tmp_path / "ca"
+    assert run("ca", "init", "--out", str(ca)).returncode == 0
+    assert run("centre", "enrol", "--ca", str(ca), "--centre", "TRP-01", "--out",
+               str(tmp_path / "trp"), "--audit", log).returncode == 0
+    verified = run("audit", "verify", "--key", str(registry_key / "public.pem"), log)
+    report = json.loads(verified.stdout)
+    assert verified.returncode == 0 and report["entries"] == 4 and report["unsealed"] == 1
+    kinds = [json.loads(line)["kind"] for line in Path(log).read_text().splitlines()]
+    assert kinds == ["issue", "revocation", "checkpoint", "key"]

@@ -583,3 +583,12 @@ def test_revoked_cards_for_the_revocation_list(registry: IssuanceRegistry) -> No
     assert [(c.document_number, c.revocation_reason) for c in revoked] == [
         ("AB0000001", "replaced"), ("AB0000003", "stolen")]
     assert registry.revoked_cards(now=NOW + timedelta(days=365 * 30)) == ()  # all expired
+
+
+def test_events_since_for_the_audit_log(registry: IssuanceRegistry) -> None:
+    registry.record_issue(card("AB0000001"))
+    registry.revoke("AB0000001", "lost", now=NOW + timedelta(days=1))
+    everything = registry.events_since(0)
+    assert [e.event for e in everything] == ["issue", "revocation"]
+    assert registry.events_since(everything[0].seq) == everything[1:]
+    assert registry.events_since(everything[-1].seq) == ()

@@ -253,6 +253,10 @@ class IssuanceRegistry(ABC):
         """Every event recorded for the holder, oldest first."""
 
     @abstractmethod
+    def events_since(self, seq: int) -> tuple[RegistryEvent, ...]:
+        """Every event recorded after ``seq``, oldest first (what the audit log mirrors)."""
+
+    @abstractmethod
     def revoked_cards(self, *, now: datetime) -> tuple[IssuedCard, ...]:
         """The revoked cards that have not expired at ``now``: what a revocation list holds
         (an expired card fails verification anyway), ordered by document number."""
@@ -409,6 +413,8 @@ _INSERT_CARD = """INSERT INTO cards (document_number, holder_identifier, centre_
     replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 _SELECT_HISTORY = """SELECT seq, event, document_number, holder_identifier, at, reason, replaces
     FROM events WHERE holder_identifier = ? ORDER BY seq"""
+_SELECT_EVENTS_SINCE = """SELECT seq, event, document_number, holder_identifier, at, reason,
+    replaces FROM events WHERE seq > ? ORDER BY seq"""
 _SELECT_REVOKED = """SELECT document_number, holder_identifier, centre_code, kid, issued_at,
     expires_at, payload_sha256, kind, status, revoked_at, revocation_reason, replaces
     FROM cards WHERE status = 'revoked' AND expires_at > ? ORDER BY document_number"""
@@ -719,6 +725,14 @@ class SqlRegistry(IssuanceRegistry):
     def history(self, holder_identifier: str) -> tuple[RegistryEvent, ...]:
         with self._run(write=False) as tx:
             rows = tx(_SELECT_HISTORY, (holder_identifier,))
+        return self._events(rows)
+
+    def events_since(self, seq: int) -> tuple[RegistryEvent, ...]:
+        with self._run(write=False) as tx:
+            rows = tx(_SELECT_EVENTS_SINCE, (seq,))
+        return self._events(rows)
+
+    def _events(self, rows: Sequence[tuple[object, ...]]) -> tuple[RegistryEvent, ...]:
         return tuple(
             RegistryEvent(
                 seq=_as_int(seq),
