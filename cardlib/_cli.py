@@ -44,6 +44,36 @@ def _emit(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def _report(args: argparse.Namespace, data: Any) -> None:
+    """JSON with --json (for scripts), else the same facts as readable lines (for people)."""
+    if getattr(args, "json", True):
+        _emit(data)
+        return
+    sys.stdout.write("".join(_lines(data, 0)))
+
+
+def _lines(value: Any, indent: int) -> list[str]:
+    pad = "  " * indent
+    out: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict | list) and item:
+                out.append(f"{pad}{key}:\n")
+                out.extend(_lines(item, indent + 1))
+            else:
+                shown = "—" if item is None or item == [] or item == {} else item
+                out.append(f"{pad}{key}: {shown}\n")
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict):
+                out.append(f"{pad}- " + ", ".join(f"{k}={v}" for k, v in item.items()) + "\n")
+            else:
+                out.append(f"{pad}- {item}\n")
+    else:
+        out.append(f"{pad}{value}\n")
+    return out
+
+
 def _warn(text: str) -> None:
     sys.stderr.write(f"cardlib: {text}\n")
 
@@ -182,7 +212,11 @@ def cmd_issue(args: argparse.Namespace) -> int:
     payload = issue(record, signer, now=now, issuer=args.issuer)
     if args.registry is not None:  # record the card first: a refused card is never printed
         _register(args, record, signer, payload, now)
-    sys.stdout.write(payload + "\n")
+    if args.json:
+        _emit({"payload": payload, "document_number": record.document_number,
+               "kid": signer.kid.hex(), "recorded": args.registry is not None})
+    else:
+        sys.stdout.write(payload + "\n")
     return EXIT_OK
 
 
@@ -207,7 +241,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     with open_registry(args.registry) as registry:
         card = registry.revoke(args.document_number, args.reason,
                                now=_now(args.now) or datetime.now(UTC))
-    _emit({"document_number": card.document_number, "status": card.status,
+    _report(args, {"document_number": card.document_number, "status": card.status,
            "reason": card.revocation_reason,
            "revoked_at": None if card.revoked_at is None else card.revoked_at.isoformat()})
     return EXIT_OK
@@ -221,10 +255,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_registry(args.registry) as registry:
         events = registry.history(args.holder)
     if not any(event.document_number == args.document for event in events):
-        _emit({"status": "error", "code": "history_not_found",
+        _report(args, {"status": "error", "code": "history_not_found",
                "message": "no history for this national number and document number"})
         return EXIT_INVALID
-    _emit({"holder": args.holder, "events": [
+    _report(args, {"holder": args.holder, "events": [
         {"seq": e.seq, "event": e.event, "document_number": e.document_number,
          "at": e.at.isoformat(), "reason": e.reason, "replaces": e.replaces} for e in events]})
     return EXIT_OK
@@ -547,7 +581,7 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     _save_private(key_path, key, passphrase)
     _write(cert_path, certificate_pem(der), 0o644)
-    _emit({"root_certificate": str(cert_path), "root_private_key": str(key_path),
+    _report(args, {"root_certificate": str(cert_path), "root_private_key": str(key_path),
            "kid": kid_for_certificate(der).hex(), "algorithm": key.algorithm})
     return EXIT_OK
 
@@ -581,7 +615,7 @@ def cmd_centre_enrol(args: argparse.Namespace) -> int:
     _write(cert_path, certificate_pem(der), 0o644)
     _audit_key_event(args.audit, start, {"action": "centre_enrolled", "centre": args.centre,
                                          "kid": kid_for_certificate(der).hex()})
-    _emit({"centre": args.centre, "certificate": str(cert_path),
+    _report(args, {"centre": args.centre, "certificate": str(cert_path),
            "kid": kid_for_certificate(der).hex(), "algorithm": public.algorithm})
     return EXIT_OK
 
@@ -612,7 +646,7 @@ def cmd_trust_publish(args: argparse.Namespace) -> int:
     _audit_key_event(args.audit, issued, {"action": "trust_list_published",
                                           "sequence": args.sequence,
                                           "revoked": sorted(kid.hex() for kid in revoked)})
-    _emit({"trust_list": args.out, "sequence": args.sequence, "centres": len(centres),
+    _report(args, {"trust_list": args.out, "sequence": args.sequence, "centres": len(centres),
            "revoked": len(revoked), "bytes": len(data)})
     return EXIT_OK
 
@@ -655,7 +689,7 @@ def cmd_revocation_publish(args: argparse.Namespace) -> int:
     data = publish_revocation_list(root_key, root_der, entries, sequence=args.sequence,
                                    issued=issued, next_update=next_update)
     _write_atomic(Path(args.out), data)
-    _emit({"revocation_list": args.out, "sequence": args.sequence, "entries": len(entries),
+    _report(args, {"revocation_list": args.out, "sequence": args.sequence, "entries": len(entries),
            "bytes": len(data)})
     return EXIT_OK
 
@@ -666,7 +700,7 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
     data = export_bundle(_read_bytes(args.trust_list, MAX_IMAGE_BYTES),
                          _read_bytes(args.revocation_list, MAX_IMAGE_BYTES))
     _write_atomic(Path(args.out), data)
-    _emit({"bundle": args.out, "bytes": len(data)})
+    _report(args, {"bundle": args.out, "bytes": len(data)})
     return EXIT_OK
 
 
@@ -680,7 +714,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         since = sync_cursor(central, args.centre) if args.since is None else args.since
         batch = export_changes(local, centre=args.centre, since=since)
         report = apply_changes(central, batch, now=_now(args.now) or datetime.now(UTC))
-    _emit({"centre": report.centre, "since": since, "cursor": report.cursor,
+    _report(args, {"centre": report.centre, "since": since, "cursor": report.cursor,
            "applied": len(report.applied), "skipped": len(report.skipped),
            "conflicts": [{"kind": c.kind, "document_number": c.document_number,
                           "holder": c.holder_identifier, "incoming_centre": c.incoming_centre,
@@ -728,8 +762,8 @@ def cmd_audit_sync(args: argparse.Namespace) -> int:
         if args.key is not None:
             signer = _load_private(args.key, args.passphrase_file)
             sealed = log.checkpoint(signer, now=_now(args.now) or datetime.now(UTC)).seq
-    _emit({"log": args.log, "appended": len(events), "registry_seq": events[-1].seq if events
-           else last, "checkpoint_seq": sealed})
+    _report(args, {"log": args.log, "appended": len(events),
+                   "registry_seq": events[-1].seq if events else last, "checkpoint_seq": sealed})
     return EXIT_OK
 
 
@@ -753,12 +787,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     try:
         report = verify_log(Path(args.log), trusted)
     except AuditTamperedError as err:
-        _emit(error_to_json(err) | {"line": getattr(err, "line", None),
+        _report(args, error_to_json(err) | {"line": getattr(err, "line", None),
                                     "seq": getattr(err, "seq", None),
                                     "problem": getattr(err, "problem", None),
                                     "first_suspect": getattr(err, "first_suspect", None)})
         return EXIT_INVALID
-    _emit({"status": "valid", "entries": report.entries, "head": report.head,
+    _report(args, {"status": "valid", "entries": report.entries, "head": report.head,
            "checkpoints": report.checkpoints, "last_checkpoint_seq": report.last_checkpoint_seq,
            "unsealed": report.unsealed, "torn_tail_bytes": report.torn_tail_bytes})
     return EXIT_OK
@@ -829,6 +863,7 @@ def build_parser() -> argparse.ArgumentParser:
     iss.add_argument("--issuer", default="LBY", help="the CWT iss claim (default: LBY)")
     iss.add_argument("--now", metavar="ISO-8601", help="issue time (default: now)")
     iss.add_argument("record", metavar="RECORD.json", help="holder record, or - for stdin")
+    iss.add_argument("--json", action="store_true", help="print JSON with the payload")
     iss.set_defaults(func=cmd_issue)
 
     ver = sub.add_parser("verify", help="verify a payload; prints JSON; exit 0 valid, 1 invalid")
@@ -902,6 +937,7 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=("lost", "stolen", "replaced", "fraud", "data_correction"))
     revoke.add_argument("--now", metavar="ISO-8601")
     revoke.add_argument("document_number", metavar="DOCUMENT_NUMBER")
+    revoke.add_argument("--json", action="store_true", help="print JSON")
     revoke.set_defaults(func=cmd_revoke)
 
     history = sub.add_parser("history", help="a holder's own view of every event about their "
@@ -910,6 +946,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--holder", required=True, metavar="NATIONAL_NUMBER")
     history.add_argument("--document", required=True, metavar="DOCUMENT_NUMBER",
                          help="one of the holder's own document numbers")
+    history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(func=cmd_history)
 
     sync = sub.add_parser("sync", help="send a centre's offline records to the central registry")
@@ -919,6 +956,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--since", type=int, metavar="SEQ",
                       help="default: where the central's cursor for this centre stands")
     sync.add_argument("--now", metavar="ISO-8601")
+    sync.add_argument("--json", action="store_true", help="print JSON")
     sync.set_defaults(func=cmd_sync)
 
     audit = sub.add_parser("audit", help="the append-only, hash-chained audit log")
@@ -926,6 +964,7 @@ def build_parser() -> argparse.ArgumentParser:
     averify = audit_sub.add_parser("verify", help="re-check the chain and the checkpoints")
     averify.add_argument("--key", required=True, action="append", metavar="REGISTRY_PUBLIC.pem")
     averify.add_argument("log", metavar="AUDIT_LOG")
+    averify.add_argument("--json", action="store_true", help="print JSON")
     averify.set_defaults(func=cmd_audit_verify)
     async_ = audit_sub.add_parser("sync", help="append the registry's new events to the log")
     async_.add_argument("--registry", required=True, metavar="URL")
@@ -934,6 +973,7 @@ def build_parser() -> argparse.ArgumentParser:
     async_.add_argument("--passphrase-file", metavar="F")
     async_.add_argument("--now", metavar="ISO-8601")
     async_.add_argument("log", metavar="AUDIT_LOG")
+    async_.add_argument("--json", action="store_true", help="print JSON")
     async_.set_defaults(func=cmd_audit_sync)
 
     ca = sub.add_parser("ca", help="the national root (kept offline)")
@@ -945,6 +985,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca_init.add_argument("--days", type=int, default=7305)
     ca_init.add_argument("--now", metavar="ISO-8601")
     ca_init.add_argument("--passphrase-file", metavar="F")
+    ca_init.add_argument("--json", action="store_true", help="print JSON")
     ca_init.set_defaults(func=cmd_ca_init)
 
     centre = sub.add_parser("centre", help="registration centres' signing keys")
@@ -960,6 +1001,7 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--now", metavar="ISO-8601")
     enrol.add_argument("--passphrase-file", metavar="F", help="encrypt the centre key with this")
     enrol.add_argument("--audit", metavar="AUDIT_LOG", help="record the key event in this log")
+    enrol.add_argument("--json", action="store_true", help="print JSON")
     enrol.set_defaults(func=cmd_centre_enrol)
 
     trust = sub.add_parser("trust", help="trust lists")
@@ -975,6 +1017,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--out", required=True, metavar="FILE")
     publish.add_argument("certificates", nargs="+", metavar="CENTRE.pem")
     publish.add_argument("--audit", metavar="AUDIT_LOG", help="record the key event in this log")
+    publish.add_argument("--json", action="store_true", help="print JSON")
     publish.set_defaults(func=cmd_trust_publish)
 
     revocation = sub.add_parser("revocation", help="card revocation lists")
@@ -990,6 +1033,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="take every revoked, unexpired card from the issuance registry")
     rpublish.add_argument("entries", metavar="ENTRIES.jsonl", nargs="?",
                           help='lines of {"document_number", "reason", "revoked_at"}')
+    rpublish.add_argument("--json", action="store_true", help="print JSON")
     rpublish.set_defaults(func=cmd_revocation_publish)
 
     bundle = sub.add_parser("bundle", help="offline bundles for verifiers")
@@ -998,6 +1042,7 @@ def build_parser() -> argparse.ArgumentParser:
     bexport.add_argument("--trust-list", required=True, metavar="FILE")
     bexport.add_argument("--revocation-list", required=True, metavar="FILE")
     bexport.add_argument("--out", required=True, metavar="FILE")
+    bexport.add_argument("--json", action="store_true", help="print JSON")
     bexport.set_defaults(func=cmd_bundle_export)
 
     demo = sub.add_parser(

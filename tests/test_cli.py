@@ -18,7 +18,14 @@ CLI = Path(sys.executable).with_name("cardlib")
 NOW = "2027-06-01T12:00:00Z"
 
 
+# Commands whose default output is for people; the tests read their --json output.
+HUMAN_BY_DEFAULT = {"ca", "centre", "trust", "revocation", "bundle", "revoke", "history", "sync",
+                    "audit"}
+
+
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    if args and args[0] in HUMAN_BY_DEFAULT:
+        args = (*args, "--json")
     return subprocess.run(
         [str(CLI), *args], input=stdin, capture_output=True, text=True, timeout=60,
         stdin=None if stdin is not None else subprocess.DEVNULL, check=False,
@@ -594,3 +601,13 @@ def test_audit_log_mirrors_the_registry_and_key_events(keys: dict[str, Path],
     assert verified.returncode == 0 and report["entries"] == 4 and report["unsealed"] == 1
     kinds = [json.loads(line)["kind"] for line in Path(log).read_text().splitlines()]
     assert kinds == ["issue", "revocation", "checkpoint", "key"]
+
+
+def test_trust_commands_print_for_people_unless_json(tmp_path: Path) -> None:
+    human = subprocess.run([str(CLI), "ca", "init", "--out", str(tmp_path / "ca")],
+                           capture_output=True, text=True, timeout=60, check=False,
+                           stdin=subprocess.DEVNULL)
+    assert human.returncode == 0
+    assert human.stdout.startswith("root_certificate: ") and "{" not in human.stdout
+    machine = run("ca", "init", "--out", str(tmp_path / "ca2"))
+    assert json.loads(machine.stdout)["algorithm"] == "EdDSA"
