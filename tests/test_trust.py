@@ -490,3 +490,19 @@ def test_new_error_codes_are_unique_and_distinct() -> None:
         "trust_input_invalid", "trust_list_invalid", "trust_list_signature_invalid",
         "trust_list_rollback"}
     assert CENTRES == 4
+
+
+def test_rotation_keeps_old_cards_verifying(
+    root: Root, centres: tuple[Centre, Centre], record: cardlib.HolderRecord
+) -> None:
+    """A retired centre key (its certificate expired) stays in the list: the cards it signed
+    while certified keep verifying until they expire; a successor key signs new cards."""
+    successor = make_centre(root, "EdDSA", "TRP-01")
+    data = publish_trust_list(root.key, root.der, [c.der for c in centres] + [successor.der],
+                              sequence=10, issued=LIST_ISSUED, next_update=LIST_NEXT)
+    store = load(data, root).trust_store()
+    old = cardlib.issue(record, CertifiedSigner(centres[0].key, centres[0].der), now=ISSUED)
+    new = cardlib.issue(record, CertifiedSigner(successor.key, successor.der), now=ISSUED)
+    after_retirement = CENTRE_UNTIL + timedelta(days=30)  # the old certificate has expired
+    assert cardlib.verify(old, store, now=after_retirement).record == record
+    assert cardlib.verify(new, store, now=after_retirement).record == record
