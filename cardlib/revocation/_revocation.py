@@ -116,9 +116,7 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 from .._errors import (
-    CardError,
     InputTooLargeError,
-    SignatureInvalidError,
     TrustInputError,
     VerificationError,
 )
@@ -126,7 +124,8 @@ from .._limits import DEFAULT_LIMITS
 from ..codec import _cbor, _cose, _zlib
 from ..keys._algorithms import BY_NAME
 from ..keys._keys import PrivateKey
-from ..trust._certs import _check_root_key, _load_root, kid_for_certificate, root_public_key
+from ..trust._certs import _check_root_key, _load_root, kid_for_certificate
+from ..trust._signed import open_root_signed
 
 __all__ = [
     "CONTENT_TYPE",
@@ -601,32 +600,12 @@ def load_revocation_list(
             f"the revocation list has {len(data)} bytes; at most {limits.max_list_bytes} are "
             "accepted (raise RevocationLimits.max_list_bytes for a larger population)"
         )
-    root = root_public_key(root_der)
-    message = _cose.decode(data, DEFAULT_LIMITS)
-    if message.envelope != "tag18":
-        raise RevocationListError("a revocation list is a tagged COSE_Sign1 (tag 18)")
-    header = message.protected_header
-    if header.get(HEADER_CONTENT_TYPE) != CONTENT_TYPE:
-        raise RevocationListError(
-            f"this COSE message is not a revocation list (content type {CONTENT_TYPE!r} missing)"
-        )
-    if header.get(_cose.HEADER_ALG) != BY_NAME[root.algorithm].cose_id:
-        raise RevocationListError(
-            f"the revocation list's protected algorithm is not the root key's ({root.algorithm})"
-        )
-    try:
-        root.verify(message.signature, _cose.sig_structure(message.protected, message.payload))
-    except SignatureInvalidError as err:
-        raise RevocationListSignatureError(
-            "the revocation list is not signed by the pinned root (another root, or altered); "
-            "keep using the last list you accepted"
-        ) from err
-    except CardError as err:  # malformed signature bytes
-        raise RevocationListSignatureError(
-            f"the revocation list's signature is unusable ({err})"
-        ) from err
+    payload = open_root_signed(data, root_der, content_type=CONTENT_TYPE,
+                               what="revocation list", limits=DEFAULT_LIMITS,
+                               invalid=RevocationListError,
+                               bad_signature=RevocationListSignatureError)
     # --- signed by the pinned root from here on ---
-    body = _cbor.loads(message.payload, DEFAULT_LIMITS)
+    body = _cbor.loads(payload, DEFAULT_LIMITS)
     if type(body) is not dict or body.keys() != _LABELS:
         raise RevocationListError(
             f"the revocation list payload must be a map with labels {sorted(_LABELS)}"

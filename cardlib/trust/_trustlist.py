@@ -38,9 +38,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from .._errors import (
-    CardError,
     InputTooLargeError,
-    SignatureInvalidError,
     TrustInputError,
     TrustListError,
     TrustListRollbackError,
@@ -58,8 +56,8 @@ from ._certs import (
     _load_root,
     check_centre_certificate,
     kid_for_certificate,
-    root_public_key,
 )
+from ._signed import open_root_signed
 
 CONTENT_TYPE: Final = "application/vnd.cardlib.trust-list+cbor"
 HEADER_CONTENT_TYPE: Final = 3
@@ -193,30 +191,11 @@ def load_trust_list(
             f"the trust list has {len(data)} bytes; at most {limits.max_decompressed_bytes} are "
             "accepted (raise Limits.max_decompressed_bytes if the registry has that many centres)"
         )
-    root = root_public_key(root_der)
-    message = _cose.decode(data, limits)
-    if message.envelope != "tag18":
-        raise TrustListError("a trust list is a tagged COSE_Sign1 (tag 18)")
-    header = message.protected_header
-    if header.get(HEADER_CONTENT_TYPE) != CONTENT_TYPE:
-        raise TrustListError(
-            f"this COSE message is not a trust list (content type {CONTENT_TYPE!r} missing)"
-        )
-    if header.get(_cose.HEADER_ALG) != BY_NAME[root.algorithm].cose_id:
-        raise TrustListError(
-            f"the trust list's protected algorithm is not the root key's ({root.algorithm})"
-        )
-    try:
-        root.verify(message.signature, _cose.sig_structure(message.protected, message.payload))
-    except SignatureInvalidError as err:
-        raise TrustListSignatureError(
-            "the trust list is not signed by the pinned root (another root, or altered); "
-            "keep using the last list you accepted"
-        ) from err
-    except CardError as err:  # malformed signature bytes
-        raise TrustListSignatureError(f"the trust list's signature is unusable ({err})") from err
+    payload = open_root_signed(data, root_der, content_type=CONTENT_TYPE,
+                               what="trust list", limits=limits, invalid=TrustListError,
+                               bad_signature=TrustListSignatureError)
     # --- signed by the pinned root from here on ---
-    body = _cbor.loads(message.payload, limits)
+    body = _cbor.loads(payload, limits)
     if type(body) is not dict or body.keys() != _LABELS:
         raise TrustListError(f"the trust list payload must be a map with labels {sorted(_LABELS)}")
     sequence = _uint(body[SEQUENCE], "sequence")
