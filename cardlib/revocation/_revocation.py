@@ -121,11 +121,10 @@ from .._errors import (
     VerificationError,
 )
 from .._limits import DEFAULT_LIMITS
-from ..codec import _cbor, _cose, _zlib
-from ..keys._algorithms import BY_NAME
+from ..codec import _cbor, _zlib
 from ..keys._keys import PrivateKey
-from ..trust._certs import _check_root_key, _load_root, kid_for_certificate
-from ..trust._signed import open_root_signed
+from ..trust._certs import _check_root_key, _load_root
+from ..trust._signed import open_root_signed, sign_root_document
 
 __all__ = [
     "CONTENT_TYPE",
@@ -182,7 +181,6 @@ class RevocationDeltaBaseError(RevocationListError):
 # --- format constants ----------------------------------------------------------------------------
 
 CONTENT_TYPE: Final = "application/vnd.cardlib.revocation-list+cbor"
-HEADER_CONTENT_TYPE: Final = 3
 SEQUENCE, ISSUED, NEXT_UPDATE, BASE_SEQUENCE, COUNT, GROUPS, ENTRIES = 1, 2, 3, 4, 5, 6, 7
 _LABELS = frozenset({SEQUENCE, ISSUED, NEXT_UPDATE, BASE_SEQUENCE, COUNT, GROUPS, ENTRIES})
 TABLE_VERSION: Final = 1
@@ -508,15 +506,8 @@ def _publish(
         )
     body = {SEQUENCE: sequence, ISSUED: start, NEXT_UPDATE: end, BASE_SEQUENCE: base_sequence,
             COUNT: count, GROUPS: len(groups), ENTRIES: _zlib.compress(table)}
-    payload = _cbor.dumps(body)
-    alg = BY_NAME[root_key.algorithm]
-    protected = _cose.encode_header({
-        _cose.HEADER_ALG: alg.cose_id,
-        HEADER_CONTENT_TYPE: CONTENT_TYPE,
-        _cose.HEADER_KID: kid_for_certificate(root_der),
-    })
-    signature = root_key.sign(_cose.sig_structure(protected, payload))
-    data = _cose.encode(protected, {}, payload, signature)
+    data = sign_root_document(root_key, root_der, content_type=CONTENT_TYPE,
+                              payload=_cbor.dumps(body))
     if len(data) > limits.max_list_bytes:
         raise RevocationInputError(
             f"the signed list has {len(data)} bytes, over the verifiers' limit of "

@@ -11,9 +11,23 @@ from .._errors import CardError, SignatureInvalidError
 from .._limits import Limits
 from ..codec import _cose
 from ..keys._algorithms import BY_NAME
-from ._certs import root_public_key
+from ..keys._keys import PrivateKey
+from ._certs import kid_for_certificate, root_public_key
 
 HEADER_CONTENT_TYPE = 3
+
+
+def sign_root_document(root_key: PrivateKey, root_der: bytes, *, content_type: str,
+                       payload: bytes) -> bytes:
+    """A tagged COSE_Sign1 of ``payload`` signed by the root key, naming ``content_type``, the
+    algorithm and (as a hint) the root certificate's kid in the protected header."""
+    protected = _cose.encode_header({
+        _cose.HEADER_ALG: BY_NAME[root_key.algorithm].cose_id,
+        HEADER_CONTENT_TYPE: content_type,
+        _cose.HEADER_KID: kid_for_certificate(root_der),
+    })
+    signature = root_key.sign(_cose.sig_structure(protected, payload))
+    return _cose.encode(protected, {}, payload, signature)
 
 
 def open_root_signed(

@@ -45,8 +45,7 @@ from .._errors import (
     TrustListSignatureError,
 )
 from .._limits import DEFAULT_LIMITS, Limits
-from ..codec import _cbor, _cose
-from ..keys._algorithms import BY_NAME
+from ..codec import _cbor
 from ..keys._keys import PrivateKey
 from ..keys._trust import TrustStore
 from ._certs import (
@@ -55,12 +54,10 @@ from ._certs import (
     _check_root_key,
     _load_root,
     check_centre_certificate,
-    kid_for_certificate,
 )
-from ._signed import open_root_signed
+from ._signed import open_root_signed, sign_root_document
 
 CONTENT_TYPE: Final = "application/vnd.cardlib.trust-list+cbor"
-HEADER_CONTENT_TYPE: Final = 3
 SEQUENCE, ISSUED, NEXT_UPDATE, CENTRES, REVOKED = 1, 2, 3, 4, 5
 _LABELS = frozenset({SEQUENCE, ISSUED, NEXT_UPDATE, CENTRES, REVOKED})
 _MAX_UINT = 2**63 - 1
@@ -157,15 +154,8 @@ def publish_trust_list(
         gone.append([kid, _seconds(when, "revoked_at")])
     body = {SEQUENCE: sequence, ISSUED: start, NEXT_UPDATE: end, CENTRES: list(centres),
             REVOKED: gone}
-    payload = _cbor.dumps(body)
-    alg = BY_NAME[root_key.algorithm]
-    protected = _cose.encode_header({
-        _cose.HEADER_ALG: alg.cose_id,
-        HEADER_CONTENT_TYPE: CONTENT_TYPE,
-        _cose.HEADER_KID: kid_for_certificate(root_der),
-    })
-    signature = root_key.sign(_cose.sig_structure(protected, payload))
-    return _cose.encode(protected, {}, payload, signature)
+    return sign_root_document(root_key, root_der, content_type=CONTENT_TYPE,
+                              payload=_cbor.dumps(body))
 
 
 def load_trust_list(
