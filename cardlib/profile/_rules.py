@@ -6,8 +6,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from enum import IntEnum
+from functools import lru_cache
 
 from .._errors import Problem
 from .._values import short_repr
@@ -134,7 +135,7 @@ def _date(out: _Collector, path: str, value: object) -> date | None:
     if value is None:
         out.add(path, "required", "this field is required")
         return None
-    if not isinstance(value, date):
+    if not isinstance(value, date) or isinstance(value, datetime):  # a datetime is a date too
         out.add(path, "type", f"expected a date, got {type(value).__name__}")
         return None
     return value
@@ -153,6 +154,13 @@ def _name(out: _Collector, path: str, value: object, arabic: bool) -> None:
 
 def check_record(record: HolderRecord, rules: Rules = DEFAULT_RULES) -> tuple[Problem, ...]:
     """Every problem of ``record`` under ``rules`` (empty when the record is valid)."""
+    if _passes(record, rules):
+        return ()
+    return _diagnose(record, rules)
+
+
+def _diagnose(record: HolderRecord, rules: Rules) -> tuple[Problem, ...]:
+    """Check every field one by one and name each problem (the path for records that fail)."""
     out = _Collector()
     _enum(out, "category", record.category, HolderCategory, True)
     _enum(out, "sex", record.sex, Sex, True)
@@ -233,3 +241,99 @@ def _check_photo(out: _Collector, record: HolderRecord) -> None:
     elif not record.photo:
         out.add("photo", "required", "a photo format was given without a photo")
     _enum(out, "photo_format", record.photo_format, PhotoFormat, True)
+
+
+# --- The fast path -------------------------------------------------------------------------------
+# Verification re-validates every record it reads, so the common case (a valid record) is checked
+# with two C-level calls over all text fields joined by NUL instead of field by field: one regular
+# expression whose piece for each field checks its length, leading and trailing whitespace,
+# control characters and pattern, and one ``is_normalized`` (NUL never composes under NFC, so
+# the joined text is NFC exactly when every field is). The fast path only ever says "valid";
+# anything else goes to ``_diagnose``, which names the problems. tests/test_rules.py checks that
+# both agree, field by field.
+_NO_CONTROL = "[^" + _CONTROL.pattern[1:]
+_NO_CONTROL_MULTILINE = "[^" + _CONTROL_MULTILINE.pattern[1:]
+# The Arabic letters of _ARABIC_NAME without the format characters of _FORMAT_CHARS among them.
+_ARABIC_NAME_FAST = re.compile(
+    "[\u0606-\u061b\u061d-\u06dc\u06de-\u06ff\u0750-\u077f\u08a0-\u08e1\u08e3-\u08ff]+"
+    "(?: [\u0606-\u061b\u061d-\u06dc\u06de-\u06ff\u0750-\u077f\u08a0-\u08e1\u08e3-\u08ff]+)*"
+)
+
+
+def _piece(
+    max_len: int, pattern: re.Pattern[str] | None = None, *, multiline: bool = False,
+    arabic: bool = False, control_free: bool = True,
+) -> str:
+    """One field's part of the fast pattern, up to and including the NUL that ends it.
+
+    ``control_free``: ``pattern`` cannot match a control character itself.
+    """
+    allowed = _NO_CONTROL_MULTILINE if multiline else _NO_CONTROL
+    body = pattern.pattern if pattern is not None else f"{allowed}+"
+    return (f"(?=[^\\x00]{{1,{max_len}}}\\x00)(?!\\s)"
+            + ("" if control_free else f"(?={allowed}*\\x00)")
+            + (f"(?={allowed}*?{_ARABIC.pattern})" if arabic else "")
+            + f"(?:{body})(?<!\\s)\\x00")
+
+
+@lru_cache(maxsize=16)
+def _fast_pattern(
+    category: HolderCategory, mother_latin: bool, phone: bool, email: bool
+) -> re.Pattern[str]:
+    """The pattern for one category and one choice of optional fields (in ``_passes`` order)."""
+    pieces = [
+        *[_piece(MAX_NAME, _ARABIC_NAME_FAST)] * 4, *[_piece(MAX_NAME, _LATIN_NAME)] * 4,
+        _piece(MAX_TEXT, arabic=True),  # mother_name_ar
+        _piece(MAX_TEXT),  # place_of_birth
+        _piece(MAX_TEXT, _COUNTRY),  # nationality
+        _piece(MAX_TEXT, multiline=True),  # address
+        _piece(20, _DOCUMENT_NUMBER),
+        _piece(16, _CENTRE_CODE),
+        _piece(12, _NATIONAL_NUMBER) if category is HolderCategory.CITIZEN else _piece(20),
+        _piece(MAX_TEXT, _LATIN_NAME) if mother_latin else "",
+        _piece(24, _PHONE) if phone else "",
+        _piece(254, _EMAIL, control_free=False) if email else "",
+    ]
+    return re.compile("".join(pieces))
+
+
+def _passes(record: HolderRecord, rules: Rules) -> bool:
+    """True only if ``record`` is valid; False means "look closer" (``_diagnose``)."""
+    category = record.category
+    ar, latin = record.name_ar, record.name_latin
+    birth, issued, expiry = record.date_of_birth, record.issue_date, record.expiry_date
+    if (type(category) is not HolderCategory or type(record.sex) is not Sex
+            or type(ar) is not FourPartName or type(latin) is not FourPartName
+            or type(birth) is not date or type(issued) is not date or type(expiry) is not date
+            or not birth <= issued < expiry or birth.year < 1900 or expiry.year > 9998):
+        return False
+    citizen = category is HolderCategory.CITIZEN
+    number, other = ((record.national_number, record.admin_number) if citizen
+                     else (record.admin_number, record.national_number))
+    if other is not None or (record.nationality == rules.issuing_country) is not citizen:
+        return False
+    if (record.photo is not None or record.photo_format is not None) and (
+            not isinstance(record.photo, bytes) or not record.photo
+            or not isinstance(record.photo_format, PhotoFormat)):
+        return False
+    optional = (record.mother_name_latin, record.phone, record.email)
+    values = [ar.first, ar.father, ar.grandfather, ar.family,
+              latin.first, latin.father, latin.grandfather, latin.family,
+              record.mother_name_ar, record.place_of_birth, record.nationality, record.address,
+              record.document_number, record.centre_code, number]
+    values.extend(value for value in optional if value is not None)
+    values.append("")
+    try:
+        joined = "\x00".join(values)  # type: ignore[arg-type]
+    except TypeError:  # a value that is not text
+        return False
+    pattern = _fast_pattern(category, *(value is not None for value in optional))
+    # Exactly one NUL per field: a NUL inside a value would let a piece run into the next field.
+    if (joined.count("\x00") != len(values) - 1 or pattern.fullmatch(joined) is None
+            or not unicodedata.is_normalized("NFC", joined)):
+        return False
+    if citizen:
+        return (int(number[0]) == record.sex  # type: ignore[index]
+                and number[1:5] == f"{birth.year:04d}"  # type: ignore[index]
+                and rules.national_number_check(number))  # type: ignore[arg-type]
+    return rules.admin_number_check(number)  # type: ignore[arg-type]
