@@ -273,6 +273,56 @@ def test_profile_map_is_revalidated(record: HolderRecord, ed_key: PrivateKey) ->
                now=CHECKED)
 
 
+@pytest.mark.parametrize(("key", "value", "problem"), [
+    (77, [1, 1, 1, 2], "claim169.77"),  # one word short of the counts
+    (77, [1, 1, 1], "claim169.77"),
+    (77, [0, 2, 1, 1], "claim169.77"),
+    (78, [True, 1, 1, 1], "claim169.78"),
+    (78, "1111", "claim169.78"),
+    (78, None, "claim169.78"),
+    (8, "19851314", "claim169.8"),
+    (8, "１９８５０３１４", "claim169.8"),
+    (8, "1985W011", "claim169.8"),
+    (83, 20260101, "claim169.83"),
+    (84, "2036-13-01", "claim169.84"),
+])
+def test_profile_fields_are_read_strictly(
+    record: HolderRecord, ed_key: PrivateKey, key: int, value: object, problem: str
+) -> None:
+    claims = cbor2.loads(build(record, ed_key, now=ISSUED).cbor)
+    if value is None:
+        del claims[169][key]
+    else:
+        claims[169][key] = value
+    with pytest.raises(cardlib.ValidationError) as info:
+        verify(craft(ed_key, cbor2.dumps(claims, canonical=True)), ed_key.public_key,
+               now=CHECKED)
+    assert problem in {p.path for p in info.value.problems}
+
+
+def test_names_with_several_words_per_part(record: HolderRecord, ed_key: PrivateKey) -> None:
+    """Word counts cut the full name back into its parts; a part may have several words."""
+    latin = cardlib.FourPartName("Abd Al Rahman", "Ali", "Salem Omar", "El Warfali")
+    arabic = cardlib.FourPartName("عبد الرحمن", "علي", "سالم", "الورفلي")
+    long_names = dataclasses.replace(record, name_latin=latin, name_ar=arabic)
+    card = verify(cardlib.issue(long_names, ed_key, now=ISSUED), ed_key.public_key, now=CHECKED)
+    assert card.record == long_names
+    claims = cbor2.loads(build(long_names, ed_key, now=ISSUED).cbor)
+    assert claims[169][78] == [3, 1, 2, 2] and claims[169][77] == [2, 1, 1, 1]
+    claims[169][78] = [2, 2, 2, 2]  # same word total, other cut: parts change, names disagree
+    with pytest.raises(cardlib.ValidationError, match="inconsistent"):
+        verify(craft(ed_key, cbor2.dumps(claims, canonical=True)), ed_key.public_key,
+               now=CHECKED)
+
+
+def test_dates_in_the_signed_map_may_use_dashes(record: HolderRecord, ed_key: PrivateKey) -> None:
+    claims = cbor2.loads(build(record, ed_key, now=ISSUED).cbor)
+    claims[169][8] = record.date_of_birth.isoformat()
+    card = verify(craft(ed_key, cbor2.dumps(claims, canonical=True)), ed_key.public_key,
+                  now=CHECKED)
+    assert card.record is not None and card.record.date_of_birth == record.date_of_birth
+
+
 # --- bounded, strict decoding after the signature ---------------------------------------------
 
 def _signed_raw(key: PrivateKey, payload_cbor: bytes) -> str:

@@ -41,6 +41,9 @@ _TEXT_KEYS: Final = {
     LEGAL_STATUS: "legal_status", COUNTRY: "country_of_issuance",
 }
 _DIGITS: Final = frozenset("0123456789")
+_CATEGORIES: Final[dict[object, HolderCategory]] = {int(c): c for c in HolderCategory}
+_SEXES: Final[dict[object, Sex]] = {int(c): c for c in Sex}
+_PHOTO_FORMATS: Final[dict[object, PhotoFormat]] = {int(c): c for c in PhotoFormat}
 _ENUM_KEYS: Final = {GENDER: ("gender", 3), MARITAL_STATUS: ("marital_status", 3),
                      PHOTO_FORMAT: ("photo_format", 4)}
 
@@ -85,12 +88,12 @@ def _ymd(value: date) -> str:
 
 
 def _parse_ymd(problems: list[Problem], path: str, value: object) -> date | None:
-    text = value if isinstance(value, str) else ""
+    text = value if type(value) is str else ""
     if len(text) == 10 and text[4] == "-" and text[7] == "-":
         text = text.replace("-", "")
     if len(text) == 8 and text.isascii() and text.isdigit():
         try:
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            return date.fromisoformat(text)  # YYYYMMDD (ISO 8601 basic format)
         except ValueError:
             pass
     problems.append(Problem(path, "date", f"expected a date as YYYYMMDD (got {short_repr(value)})"))
@@ -143,14 +146,14 @@ def read_claim169(claims: Mapping[Any, Any]) -> Claim169:
     biometrics: dict[int, Any] = {}
     extras: dict[int, Any] = {}
     for key, value in claims.items():
-        path = f"claim169.{key}"
-        if type(key) is not int:
-            problems.append(Problem(path, "type", "Claim 169 keys are integers"))
-        elif key in _TEXT_KEYS:
+        text_name = _TEXT_KEYS.get(key) if type(key) is int else None
+        if text_name is not None:
             if type(value) is str:
-                values[_TEXT_KEYS[key]] = value
+                values[text_name] = value
             else:
-                problems.append(Problem(path, "type", f"{_TEXT_KEYS[key]} must be text"))
+                problems.append(Problem(f"claim169.{key}", "type", f"{text_name} must be text"))
+        elif type(key) is not int:
+            problems.append(Problem(f"claim169.{key}", "type", "Claim 169 keys are integers"))
         elif key in _ENUM_KEYS:
             name, top = _ENUM_KEYS[key]
             # MOSIP's own example writes gender as text ("1"); read that form too.
@@ -159,23 +162,25 @@ def read_claim169(claims: Mapping[Any, Any]) -> Claim169:
             if type(number) is int and 1 <= number <= top:
                 values[name] = number
             else:
-                problems.append(Problem(path, "enum",
+                problems.append(Problem(f"claim169.{key}", "enum",
                                         f"{name} must be 1..{top} (got {short_repr(value)})"))
         elif key == PHOTO:
             if type(value) is bytes:
                 values["photo"] = value
             else:
-                problems.append(Problem(path, "type", "photo must be a byte string"))
+                problems.append(Problem(f"claim169.{key}", "type", "photo must be a byte string"))
         elif key == BEST_FINGERS:
             if type(value) is list and all(type(v) is int and 0 <= v <= 10 for v in value):
                 values["best_quality_fingers"] = tuple(value)
             else:
-                problems.append(Problem(path, "type", "bestQualityFingers is a list of 0..10"))
+                problems.append(Problem(f"claim169.{key}", "type",
+                                        "bestQualityFingers is a list of 0..10"))
         elif key in BIOMETRICS:
             if type(value) is list and all(type(v) is dict for v in value):
                 biometrics[key] = tuple(MappingProxyType(v) for v in value)
             else:
-                problems.append(Problem(path, "type", "a biometric entry is a list of maps"))
+                problems.append(Problem(f"claim169.{key}", "type",
+                                        "a biometric entry is a list of maps"))
         else:
             extras[key] = value
     if problems:
@@ -210,15 +215,17 @@ def _parts(
 ) -> Any:
     """Cut ``full`` (fullName or secondaryFullName) into four parts by the word counts."""
     counts = claims.get(key)
-    words = full.split(" ") if isinstance(full, str) else []
-    if (type(counts) is list and len(counts) == 4
-            and all(type(n) is int and 0 < n <= len(words) for n in counts)
-            and sum(counts) == len(words)):
-        parts, start = [], 0
-        for count in counts:
-            parts.append(" ".join(words[start : start + count]))
-            start += count
-        return FourPartName(*parts)
+    words = full.split(" ") if type(full) is str else []
+    if type(counts) is list and len(counts) == 4:
+        a, b, c, d = counts
+        if (type(a) is int and type(b) is int and type(c) is int and type(d) is int
+                and a > 0 and b > 0 and c > 0 and d > 0 and a + b + c + d == len(words)):
+            if len(words) == 4:  # the common case: one word per part
+                return FourPartName(*words)
+            b += a
+            c += b
+            return FourPartName(" ".join(words[:a]), " ".join(words[a:b]),
+                                " ".join(words[b:c]), " ".join(words[c:]))
     problems.append(Problem(f"claim169.{key}", "type",
                             "the name's word counts must be 4 positive integers that add up to "
                             "the number of words in the full name"))
@@ -235,9 +242,10 @@ def record_from_claims(
         problems.append(Problem(f"claim169.{PROFILE_VERSION}", "unsupported_profile",
                                 f"profile version {short_repr(version)} is not known"))
         raise ValidationError(problems)
-    unknown = [k for k in view.extras if k in range(75, 100) and k not in PROFILE_KEYS]
-    problems.extend(Problem(f"claim169.{k}", "unknown_field", "not defined by profile version 1")
-                    for k in unknown)
+    if view.extras:
+        problems.extend(Problem(f"claim169.{k}", "unknown_field", "not defined by profile "
+                                "version 1") for k in view.extras
+                        if k in range(75, 100) and k not in PROFILE_KEYS)
     category = claims.get(CATEGORY)
     if category not in (1, 2) or type(category) is not int:
         problems.append(Problem(f"claim169.{CATEGORY}", "enum", "holder category must be 1 or 2"))
@@ -246,7 +254,7 @@ def record_from_claims(
     name_latin = _parts(problems, claims, NAME_LATIN_PARTS, view.full_name)
     identifier = view.id
     record = HolderRecord(
-        category=HolderCategory(category) if category else None,  # type: ignore[arg-type]
+        category=_CATEGORIES.get(category),  # type: ignore[arg-type]
         national_number=identifier if category == HolderCategory.CITIZEN else None,
         admin_number=identifier if category == HolderCategory.RESIDENT else None,
         name_ar=name_ar,
@@ -255,7 +263,7 @@ def record_from_claims(
         mother_name_latin=_text(problems, claims, MOTHER_NAME_LATIN, required=False),
         date_of_birth=_parse_ymd(problems, "claim169.8", view.date_of_birth),  # type: ignore[arg-type]
         place_of_birth=_text(problems, claims, PLACE_OF_BIRTH),
-        sex=Sex(view.gender) if view.gender in (1, 2) else view.gender,  # type: ignore[arg-type]
+        sex=_SEXES.get(view.gender, view.gender),  # type: ignore[arg-type]
         nationality=view.nationality,  # type: ignore[arg-type]
         address=view.address,  # type: ignore[arg-type]
         phone=view.phone,
@@ -267,7 +275,7 @@ def record_from_claims(
         expiry_date=_parse_ymd(problems, f"claim169.{EXPIRY_DATE}",
                                claims.get(EXPIRY_DATE)),  # type: ignore[arg-type]
         photo=view.photo,
-        photo_format=PhotoFormat(view.photo_format) if view.photo_format else None,
+        photo_format=_PHOTO_FORMATS.get(view.photo_format),
     )
     problems.extend(check_record(record, rules))
     if not problems:
@@ -282,6 +290,13 @@ def _check_consistency(
 ) -> None:
     """The standard keys must say the same as the profile keys they duplicate."""
     latin = record.name_latin
+    legal_status = LEGAL_STATUS_NAMES[record.category]
+    if (view.full_name == latin.full and view.first_name == latin.first
+            and view.middle_name == f"{latin.father} {latin.grandfather}"
+            and view.last_name == latin.family and view.secondary_full_name == record.name_ar.full
+            and view.secondary_language == "ara" and view.legal_status == legal_status
+            and view.country_of_issuance == rules.issuing_country):
+        return
     expected = (
         (FULL_NAME, view.full_name, latin.full),
         (FIRST_NAME, view.first_name, latin.first),
@@ -289,7 +304,7 @@ def _check_consistency(
         (LAST_NAME, view.last_name, latin.family),
         (SECONDARY_FULL_NAME, view.secondary_full_name, record.name_ar.full),
         (SECONDARY_LANGUAGE, view.secondary_language, "ara"),
-        (LEGAL_STATUS, view.legal_status, LEGAL_STATUS_NAMES[record.category]),
+        (LEGAL_STATUS, view.legal_status, legal_status),
         (COUNTRY, view.country_of_issuance, rules.issuing_country),
     )
     for key, actual, wanted in expected:
