@@ -346,7 +346,7 @@ def verify(
     _check_signer(signer, iat)
     if exp is not None and moment - slack >= exp:
         raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
-    start = max(x for x in (nbf, iat, -1) if x is not None)
+    start = max(-1 if nbf is None else nbf, -1 if iat is None else iat)
     if moment + slack < start:
         raise NotYetValidError(f"the card is not valid before {_stamp(start):%Y-%m-%d %H:%M} UTC")
     claims = read_claim169(raw)

@@ -28,9 +28,30 @@ class Sign1:
     envelope: str  # "tag18", "untagged" or "tag61"
 
 
+_SIG_STRUCTURE_START = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
+
+
+def _bstr_head(size: int) -> bytes:
+    """The CBOR head of a byte string of ``size`` bytes (major type 2, shortest form)."""
+    if size < 24:
+        return bytes((0x40 | size,))
+    if size < 0x100:
+        return bytes((0x58, size))
+    if size < 0x10000:
+        return b"\x59" + size.to_bytes(2, "big")
+    if size < 0x100000000:
+        return b"\x5a" + size.to_bytes(4, "big")
+    return b"\x5b" + size.to_bytes(8, "big")
+
+
 def sig_structure(protected: bytes, payload: bytes) -> bytes:
-    """The bytes that are signed: ["Signature1", protected, external_aad = h'', payload]."""
-    return _cbor.dumps(["Signature1", protected, b"", payload])
+    """The bytes that are signed: ["Signature1", protected, external_aad = h'', payload].
+
+    Written directly (it runs on every verification); tests/test_codecs.py checks it against
+    the CBOR encoder.
+    """
+    return b"".join((_SIG_STRUCTURE_START, _bstr_head(len(protected)), protected, b"\x40",
+                     _bstr_head(len(payload)), payload))
 
 
 def encode_header(header: dict[int, Any]) -> bytes:
@@ -83,8 +104,8 @@ def decode(data: bytes, limits: Limits) -> Sign1:
         raise CoseError("a COSE header label appears in both the protected and unprotected header")
     return Sign1(
         protected,
-        MappingProxyType(dict(header)),
-        MappingProxyType(dict(unprotected)),
+        MappingProxyType(header),  # read-only views: the cached header is shared
+        MappingProxyType(unprotected),
         payload,
         signature,
         envelope,
