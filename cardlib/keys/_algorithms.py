@@ -1,18 +1,19 @@
 """The COSE signature algorithms cardlib accepts: a registry ``{cose_id: Algorithm}``.
 
-The only module that imports raw crypto primitives (``cryptography`` and ``pynacl``). Ed25519
-verification uses libsodium through pynacl (the fastest verify available here, see
-``benchmarks/``); signing and everything else uses ``cryptography``.
+The only module that imports raw crypto primitives (``cryptography``, ``pynacl`` and
+``ed25519-zebra``). Ed25519 verification runs ed25519-zebra (the fastest verify available here,
+see ``benchmarks/``) behind byte-level pre-checks that refuse everything libsodium's
+``crypto_sign_verify_detached`` refuses before its equation; libsodium (pynacl) checks the public
+keys when they load; signing and everything else uses ``cryptography``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, NoReturn, Protocol
 
+import ed25519_zebra
 import nacl.bindings
-import nacl.exceptions
-import nacl.signing
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -33,6 +34,20 @@ from .._errors import (
 EDDSA: Final = -8
 ES256: Final = -7
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+# Ed25519 (RFC 8032): the field prime p, the group order L, and the y coordinates of the points
+# whose encodings libsodium's ge25519_has_small_order refuses (its list, sign bit ignored): 0
+# (order 4), 1 (the identity), p - 1 (order 2), ±Y8 (order 8), and p, p + 1 (non-canonical
+# encodings of 0 and 1). y = ±1 are the only points with x = 0, so the two encodings that set the
+# sign bit with x = 0 are in the list too.
+_ED_P: Final = 2**255 - 19
+_ED_L: Final = 2**252 + 27742317777372353535851937790883648493
+_ED_Y_MASK: Final = (1 << 255) - 1
+_ED_Y8: Final = 2707385501144840649318225287225658788936804267575313519463743609750303402022
+_ED_SMALL_ORDER_Y: Final = frozenset(
+    {0, 1, _ED_P - 1, _ED_Y8, _ED_P - _ED_Y8, _ED_P, _ED_P + 1}
+)
+_MISMATCH = "the signature does not match: the card was altered or not signed by this key"
 
 PublicKeyObject = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 PrivateKeyObject = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
@@ -105,22 +120,7 @@ def raw_public(key: PublicKeyObject) -> tuple[Algorithm, bytes]:
 def make_verifier(alg: Algorithm, raw: bytes) -> Verifier:
     """A function ``(signature, data) -> None`` that raises a typed error unless valid."""
     if alg.cose_id == EDDSA:
-        check_ed25519_point(raw)
-        verify_key = nacl.signing.VerifyKey(raw)
-
-        def verify_eddsa(signature: bytes, data: bytes) -> None:
-            if len(signature) != 64:
-                raise SignatureMalformedError(
-                    f"an EdDSA signature is 64 bytes, this one is {len(signature)}"
-                )
-            try:
-                verify_key.verify(data, signature)
-            except nacl.exceptions.BadSignatureError as err:
-                raise SignatureInvalidError(
-                    "the signature does not match: the card was altered or not signed by this key"
-                ) from err
-
-        return verify_eddsa
+        return _eddsa_verifier(raw)
 
     point = p256_point(raw)
     ecdsa = ec.ECDSA(hashes.SHA256())
@@ -130,11 +130,73 @@ def make_verifier(alg: Algorithm, raw: bytes) -> Verifier:
         try:
             point.verify(der, data, ecdsa)
         except InvalidSignature as err:
-            raise SignatureInvalidError(
-                "the signature does not match: the card was altered or not signed by this key"
-            ) from err
+            raise SignatureInvalidError(_MISMATCH) from err
 
     return verify_es256
+
+
+def _eddsa_verifier(raw: bytes) -> Verifier:
+    """Ed25519 verification at least as strict as libsodium's ``crypto_sign_verify_detached``.
+
+    ed25519-zebra checks ZIP-215's cofactored equation and accepts non-canonical encodings of R,
+    so libsodium's refusals are redone here on the bytes first (about 0.3 µs): S < L, R a canonical
+    encoding (y < p; libsodium compares R byte for byte with a canonical encoding) and R not of
+    small order (libsodium's list). The public key was checked when it loaded (canonical, prime
+    order), so the verdicts differ only for an R with a torsion component that satisfies the
+    cofactored equation but not the cofactorless one: a signature only the key's holder can make
+    (specs/format.md §5).
+    """
+    check_ed25519_point(raw)
+    public = bytes(raw)
+    verify = ed25519_zebra.ed_verify
+
+    def verify_eddsa(signature: bytes, data: bytes) -> None:
+        if type(signature) is not bytes:
+            signature = _as_bytes(signature, "signature")
+        if type(data) is not bytes:
+            data = _as_bytes(data, "data")
+        if len(signature) != 64:
+            raise SignatureMalformedError(
+                f"an EdDSA signature is 64 bytes, this one is {len(signature)}"
+            )
+        n = int.from_bytes(signature, "little")
+        y = n & _ED_Y_MASK
+        if n >> 256 >= _ED_L or y >= _ED_P or y in _ED_SMALL_ORDER_Y:
+            _refuse_eddsa(n, y)
+        try:
+            valid = verify(signature, data, public)
+        except Exception as err:  # a TypeError for a non-bytes argument; none is expected here
+            raise SignatureInvalidError(f"{_MISMATCH} (the verifier refused its input)") from err
+        if valid is not True:
+            raise SignatureInvalidError(_MISMATCH)
+
+    return verify_eddsa
+
+
+def _as_bytes(value: object, name: str) -> bytes:
+    """A bytes copy of a bytes-like ``value`` (bytearray, memoryview); TypeError otherwise."""
+    try:
+        return memoryview(value).tobytes()  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"the {name} to verify must be bytes, not {type(value).__name__}"
+        ) from None
+
+
+def _refuse_eddsa(n: int, y: int) -> NoReturn:
+    """Say which of libsodium's pre-checks the signature ``n`` (little-endian R‖S) fails."""
+    if n >> 256 >= _ED_L:
+        raise SignatureInvalidError(
+            "the EdDSA signature's S is not below the group order L (a non-canonical, malleated "
+            "signature); refused"
+        )
+    if y >= _ED_P:
+        raise SignatureInvalidError(
+            "the EdDSA signature's R is not a canonical point encoding (y >= 2^255 - 19); refused"
+        )
+    raise SignatureInvalidError(
+        "the EdDSA signature's R is a small-order point (libsodium's list); refused"
+    )
 
 
 def es256_raw_to_der(signature: bytes) -> bytes:
