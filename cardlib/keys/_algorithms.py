@@ -10,7 +10,7 @@ keys when they load; signing and everything else uses ``cryptography``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, NoReturn, Protocol
+from typing import Final, Protocol
 
 import ed25519_zebra
 import nacl.bindings
@@ -161,8 +161,20 @@ def _eddsa_verifier(raw: bytes) -> Verifier:
             )
         n = int.from_bytes(signature, "little")
         y = n & _ED_Y_MASK
-        if n >> 256 >= _ED_L or y >= _ED_P or y in _ED_SMALL_ORDER_Y:
-            _refuse_eddsa(n, y)
+        if n >> 256 >= _ED_L:
+            raise SignatureInvalidError(
+                "the EdDSA signature's S is not below the group order L (a non-canonical, "
+                "malleated signature); refused"
+            )
+        if y >= _ED_P:
+            raise SignatureInvalidError(
+                "the EdDSA signature's R is not a canonical point encoding (y >= 2^255 - 19); "
+                "refused"
+            )
+        if y in _ED_SMALL_ORDER_Y:
+            raise SignatureInvalidError(
+                "the EdDSA signature's R is a small-order point (libsodium's list); refused"
+            )
         try:
             valid = verify(signature, data, public)
         except Exception as err:  # a TypeError for a non-bytes argument; none is expected here
@@ -181,22 +193,6 @@ def _as_bytes(value: object, name: str) -> bytes:
         raise TypeError(
             f"the {name} to verify must be bytes, not {type(value).__name__}"
         ) from None
-
-
-def _refuse_eddsa(n: int, y: int) -> NoReturn:
-    """Say which of libsodium's pre-checks the signature ``n`` (little-endian R‖S) fails."""
-    if n >> 256 >= _ED_L:
-        raise SignatureInvalidError(
-            "the EdDSA signature's S is not below the group order L (a non-canonical, malleated "
-            "signature); refused"
-        )
-    if y >= _ED_P:
-        raise SignatureInvalidError(
-            "the EdDSA signature's R is not a canonical point encoding (y >= 2^255 - 19); refused"
-        )
-    raise SignatureInvalidError(
-        "the EdDSA signature's R is a small-order point (libsodium's list); refused"
-    )
 
 
 def es256_raw_to_der(signature: bytes) -> bytes:

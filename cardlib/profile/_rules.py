@@ -254,10 +254,9 @@ def _check_photo(out: _Collector, record: HolderRecord) -> None:
 _NO_CONTROL = "[^" + _CONTROL.pattern[1:]
 _NO_CONTROL_MULTILINE = "[^" + _CONTROL_MULTILINE.pattern[1:]
 # The Arabic letters of _ARABIC_NAME without the format characters of _FORMAT_CHARS among them.
-_ARABIC_NAME_FAST = re.compile(
-    "[\u0606-\u061b\u061d-\u06dc\u06de-\u06ff\u0750-\u077f\u08a0-\u08e1\u08e3-\u08ff]+"
-    "(?: [\u0606-\u061b\u061d-\u06dc\u06de-\u06ff\u0750-\u077f\u08a0-\u08e1\u08e3-\u08ff]+)*"
-)
+_ARABIC_LETTER_FAST = ("\u0606-\u061b\u061d-\u06dc\u06de-\u06ff"
+                       "\u0750-\u077f\u08a0-\u08e1\u08e3-\u08ff")
+_ARABIC_NAME_FAST = re.compile(f"[{_ARABIC_LETTER_FAST}]+(?: [{_ARABIC_LETTER_FAST}]+)*")
 
 
 def _piece(
