@@ -73,13 +73,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ._errors import (
     BatchBusyError,
     BatchError,
     BatchInputError,
     CardError,
+    CardNotFoundError,
+    DocumentNumberReusedError,
+    HolderHasActiveCardError,
     Problem,
     ValidationError,
 )
@@ -87,19 +90,23 @@ from ._limits import DEFAULT_LIMITS
 from ._pipeline import CWT_CLAIM169, DEFAULT_ISSUER, end_of_day, issue, unwrap
 from .codec import _cbor
 from .codec._base45 import b45decode
-from .keys._signer import Signer
-from .profile._claims import has_profile, read_claim169, record_from_claims
-from .profile._json import NAME_PARTS, RECORD_FIELDS, record_from_json, record_from_json_text
-from .profile._record import HolderRecord
-from .profile._rules import DEFAULT_RULES, Rules
-from .render._layout import Layout
-from .store._registry import (
-    CardNotFoundError,
-    DocumentNumberReusedError,
-    HolderHasActiveCardError,
-    IssuanceRegistry,
-    IssuedCard,
+from .keys import Signer
+from .profile import (
+    DEFAULT_RULES,
+    NAME_PARTS,
+    RECORD_FIELDS,
+    HolderRecord,
+    Rules,
+    has_profile,
+    read_claim169,
+    record_from_claims,
+    record_from_json,
+    record_from_json_text,
 )
+from .store import IssuanceRegistry, IssuedCard
+
+if TYPE_CHECKING:  # rendering needs the ``cards`` extra (Pillow): imported only to render
+    from .render import Layout
 
 __all__ = [
     "DUPLICATE_DOCUMENT",
@@ -560,8 +567,7 @@ class _Painter:
 
     def __init__(self, layout: Layout | None, compress_level: int) -> None:
         try:
-            from .render._card import render_card
-            from .render._layout import default_layout
+            from .render import default_layout, render_card
         except ImportError as err:
             raise ImportError(f"rendering cards needs the extra: pip install 'cardlib[cards]' "
                               f"({err}); or run the batch with render=False") from err

@@ -14,23 +14,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._errors import (
-    BatchBusyError,
-    BatchInputError,
-    BundleError,
-    CardError,
-    CertificateInvalidError,
-    KeyFileError,
-    PassphraseError,
-    TrustInputError,
-    TrustListError,
-)
-from ._pipeline import inspect, issue, verify
-from ._report import card_to_json, error_to_json
-from .keys._keys import PrivateKey, PublicKey
-from .keys._trust import TrustStore
-from .profile._json import record_from_json, record_from_json_text
-from .revocation._revocation import RevocationListError
+from ._errors import EXIT_CODES, AuditTamperedError, CardError, HistoryNotFoundError
+from ._messages import message_for
+from ._pipeline import inspect, issue
+from ._result import error_to_json, invalid
+from ._state import VerifierState, default_state_directory
+from ._values import iso
+from ._verifier import Policy, Verifier
+from .keys import PrivateKey, PublicKey
+from .profile import record_from_json, record_from_json_text
+from .trust import certificate_der
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_INPUT_BYTES = 1 << 20
@@ -140,13 +133,13 @@ def _now(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _skew(text: str) -> int:
+def _seconds(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
     if not 0 <= value <= 86_400 * 366:
-        raise argparse.ArgumentTypeError("the skew must be between 0 and 31622400 seconds")
+        raise argparse.ArgumentTypeError("give 0 to 31622400 seconds")
     return value
 
 
@@ -199,8 +192,7 @@ def _signer(args: argparse.Namespace) -> Any:
     key = _load_private(args.key, args.passphrase_file)
     if getattr(args, "certificate", None) is None:
         return key
-    from .trust._certs import certificate_der
-    from .trust._signer import CertifiedSigner
+    from .trust import CertifiedSigner, certificate_der
 
     return CertifiedSigner(key, certificate_der(_read_bytes(args.certificate)))
 
@@ -223,7 +215,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def _register(args: argparse.Namespace, record: Any, signer: Any, payload: str,
               now: datetime) -> None:
     from ._batch import registry_card
-    from .store._registry import open_registry
+    from .store import open_registry
 
     card = registry_card(record, signer, payload, now)
     with open_registry(args.registry) as registry:
@@ -236,118 +228,88 @@ def _register(args: argparse.Namespace, record: Any, signer: Any, payload: str,
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from .store._registry import open_registry
+    from .store import open_registry
 
     with open_registry(args.registry) as registry:
         card = registry.revoke(args.document_number, args.reason,
                                now=_now(args.now) or datetime.now(UTC))
     _report(args, {"document_number": card.document_number, "status": card.status,
            "reason": card.revocation_reason,
-           "revoked_at": None if card.revoked_at is None else card.revoked_at.isoformat()})
+           "revoked_at": iso(card.revoked_at)})
     return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     """The holder's own view: every event about their cards, given their national number and
     one of their own document numbers (the number alone does not open someone's history)."""
-    from .store._registry import open_registry
+    from .store import open_registry
 
     with open_registry(args.registry) as registry:
         events = registry.history(args.holder)
     if not any(event.document_number == args.document for event in events):
-        _report(args, {"status": "error", "code": "history_not_found",
-               "message": "no history for this national number and document number"})
-        return EXIT_INVALID
+        raise HistoryNotFoundError("no history for this national number and document number")
     _report(args, {"holder": args.holder, "events": [
         {"seq": e.seq, "event": e.event, "document_number": e.document_number,
-         "at": e.at.isoformat(), "reason": e.reason, "replaces": e.replaces} for e in events]})
+         "at": iso(e.at), "reason": e.reason, "replaces": e.replaces} for e in events]})
     return EXIT_OK
 
 
-def _trust(paths: Sequence[str] | None, trust_list: str | None = None, root: str | None = None,
-           now: datetime | None = None, bundle: Any = None,
-           ) -> tuple[TrustStore, dict[str, Any] | None]:
-    """Bare --key files, and/or a trust list (alone or in a bundle) checked against --root."""
-    keys = [PublicKey.from_pem(_read_bytes(path)) for path in paths or ()]
-    if trust_list is None and bundle is not None:
-        return TrustStore([*keys, *bundle.trust_store.keys]), _list_info(bundle.trust_list)
-    if trust_list is None:
-        if not keys:
-            raise UsageError("give the issuer's key (--key PUBLIC.pem) or a trust list "
-                             "(--trust-list FILE --root ROOT.pem)")
-        return TrustStore(keys), None
-    if root is None:
-        raise UsageError("--trust-list needs --root ROOT.pem (the pinned national root)")
-    from .trust._certs import certificate_der
-    from .trust._trustlist import load_trust_list
-
-    loaded = load_trust_list(_read_bytes(trust_list), certificate_der(_read_bytes(root)),
-                             now=now or datetime.now(UTC))
-    return TrustStore([*keys, *loaded.trust_store().keys]), _list_info(loaded)
+def _load_file(path: str, load: Any) -> Any:
+    """Read the caller's trust file and load it; an error names the file (it is the file's
+    fault, never the card's)."""
+    data = _read_bytes(path, MAX_IMAGE_BYTES)
+    try:
+        return load(data)
+    except CardError as err:
+        err.message = f"{path}: {err.message}"
+        err.args = (err.message,)
+        raise
 
 
-def _list_info(loaded: Any) -> dict[str, Any]:
-    return {"sequence": loaded.sequence, "stale": loaded.stale,
-            "next_update": loaded.next_update.isoformat().replace("+00:00", "Z")}
-
-
-def _load_bundle(path: str | None, root: str | None, now: datetime | None) -> Any:
-    """The offline bundle named by --bundle (checked against --root), or None."""
-    if path is None:
-        return None
-    if root is None:
-        raise UsageError("--bundle needs --root ROOT.pem (the pinned national root)")
-    from .bundle._bundle import load_bundle
-    from .trust._certs import certificate_der
-
-    return load_bundle(_read_bytes(path, MAX_IMAGE_BYTES), certificate_der(_read_bytes(root)),
-                       now=now or datetime.now(UTC))
-
-
-def _status_json(bundle: Any, card: Any, now: datetime | None) -> dict[str, Any]:
-    """The card's revocation status from the bundle, with the freshness of the list used."""
-    if bundle is None:
-        return {}
-    status = bundle.status(card, now=now or datetime.now(UTC))
-    if status is None:
-        return {"card_status": None}
-    return {"card_status": {
-        "state": status.state,
-        "reason": None if status.reason is None else status.reason.name.lower(),
-        "revoked_at": None if status.revoked_at is None
-        else status.revoked_at.isoformat().replace("+00:00", "Z"),
-        "list_sequence": status.list_sequence,
-        "list_next_update": status.list_next_update.isoformat().replace("+00:00", "Z"),
-        "stale": status.stale}}
+def _verifier(args: argparse.Namespace, now: datetime | None) -> Verifier:
+    """The Verifier that ``verify`` and ``scan`` use: bare --key files and/or the pinned --root
+    with its trust list, revocation list or bundle; the highest list sequences it has seen are
+    remembered in the state directory (per user), so an older list is refused next time."""
+    keys = [_load_file(path, PublicKey.from_pem) for path in args.key or ()]
+    lists = [name for name in ("trust_list", "revocation_list", "bundle")
+             if getattr(args, name) is not None]
+    if lists and args.root is None:
+        raise UsageError(f"--{lists[0].replace('_', '-')} needs --root ROOT.pem (the pinned "
+                         "national root certificate)")
+    if not keys and args.trust_list is None and args.bundle is None:
+        raise UsageError("give the issuer's key (--key PUBLIC.pem), or the pinned root with a "
+                         "trust list or bundle (--root ROOT.pem --trust-list FILE | --bundle "
+                         "FILE)")
+    state = None
+    if args.root is not None and not args.no_state:
+        state = VerifierState(args.state_dir or default_state_directory())
+    policy = Policy(skew=timedelta(seconds=args.skew), grace=timedelta(seconds=args.grace),
+                    require_revocation=not args.no_revocation)
+    root = None if args.root is None else _load_file(args.root, certificate_der)
+    verifier = Verifier(keys=keys, root=root, policy=policy, state=state)
+    if args.bundle is not None:
+        _load_file(args.bundle, lambda data: verifier.load_bundle(data, now=now))
+    if args.trust_list is not None:
+        _load_file(args.trust_list, lambda data: verifier.load_trust_list(data, now=now))
+    if args.revocation_list is not None:
+        _load_file(args.revocation_list,
+                   lambda data: verifier.load_revocation_list(data, now=now))
+    return verifier
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     now = _now(args.now)
-    bundle = _load_bundle(args.bundle, args.root, now)
-    trust, list_info = _trust(args.key, args.trust_list, args.root, now, bundle)
-    extra = {} if list_info is None else {"trust_list": list_info}
-    payload = _payload(args.payload)
-    try:
-        card = verify(payload, trust, now=now, skew=timedelta(seconds=args.skew))
-    except CardError as err:
-        _emit(error_to_json(err) | extra)
-        return EXIT_INVALID
-    status = _status_json(bundle, card, now)
-    if (status.get("card_status") or {}).get("state") == "revoked":
-        report = status["card_status"]
-        _emit(card_to_json(card) | {"status": "invalid", "code": "revoked",
-                                    "message": f"the card was revoked ({report['reason']})",
-                                    "signer": card.signer} | status | extra)
-        return EXIT_INVALID
-    _emit(card_to_json(card) | {"signer": card.signer} | status | extra)
-    return EXIT_OK
+    verifier = _verifier(args, now)
+    result = verifier.check(_payload(args.payload), now=now)
+    _emit(result.to_json())
+    return result.exit_code
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     try:
         _emit(inspect(_payload(args.payload)))
     except CardError as err:
-        _emit({"verified": False, **error_to_json(err)})
+        _emit({"verified": False} | invalid(err, datetime.now(UTC)).to_json())
         return EXIT_INVALID
     return EXIT_OK
 
@@ -490,27 +452,13 @@ def cmd_render_sheet(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    cards = _cards()
+    _cards()  # a clear usage error when the cards extra is missing
     now = _now(args.now)
-    bundle = _load_bundle(args.bundle, args.root, now)
-    trust, _ = _trust(args.key, args.trust_list, args.root, now, bundle)
-    image = cards.load_image(_read_bytes_large(args.image))
-    found = cards.read_barcodes(image, backend=args.backend)
-    barcodes = [{"format": d.format, "text": d.text} for d in found]
-    try:
-        result = cards.check_decoded(found, trust, now=now, image=None if args.no_mrz else image)
-    except CardError as err:
-        _emit(error_to_json(err) | {"barcodes": barcodes,
-                                    "agree": False if err.code == "print_mismatch" else None})
-        return EXIT_INVALID
-    status = _status_json(bundle, result.card, now)
-    revoked = (status.get("card_status") or {}).get("state") == "revoked"
-    verdict = {"status": "invalid", "code": "revoked",
-               "message": "the card was revoked"} if revoked else {}
-    _emit(card_to_json(result.card) | verdict | {
-        "barcodes": barcodes, "mrz": None if result.mrz is None else list(result.mrz),
-        "agree": result.agrees} | status)
-    return EXIT_INVALID if revoked else EXIT_OK
+    verifier = _verifier(args, now)
+    result = verifier.check_image(_read_bytes_large(args.image), now=now, backend=args.backend,
+                                  mrz=not args.no_mrz)
+    _emit(result.to_json())
+    return result.exit_code
 
 
 def _progress_bar() -> Any:
@@ -539,7 +487,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     source: Any = Path(args.input) if args.input != "-" else _read_bytes("-", MAX_BATCH_STDIN)
     registry = None
     if args.registry is not None:
-        from .store._registry import open_registry
+        from .store import open_registry
 
         registry = open_registry(args.registry)
     try:
@@ -568,7 +516,7 @@ def _save_private(path: Path, key: PrivateKey, passphrase: bytes | None) -> None
 
 
 def cmd_ca_init(args: argparse.Namespace) -> int:
-    from .trust._certs import certificate_pem, create_root, kid_for_certificate
+    from .trust import certificate_pem, create_root, kid_for_certificate
 
     out = Path(args.out)
     key_path, cert_path = out / "root-private.pem", out / "root.pem"
@@ -587,7 +535,7 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
 
 
 def _root(ca: str, passphrase_file: str | None) -> tuple[PrivateKey, bytes]:
-    from .trust._certs import certificate_der
+    from .trust import certificate_der
 
     folder = Path(ca)
     key = _load_private(str(folder / "root-private.pem"), passphrase_file)
@@ -595,7 +543,7 @@ def _root(ca: str, passphrase_file: str | None) -> tuple[PrivateKey, bytes]:
 
 
 def cmd_centre_enrol(args: argparse.Namespace) -> int:
-    from .trust._certs import certificate_pem, certify_centre, kid_for_certificate
+    from .trust import certificate_pem, certify_centre, kid_for_certificate
 
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
     out = Path(args.out)
@@ -621,8 +569,7 @@ def cmd_centre_enrol(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_publish(args: argparse.Namespace) -> int:
-    from .trust._certs import certificate_der
-    from .trust._trustlist import publish_trust_list
+    from .trust import certificate_der, publish_trust_list
 
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
     centres = [certificate_der(_read_bytes(path)) for path in args.certificates]
@@ -654,13 +601,13 @@ def cmd_trust_publish(args: argparse.Namespace) -> int:
 def cmd_revocation_publish(args: argparse.Namespace) -> int:
     """Sign a full revocation list from JSON Lines entries
     ``{"document_number": …, "reason": "lost", "revoked_at": ISO-8601}``."""
-    from .revocation._revocation import Reason, RevocationEntry, publish_revocation_list
+    from .revocation import Reason, RevocationEntry, publish_revocation_list
 
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
     issued = _now(args.now) or datetime.now(UTC)
     entries = []
     if args.registry is not None:  # every revoked, unexpired card the registry holds
-        from .store._registry import open_registry
+        from .store import open_registry
 
         with open_registry(args.registry) as registry:
             for card in registry.revoked_cards(now=issued):
@@ -695,7 +642,7 @@ def cmd_revocation_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
-    from .bundle._bundle import export_bundle
+    from .bundle import export_bundle
 
     data = export_bundle(_read_bytes(args.trust_list, MAX_IMAGE_BYTES),
                          _read_bytes(args.revocation_list, MAX_IMAGE_BYTES))
@@ -707,8 +654,7 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     """Send a centre's records (issued offline) to the central registry: idempotent, conflicts
     stored and reported, nothing lost."""
-    from .store._registry import open_registry
-    from .store._sync import apply_changes, export_changes, sync_cursor
+    from .store import apply_changes, export_changes, open_registry, sync_cursor
 
     with open_registry(args.central) as central, open_registry(args.centre_registry) as local:
         since = sync_cursor(central, args.centre) if args.since is None else args.since
@@ -729,7 +675,7 @@ def _audit_key_event(path: str | None, now: datetime, data: dict[str, Any]) -> N
     """Append a key event (a centre enrolled, a trust list published) to the audit log."""
     if path is None:
         return
-    from .audit._log import AuditLog
+    from .audit import AuditLog
 
     with AuditLog.open(path) as log:
         log.append("key", now=now, data=data)
@@ -739,8 +685,8 @@ def cmd_audit_sync(args: argparse.Namespace) -> int:
     """Mirror the registry's events into the hash-chained audit log (crash-safe: the registry is
     the source of truth and a re-run appends only what is missing), then optionally seal the
     log with a checkpoint signed by the registry key."""
-    from .audit._log import AuditLog
-    from .store._registry import open_registry
+    from .audit import AuditLog
+    from .store import open_registry
 
     last = 0
     with AuditLog.open(args.log) as log:
@@ -768,7 +714,7 @@ def cmd_audit_sync(args: argparse.Namespace) -> int:
 
 
 def _audit_entries(path: str) -> Any:
-    from .audit._log import AuditEntry
+    from .audit import AuditEntry
 
     try:
         text = Path(path).read_text("utf-8")
@@ -781,7 +727,8 @@ def _audit_entries(path: str) -> Any:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Re-check the audit log's hash chain and checkpoint signatures; point at the first
     tampered entry."""
-    from .audit._log import AuditTamperedError, verify_log
+    from .audit import verify_log
+    from .keys import TrustStore
 
     trusted = TrustStore(PublicKey.from_pem(_read_bytes(path)) for path in args.key)
     try:
@@ -799,28 +746,69 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The README's main job: demo keys, the example record, issue, verify, print."""
+    """The README's demo: a national root and one centre (TRP-01), the trust list, a revocation
+    list and the offline bundle, the example record issued by the centre, verified the way a
+    checkpoint does (root + bundle), and the card rendered."""
+    from .bundle import export_bundle
+    from .revocation import Reason, RevocationEntry, publish_revocation_list
+    from .trust import (
+        CertifiedSigner,
+        certificate_pem,
+        certify_centre,
+        create_root,
+        publish_trust_list,
+    )
+
     out = Path(args.out)
     example = resources.files("cardlib").joinpath("_data/holder.json").read_text("utf-8")
     record = record_from_json(json.loads(example))
+    now = datetime.now(UTC).replace(microsecond=0)
+    files = {name: out / name for name in ("root.pem", "root-private.pem", "centre.pem",
+                                           "centre-private.pem", "trust-list.cose",
+                                           "revocation-list.cose", "bundle.cbor",
+                                           "payload.txt")}
     try:
         out.mkdir(parents=True, exist_ok=True)
-        private_path = out / "private.pem"
-        if private_path.exists():
-            key = PrivateKey.from_pem(private_path.read_bytes())
-        else:
-            key = PrivateKey.generate("EdDSA")
-            _write(private_path, key.to_pem(), 0o600)
-            (out / "public.pem").write_bytes(key.public_key.to_pem())
-        payload = issue(record, key)
-        (out / "payload.txt").write_text(payload + "\n", "ascii")
+        if files["root.pem"].exists() and files["centre.pem"].exists():
+            root_key = PrivateKey.from_pem(files["root-private.pem"].read_bytes())
+            root = certificate_der(files["root.pem"].read_bytes())
+            centre_key = PrivateKey.from_pem(files["centre-private.pem"].read_bytes())
+            cert = certificate_der(files["centre.pem"].read_bytes())
+        else:  # a fresh demo chain (owner-only, unencrypted: demo keys only)
+            root_key, centre_key = PrivateKey.generate("EdDSA"), PrivateKey.generate("EdDSA")
+            root = create_root("cardlib demo root", root_key, now=now, days=3650)
+            cert = certify_centre(root_key, root, centre_key.public_key, centre_code="TRP-01",
+                                  not_before=now, not_after=now + timedelta(days=1826))
+            _write_all({files["root-private.pem"]: root_key.to_pem(),
+                        files["centre-private.pem"]: centre_key.to_pem(),
+                        files["root.pem"]: certificate_pem(root),
+                        files["centre.pem"]: certificate_pem(cert)})
+            for name in ("root-private.pem", "centre-private.pem"):
+                files[name].chmod(0o600)
+        # Each run publishes newer lists (the sequence is the time), so they are never rollbacks.
+        sequence = int(now.timestamp())
+        trust_list = publish_trust_list(root_key, root, [cert], sequence=sequence, issued=now,
+                                        next_update=now + timedelta(days=90))
+        revocations = publish_revocation_list(
+            root_key, root, [RevocationEntry("LY0009999", Reason.LOST, now)],
+            sequence=sequence, issued=now, next_update=now + timedelta(days=7))
+        bundle = export_bundle(trust_list, revocations)
+        payload = issue(record, CertifiedSigner(centre_key, cert), now=now)
+        _write_all({files["trust-list.cose"]: trust_list,
+                    files["revocation-list.cose"]: revocations, files["bundle.cbor"]: bundle,
+                    files["payload.txt"]: (payload + "\n").encode("ascii")})
         rendered = _demo_card(record, payload, out)
     except OSError as err:
         raise UsageError(f"cannot write the demo files in {out}: {err.strerror or err}") from err
-    card = verify(payload, TrustStore([key.public_key]))
-    sys.stderr.write(f"demo keys in {out}/ (kid {key.kid.hex()}); payload: "
-                     f"{len(payload)} Base45 characters, saved to {out}/payload.txt\n")
-    _emit({"payload": payload, "verification": card_to_json(card), "card_files": rendered})
+    result = Verifier(root=root, bundle=bundle, now=now).check(payload, now=now)
+    sys.stderr.write(
+        f"demo root, centre TRP-01, trust list, revocation list and bundle in {out}/; payload: "
+        f"{len(payload)} Base45 characters, saved to {out}/payload.txt\n"
+        f"try: cardlib verify --root {out}/root.pem --bundle {out}/bundle.cbor - < "
+        f"{out}/payload.txt\n")
+    _emit({"payload": payload, "verification": result.to_json(),
+           "files": [str(path) for path in files.values() if "private" not in path.name],
+           "card_files": rendered})
     return EXIT_OK
 
 
@@ -836,6 +824,27 @@ def _demo_card(record: Any, payload: str, out: Path) -> list[str]:
              out / "card.pdf": cards.card_pdf(images)}
     _write_all(files)
     return [str(path) for path in files]
+
+
+def _verify_options(parser: argparse.ArgumentParser) -> None:
+    """The options verify and scan share: revocation data, the policy and the state."""
+    parser.add_argument("--revocation-list", metavar="FILE",
+                        help="a root-signed revocation list, checked against --root")
+    parser.add_argument("--skew", type=_seconds, default=300, metavar="SECONDS",
+                        help="clock tolerance for exp/nbf/iat (default 300)")
+    parser.add_argument("--grace", type=_seconds, default=0, metavar="SECONDS",
+                        help="how long a list past its next update still counts as fresh "
+                        "(default 0: stale data gives 'unknown')")
+    parser.add_argument("--no-revocation", action="store_true",
+                        help="no revocation list is published here: a card can be valid "
+                        "without one (otherwise it is 'unknown')")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="where the highest list sequences seen are kept (default: "
+                        "$CARDLIB_STATE_DIR, else $XDG_STATE_HOME/cardlib or "
+                        "~/.local/state/cardlib)")
+    parser.add_argument("--no-state", action="store_true",
+                        help="do not read or write the state (older lists are then not refused "
+                        "across runs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -874,8 +883,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--bundle", metavar="FILE",
                      help="an offline bundle (trust list + revocation list) checked against --root")
     ver.add_argument("--now", metavar="ISO-8601", help="check validity at this time")
-    ver.add_argument("--skew", type=_skew, default=300, metavar="SECONDS",
-                     help="clock tolerance for exp/nbf/iat (default 300)")
+    _verify_options(ver)
     ver.add_argument("payload", metavar="PAYLOAD", help="Base45 payload, or - for stdin")
     ver.set_defaults(func=cmd_verify)
 
@@ -911,6 +919,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--bundle", metavar="FILE", help="an offline bundle, checked against --root")
     scan.add_argument("--backend", choices=("zxing", "zbar"), default="zxing")
     scan.add_argument("--now", metavar="ISO-8601")
+    _verify_options(scan)
     scan.add_argument("--no-mrz", action="store_true", help="do not read the MRZ (faster)")
     scan.add_argument("image", metavar="IMAGE")
     scan.set_defaults(func=cmd_scan)
@@ -1062,23 +1071,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except UsageError as err:
-        _fail(EXIT_USAGE, {"status": "error", "code": "usage", "message": str(err)})
+        _fail(EXIT_USAGE, _usage_json(str(err)))
     except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INVALID
     except OSError as err:  # a file or directory the user named cannot be used
-        _fail(EXIT_USAGE, {"status": "error", "code": "usage",
-                           "message": f"{getattr(err, 'filename', None) or ''}: "
-                                      f"{err.strerror or err}".lstrip(": ")})
-    except (KeyFileError, PassphraseError, BatchInputError, BatchBusyError, TrustListError,
-            CertificateInvalidError, TrustInputError, BundleError, RevocationListError) as err:
-        # the operator's inputs (keys, trust data, batch files), not a card
-        _fail(EXIT_USAGE, {"status": "error", **error_to_json(err)} | {"status": "error"})
-    except CardError as err:
-        _fail(EXIT_INVALID, error_to_json(err) | {"status": "error"})
+        _fail(EXIT_USAGE, _usage_json(f"{getattr(err, 'filename', None) or ''}: "
+                                      f"{err.strerror or err}".lstrip(": ")))
+    except CardError as err:  # its category decides the exit code (specs/format.md §10)
+        _fail(EXIT_CODES[err.category], error_to_json(err))
     except KeyboardInterrupt:
-        _fail(130, {"status": "error", "code": "interrupted", "message": "interrupted"})
+        _fail(130, _code_json("interrupted", "interrupted"))
     return result
+
+
+def _code_json(code: str, detail: str) -> dict[str, Any]:
+    text = message_for(code)
+    return {"status": "error", "code": code, "message": {"en": text.en, "ar": text.ar},
+            "detail": detail, "category": "input" if code == "usage" else "environment"}
+
+
+def _usage_json(detail: str) -> dict[str, Any]:
+    return _code_json("usage", detail)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ signature, and only then the signed content and its times.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -34,19 +34,19 @@ from ._errors import (
 from ._limits import DEFAULT_LIMITS, Limits
 from ._values import json_value
 from .codec import _base45, _cbor, _cose, _zlib
-from .keys._algorithms import ALGORITHMS, BY_NAME
-from .keys._keys import PublicKey
-from .keys._signer import Signer
-from .keys._trust import TrustStore
-from .profile._claims import (
+from .keys import ALGORITHMS, BY_NAME, PublicKey, Signer, TrustStore
+from .profile import (
+    CONTROL_CHARS,
+    DEFAULT_RULES,
     Claim169,
+    HolderRecord,
+    Rules,
+    check_record,
     has_profile,
     read_claim169,
     record_from_claims,
     to_claims,
 )
-from .profile._record import HolderRecord
-from .profile._rules import CONTROL_CHARS, DEFAULT_RULES, Rules, check_record
 
 CWT_ISS, CWT_SUB, CWT_EXP, CWT_NBF, CWT_IAT, CWT_CLAIM169 = 1, 2, 4, 5, 6, 169
 DEFAULT_ISSUER = "LBY"
@@ -88,6 +88,8 @@ class VerifiedCard:
     envelope: str
     compressed: bool
     signer: str | None = None  # the certified signer's label (its centre code), when known
+    # The trusted key whose signature held (its certificate window and revocation, if any).
+    signing_key: PublicKey | None = field(default=None, repr=False, compare=False)
 
 
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -357,7 +359,8 @@ def verify(
             raise ValidationError([Problem("cwt.exp", "inconsistent",
                                            "exp must be the end of the card's expiry date")])
     return VerifiedCard(record, claims, algorithm, kid, issuer, subject, _stamp(iat),
-                        _stamp(nbf), _stamp(exp), message.envelope, compressed, signer.label)
+                        _stamp(nbf), _stamp(exp), message.envelope, compressed, signer.label,
+                        signer)
 
 
 def inspect(payload: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:

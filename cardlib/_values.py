@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from .codec._cbor import Tag
@@ -42,3 +43,10 @@ def short_repr(value: object, limit: int = 40) -> str:
     if isinstance(value, int):
         return str(value) if -(10**20) < value < 10**20 else "a very large number"
     return f"a value of type {type(value).__name__}"
+
+
+def iso(moment: datetime | None) -> str | None:
+    """The one time format of every JSON output: ISO 8601 in UTC with ``Z``, whole seconds."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

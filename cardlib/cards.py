@@ -9,16 +9,30 @@
 
 from __future__ import annotations
 
-from .barcodes._code128 import code128_image
-from .barcodes._qr import QrMatrix, qr_image, qr_matrix
-from .barcodes._read import Decoded, available_backends, load_image, read_barcodes
-from .mrz._td1 import Td1, check_digit, parse_td1, td1_lines
-from .mrz._translit import transliterate_arabic
-from .photo._photo import PreparedPortrait, prepare_portrait
-from .render._card import CardImages, render_back, render_card, render_front
-from .render._layout import Layout, default_layout, layout_from_json
-from .render._pdf import card_pdf, sheet_pdf
-from .scan._scan import ScanResult, check_decoded, scan
+from .barcodes import (
+    Decoded,
+    QrMatrix,
+    available_backends,
+    code128_image,
+    load_image,
+    qr_image,
+    qr_matrix,
+    read_barcodes,
+)
+from .mrz import Td1, check_digit, parse_td1, td1_lines, transliterate_arabic
+from .photo import PreparedPortrait, prepare_portrait
+from .render import (
+    CardImages,
+    Layout,
+    card_pdf,
+    default_layout,
+    layout_from_json,
+    render_back,
+    render_card,
+    render_front,
+    sheet_pdf,
+)
+from .scan import ScanResult, check_decoded, scan
 
 __all__ = [
     "CardImages",

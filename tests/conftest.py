@@ -59,3 +59,11 @@ def require(feature: str, available: bool, reason: str) -> None:
     if os.environ.get("CARDLIB_REQUIRE_ALL") == "1":
         pytest.fail(f"{feature} is required in CI but unavailable: {reason}")
     pytest.skip(f"{feature} unavailable: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _state_directory(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's CLI runs (in process or in a subprocess) keep their verifier state in a
+    directory of their own, never in the user's ~/.local/state."""
+    monkeypatch.setenv("CARDLIB_STATE_DIR", str(tmp_path_factory.mktemp("state")))

@@ -66,18 +66,19 @@ def _verify(*args: str, stdin: str | None = None) -> tuple[int, dict[str, Any]]:
 @pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
 def test_issue_then_verify(keys: dict[str, Path], alg: str) -> None:
     payload = _issue(keys, alg)
-    code, out = _verify("--key", str(keys[alg] / "public.pem"), "--now", NOW, payload)
+    code, out = _verify("--key", str(keys[alg] / "public.pem"), "--now", NOW, "--no-revocation",
+                        payload)
     assert code == 0
     assert out["status"] == "valid" and out["code"] is None
-    assert out["record"] == json.loads(EXAMPLE.read_text("utf-8"))
-    assert out["algorithm"] == alg
+    assert out["card"]["record"] == json.loads(EXAMPLE.read_text("utf-8"))
+    assert out["card"]["algorithm"] == alg and out["signer"]["algorithm"] == alg
 
 
 def test_verify_reads_stdin_and_accepts_several_keys(keys: dict[str, Path]) -> None:
     payload = _issue(keys, "ES256")
     code, out = _verify("--key", str(keys["EdDSA"] / "public.pem"), "--key",
-                        str(keys["ES256"] / "public.pem"), "--now", NOW, "-",
-                        stdin=payload + "\n")
+                        str(keys["ES256"] / "public.pem"), "--now", NOW, "--no-revocation",
+                        "-", stdin=payload + "\n")
     assert code == 0 and out["status"] == "valid"
 
 
@@ -86,7 +87,8 @@ def test_invalid_cards_exit_1_with_a_code(keys: dict[str, Path]) -> None:
     public = str(keys["EdDSA"] / "public.pem")
     code, out = _verify("--key", str(keys["ES256"] / "public.pem"), "--now", NOW, payload)
     assert (code, out["status"], out["code"]) == (1, "invalid", "key_unknown")
-    assert out["record"] is None and out["message"]
+    assert out["card"] is None and out["message"]["en"] and out["message"]["ar"]
+    assert out["detail"] and "no trusted key" in out["detail"]
     code, out = _verify("--key", public, "--now", "2040-01-01T00:00:00Z", payload)
     assert (code, out["code"]) == (1, "expired")
     code, out = _verify("--key", public, "--now", NOW, payload.lower())
@@ -163,19 +165,33 @@ def test_inspect_is_marked_unverified(keys: dict[str, Path]) -> None:
 
 
 def test_demo_runs_the_main_job(tmp_path: Path) -> None:
-    result = run("demo", "--out", str(tmp_path / "demo"))
+    demo = tmp_path / "demo"
+    result = run("demo", "--out", str(demo))
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["verification"]["status"] == "valid"
-    assert out["verification"]["record"]["national_number"] == "119850012347"
-    saved = (tmp_path / "demo" / "payload.txt").read_text().strip()
+    assert out["verification"]["signer"]["centre"] == "TRP-01"
+    assert out["verification"]["card"]["record"]["national_number"] == "119850012347"
+    saved = (demo / "payload.txt").read_text().strip()
     assert saved == out["payload"]
-    code, checked = _verify("--key", str(tmp_path / "demo" / "public.pem"), saved)
-    assert code == 0 and checked["status"] == "valid"
+    assert "verify --root" in result.stderr  # the start-up lines say what to try
+    offline = ["--root", str(demo / "root.pem"), "--bundle", str(demo / "bundle.cbor")]
+    code, checked = _verify(*offline, saved)
+    assert (code, checked["status"], checked["revocation"]["state"]) == (0, "valid",
+                                                                        "not_revoked")
+    # With the centre's certificate but no revocation data: authentic, not confirmed (exit 3).
+    code, checked = _verify("--root", str(demo / "root.pem"), "--trust-list",
+                            str(demo / "trust-list.cose"), saved)
+    assert (code, checked["status"], checked["code"]) == (3, "unknown", "revocation_missing")
     assert [Path(p).name for p in out["card_files"]] == ["front.png", "back.png", "card.pdf"]
-    scanned = run("scan", "--key", str(tmp_path / "demo" / "public.pem"),
-                  str(tmp_path / "demo" / "back.png"))
+    scanned = run("scan", *offline, str(demo / "back.png"))
     assert scanned.returncode == 0 and json.loads(scanned.stdout)["status"] == "valid"
+    root = (demo / "root.pem").read_bytes()
+    again = run("demo", "--out", str(demo))  # a second run keeps the chain, publishes newer lists
+    assert again.returncode == 0, again.stderr
+    assert (demo / "root.pem").read_bytes() == root
+    code, checked = _verify(*offline, json.loads(again.stdout)["payload"])
+    assert code == 0, checked
 
 
 def test_a_payload_starting_with_a_dash_after_double_dash(keys: dict[str, Path]) -> None:
@@ -186,10 +202,11 @@ def test_a_payload_starting_with_a_dash_after_double_dash(keys: dict[str, Path])
 
 
 def test_verify_json_shows_profile_fields_once(keys: dict[str, Path]) -> None:
-    code, out = _verify("--key", str(keys["EdDSA"] / "public.pem"), "--now", NOW, _issue(keys))
+    code, out = _verify("--key", str(keys["EdDSA"] / "public.pem"), "--now", NOW,
+                        "--no-revocation", _issue(keys))
     assert code == 0
-    assert "extras" not in out["claims"]  # keys 75-84 are shown as the record
-    assert out["claims"]["secondary_full_name"] == "محمد علي سالم الورفلي"
+    assert "extras" not in out["card"]["claims"]  # keys 75-84 are shown as the record
+    assert out["card"]["claims"]["secondary_full_name"] == "محمد علي سالم الورفلي"
 
 
 def test_absurd_skew_is_a_usage_error(keys: dict[str, Path]) -> None:
@@ -242,16 +259,19 @@ def test_render_scan_and_sheet(keys: dict[str, Path], tmp_path: Path) -> None:
     for name in ("payload.txt", "front.png", "back.png", "card.pdf"):
         assert (out / name).stat().st_size > 0
     public = str(keys["EdDSA"] / "public.pem")
-    scanned = run("scan", "--key", public, "--now", NOW, str(out / "back.png"))
+    scanned = run("scan", "--key", public, "--now", NOW, "--no-revocation", str(out / "back.png"))
     assert scanned.returncode == 0, scanned.stderr
     data = json.loads(scanned.stdout)
-    assert data["status"] == "valid" and data["agree"] is True
-    assert data["mrz"][0].startswith("IDLBYLY0001234")
-    assert data["barcodes"] == [{"format": "qr", "text": (out / "payload.txt").read_text().strip()}]
-    assert data["record"] == json.loads(EXAMPLE.read_text("utf-8"))
-    front = json.loads(run("scan", "--key", public, "--now", NOW, str(out / "front.png")).stdout)
-    assert front["code"] == "barcode_not_found"
-    assert front["barcodes"] == [{"format": "code128", "text": "119850012347"}]
+    assert data["status"] == "valid" and data["scan"]["print_agrees"] is True
+    assert data["scan"]["mrz"][0].startswith("IDLBYLY0001234")
+    assert data["scan"]["barcodes"] == [
+        {"format": "qr", "text": (out / "payload.txt").read_text().strip()}]
+    assert data["card"]["record"] == json.loads(EXAMPLE.read_text("utf-8"))
+    front = run("scan", "--key", public, "--now", NOW, str(out / "front.png"))
+    # The front shows no card QR code: not a verdict on a card (exit 2), the Code128 is named.
+    assert front.returncode == 2 and front.stdout == ""
+    error = json.loads(front.stderr)
+    assert error["code"] == "barcode_not_found" and "code128" in error["detail"]
     sheet = run("render-sheet", "--out", str(tmp_path / "sheet.pdf"), str(out), str(out))
     assert sheet.returncode == 0 and json.loads(sheet.stdout)["cards"] == 2
     assert (tmp_path / "sheet.pdf").read_bytes().startswith(b"%PDF-1.4")
@@ -262,15 +282,15 @@ def test_render_with_a_photo_needs_room_on_the_back(keys: dict[str, Path], tmp_p
     base = ["--key", str(keys["ES256"] / "private.pem"), "--passphrase-file", str(keys["pass"]),
             "--now", "2026-01-10T09:00:00Z", "--photo", str(photo)]
     crowded = run("render", *base, "--out", str(tmp_path / "a"), str(EXAMPLE))
-    assert crowded.returncode == 1 and "qr_too_large" in crowded.stderr
+    assert crowded.returncode == 2 and "qr_too_large" in crowded.stderr
     result = run("render", *base, "--no-mrz", "--out", str(tmp_path / "b"), str(EXAMPLE))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["photo"]["bytes"] <= 600 and report["qr_version"] <= 25
     scanned = run("scan", "--key", str(keys["ES256"] / "public.pem"), "--now", NOW,
-                  str(tmp_path / "b" / "back.png"))
+                  "--no-revocation", str(tmp_path / "b" / "back.png"))
     out = json.loads(scanned.stdout)
-    assert scanned.returncode == 0 and out["claims"]["photo_format"] in (3, 4)
+    assert scanned.returncode == 0 and out["card"]["claims"]["photo_format"] in (3, 4)
     bad = run("render", *base[:-1], str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "c"),
               str(EXAMPLE))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
@@ -288,15 +308,18 @@ def test_scan_a_tampered_print_exits_1(keys: dict[str, Path], tmp_path: Path) ->
     table.paste(genuine.back, (1060, 30))
     table.save(tmp_path / "photo.jpg", quality=85)
     (tmp_path / "fixed.pem").write_bytes(fixed_key().public_key.to_pem())
-    result = run("scan", "--key", str(tmp_path / "fixed.pem"), "--now", NOW,
+    result = run("scan", "--key", str(tmp_path / "fixed.pem"), "--now", NOW, "--no-revocation",
                  str(tmp_path / "photo.jpg"))
     out = json.loads(result.stdout)
     assert result.returncode == 1
-    assert (out["code"], out["agree"]) == ("print_mismatch", False)
+    assert (out["status"], out["code"], out["scan"]["print_agrees"]) == (
+        "invalid", "print_mismatch", False)
+    # The card stays in the result: the clerk sees what was signed next to the altered print.
+    assert out["card"]["record"]["national_number"] == "119850012347"
     garbage = tmp_path / "garbage.png"
     garbage.write_bytes(b"not an image")
     bad = run("scan", "--key", str(tmp_path / "fixed.pem"), str(garbage))
-    assert bad.returncode in (1, 2) and "image_invalid" in bad.stderr + bad.stdout
+    assert bad.returncode == 2 and json.loads(bad.stderr)["code"] == "image_invalid"
 
 
 def test_batch_reports_bad_rows_and_resumes(keys: dict[str, Path], tmp_path: Path) -> None:
@@ -318,8 +341,9 @@ def test_batch_reports_bad_rows_and_resumes(keys: dict[str, Path], tmp_path: Pat
     again = json.loads(run(*args).stdout)
     assert (again["issued"], again["skipped"]) == (0, 2)
     payload = (tmp_path / "out" / "cards" / "LY0001235" / "payload.txt").read_text().strip()
-    code, out = _verify("--key", str(keys["EdDSA"] / "public.pem"), "--now", NOW, payload)
-    assert code == 0 and out["record"]["national_number"] == "219900012345"
+    code, out = _verify("--key", str(keys["EdDSA"] / "public.pem"), "--now", NOW,
+                        "--no-revocation", payload)
+    assert code == 0 and out["card"]["record"]["national_number"] == "219900012345"
     sheet = run("render-sheet", "--out", str(tmp_path / "sheet.pdf"), str(tmp_path / "out"))
     assert sheet.returncode == 0 and json.loads(sheet.stdout)["cards"] == 2
 
@@ -398,16 +422,19 @@ def test_root_centre_trust_list_flow(tmp_path: Path) -> None:
                  "--now", "2026-01-10T09:00:00Z", str(EXAMPLE))
     payload = issued.stdout.strip()
     listed = ["--trust-list", str(tmp_path / "t1"), "--root", str(ca / "root.pem")]
-    code, out = _verify(*listed, "--now", "2026-01-20T00:00:00Z", payload)
-    assert code == 0 and out["signer"] == "TRP-01" and out["kid"] == centre["kid"]
-    assert out["trust_list"]["stale"] is False
-    code, out = _verify(*listed, "--now", "2026-03-01T00:00:00Z", payload)
-    assert code == 0 and out["trust_list"]["stale"] is True  # reported, not hidden
+    code, out = _verify(*listed, "--no-revocation", "--now", "2026-01-20T00:00:00Z", payload)
+    assert code == 0 and out["signer"]["centre"] == "TRP-01"
+    assert out["card"]["kid"] == out["signer"]["kid"] == centre["kid"]
+    assert out["signer"]["certificate_valid_from"] == "2026-01-01T00:00:00Z"
+    assert [(i["kind"], i["stale"]) for i in out["lists"]] == [("trust_list", False)]
+    code, out = _verify(*listed, "--no-revocation", "--now", "2026-03-01T00:00:00Z", payload)
+    assert (code, out["status"], out["code"]) == (3, "unknown", "trust_list_stale")
+    assert out["lists"][0]["stale"] is True and out["card"] is not None
     ok("trust", "publish", "--ca", str(ca), "--sequence", "2", "--now", "2026-01-15T00:00:00Z",
        "--next-update", "2026-02-15T00:00:00Z", "--revoke", f"{centre['kid']}=2026-01-05T00:00:00Z",
        "--out", str(tmp_path / "t2"), cert)
     code, out = _verify("--trust-list", str(tmp_path / "t2"), "--root", str(ca / "root.pem"),
-                        "--now", "2026-01-20T00:00:00Z", payload)
+                        "--now", "2026-01-20T00:00:00Z", "--no-revocation", payload)
     assert (code, out["code"]) == (1, "key_revoked")
     other = tmp_path / "other"
     ok("ca", "init", "--out", str(other), "--alg", "ES256", "--now", "2026-01-01T00:00:00Z")
@@ -451,15 +478,20 @@ def test_offline_bundle_gives_card_status(tmp_path: Path) -> None:
        str(tmp_path / "revocations"), "--out", str(tmp_path / "bundle"))
     offline = ["--bundle", str(tmp_path / "bundle"), "--root", str(ca / "root.pem")]
     code, out = _verify(*offline, "--now", "2026-01-20T00:00:00Z", kept)
-    assert code == 0 and out["card_status"]["state"] == "valid"
-    assert out["card_status"]["stale"] is False and out["signer"] == "TRP-01"
+    assert (code, out["status"], out["revocation"]["state"]) == (0, "valid", "not_revoked")
+    assert [(i["kind"], i["stale"]) for i in out["lists"]] == [
+        ("trust_list", False), ("revocation_list", False)]
+    assert out["signer"]["centre"] == "TRP-01"
     code, out = _verify(*offline, "--now", "2026-01-20T00:00:00Z", lost)
-    assert (code, out["code"], out["card_status"]["reason"]) == (1, "revoked", "stolen")
+    assert (code, out["status"], out["code"], out["revocation"]["reason"]) == (
+        1, "revoked", "revoked", "stolen")
     code, out = _verify(*offline, "--now", "2026-01-25T00:00:00Z", kept)  # the list is stale
-    assert code == 0 and out["card_status"] == out["card_status"] | {
-        "state": "unknown", "stale": True}
+    assert (code, out["status"], out["code"]) == (3, "unknown", "revocation_stale")
+    assert out["revocation"]["state"] == "unknown" and out["lists"][1]["stale"] is True
+    code, out = _verify(*offline, "--grace", "259200", "--now", "2026-01-25T00:00:00Z", kept)
+    assert (code, out["status"]) == (0, "valid")  # a grace period the policy allows
     code, out = _verify(*offline, "--now", "2026-01-25T00:00:00Z", lost)  # still revoked
-    assert (code, out["card_status"]["state"]) == (1, "revoked")
+    assert (code, out["status"], out["revocation"]["state"]) == (1, "revoked", "revoked")
     junk = tmp_path / "junk"
     junk.write_bytes(b"\xa1\x01\x02")
     bad = run("verify", "--bundle", str(junk), "--root", str(ca / "root.pem"), kept)
@@ -472,7 +504,7 @@ def test_registry_issue_replace_revoke_history(keys: dict[str, Path], tmp_path: 
     first = run("issue", *key, "--registry", url, "--now", "2026-01-10T09:00:00Z", str(EXAMPLE))
     assert first.returncode == 0, first.stderr
     again = run("issue", *key, "--registry", url, "--now", "2026-01-10T10:00:00Z", str(EXAMPLE))
-    assert again.returncode == 1 and "document_number_reused" in again.stderr
+    assert again.returncode == 2 and "document_number_reused" in again.stderr
     assert again.stdout == ""  # a card the registry refused is never printed
     new = json.loads(EXAMPLE.read_text("utf-8")) | {"document_number": "LY0001300",
                                                     "issue_date": "2026-02-01"}
@@ -491,7 +523,8 @@ def test_registry_issue_replace_revoke_history(keys: dict[str, Path], tmp_path: 
                       ("replacement", "LY0001300"), ("revocation", "LY0001300")]
     stranger = run("history", "--registry", url, "--holder", "119850012347",
                    "--document", "LY9999999")
-    assert stranger.returncode == 1 and "history_not_found" in stranger.stdout
+    assert stranger.returncode == 2 and stranger.stdout == ""
+    assert json.loads(stranger.stderr)["code"] == "history_not_found"
 
 
 def test_audit_verify_points_at_the_first_tampered_entry(tmp_path: Path) -> None:
@@ -572,7 +605,7 @@ def test_revocation_list_from_the_registry(tmp_path: Path) -> None:
        str(tmp_path / "rl"), "--out", str(tmp_path / "b"))
     code, out = _verify("--bundle", str(tmp_path / "b"), "--root", str(ca / "root.pem"),
                         "--now", "2026-01-20T00:00:00Z", payload)
-    assert (code, out["code"], out["card_status"]["reason"]) == (1, "revoked", "fraud")
+    assert (code, out["code"], out["revocation"]["reason"]) == (1, "revoked", "fraud")
 
 
 def test_audit_log_mirrors_the_registry_and_key_events(keys: dict[str, Path],

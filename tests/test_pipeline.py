@@ -540,7 +540,7 @@ def test_critical_headers_are_refused(ed_key: PrivateKey) -> None:
 
 
 def test_colliding_keys_survive_the_json_report(ed_key: PrivateKey) -> None:
-    from cardlib._report import card_to_json
+    from cardlib._result import card_to_json
 
     card = verify(craft(ed_key, cwt({1: "X", 100: {1: "int-key", "1": "text-key"}})),
                   ed_key.public_key, now=CHECKED)

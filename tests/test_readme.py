@@ -22,4 +22,6 @@ def test_readme_python_example_runs() -> None:
             exec(compile(blocks[0], "README.md", "exec"), {})
     finally:
         os.chdir(cwd)
-    assert out.getvalue().startswith("expired the card expired on 2036-01-10")
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["unknown revocation_missing", "valid"]
+    assert lines[2].startswith("invalid expired the card expired on 2036-01-10")

@@ -1,5 +1,41 @@
 """The audit log: an append-only, hash-chained record of issuance, revocation and key events,
 sealed by checkpoints that the registry key signs, with a holder's view of their own events.
 
-The implementation and its public names live in :mod:`cardlib.audit._log`.
+:class:`AuditLog` appends (and mirrors a registry's events); :func:`verify_log` re-checks a log
+and returns an :class:`AuditReport`; :func:`events_for` is a holder's view. The file format is
+described in ``specs/format.md`` §13.3.
 """
+
+from __future__ import annotations
+
+from ._log import (
+    CARD_KINDS,
+    KINDS,
+    MAX_DATA_BYTES,
+    MAX_DATA_DEPTH,
+    MAX_LINE_BYTES,
+    PROBLEMS,
+    ZERO_HASH,
+    AuditEntry,
+    AuditLog,
+    AuditReport,
+    checkpoint_message,
+    events_for,
+    verify_log,
+)
+
+__all__ = [
+    "CARD_KINDS",
+    "KINDS",
+    "MAX_DATA_BYTES",
+    "MAX_DATA_DEPTH",
+    "MAX_LINE_BYTES",
+    "PROBLEMS",
+    "ZERO_HASH",
+    "AuditEntry",
+    "AuditLog",
+    "AuditReport",
+    "checkpoint_message",
+    "events_for",
+    "verify_log",
+]

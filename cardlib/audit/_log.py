@@ -98,11 +98,17 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, BinaryIO, Final, Literal, get_args
 
-from .._errors import CardError, VerificationError
+from .._errors import (
+    AuditAccessError,
+    AuditBusyError,
+    AuditError,
+    AuditInputError,
+    AuditTamperedError,
+    AuditUnavailableError,
+    VerificationError,
+)
 from ..codec._cbor import dumps as _cbor_dumps
-from ..keys._keys import PublicKey
-from ..keys._signer import Signer
-from ..keys._trust import TrustStore
+from ..keys import PublicKey, Signer, TrustStore
 
 __all__ = [
     "CARD_KINDS",
@@ -166,77 +172,6 @@ PROBLEMS: Final[Mapping[str, str]] = MappingProxyType({
     "truncated": "the log ends before a checkpoint kept elsewhere (the anchor)",
     "anchor_mismatch": "the log's entry differs from the checkpoint kept elsewhere (the anchor)",
 })
-
-
-# --- errors ------------------------------------------------------------------------------------
-
-
-class AuditError(CardError):
-    """The audit log failed for a reason not covered by a more precise code below."""
-
-    code = "audit_error"
-
-
-class AuditInputError(AuditError, ValueError):
-    """A value handed to the audit log is unusable (a naive datetime, oversized data, ...)."""
-
-    code = "audit_input_invalid"
-
-
-class AuditUnavailableError(AuditError):
-    """The audit log file cannot be opened, read or written."""
-
-    code = "audit_unavailable"
-
-
-class AuditBusyError(AuditError):
-    """Another writer held the log's lock for longer than the lock timeout."""
-
-    code = "audit_busy"
-
-
-class AuditAccessError(AuditError, LookupError):
-    """The holder view was refused: the document number is not one of this holder's cards.
-
-    The same error is raised whether the holder is unknown or the document number is wrong, so
-    the refusal reveals nothing about whether a national number has any history.
-    """
-
-    code = "audit_access_denied"
-
-
-class AuditTamperedError(AuditError, VerificationError):
-    """The log is not the one its writers wrote; this names the first place where that shows.
-
-    ``line`` is the 1-based line of the first problem (``None`` when the problem is not at one
-    line of a file), ``seq`` the sequence number that belongs there (equal to ``line`` in a
-    sound log), ``problem`` a code from :data:`PROBLEMS`, and ``first_suspect`` the earliest
-    entry that may be the altered one: ``seq`` itself for a hash mismatch, the entry before for a
-    broken link (either it was altered and rehashed, or this one was), the entry after the
-    previous checkpoint for a checkpoint whose head no longer matches.
-    """
-
-    code = "audit_tampered"
-
-    def __init__(
-        self,
-        problem: str,
-        detail: str,
-        *,
-        line: int | None,
-        seq: int | None,
-        first_suspect: int | None = None,
-    ) -> None:
-        self.problem = problem
-        self.detail = detail
-        self.line = line
-        self.seq = seq
-        self.first_suspect = seq if first_suspect is None else first_suspect
-        where = "the log" if line is None else f"line {line} (seq {seq})"
-        super().__init__(
-            f"{where}: {problem}: {detail}. The audit log has been altered or damaged; keep "
-            "this copy as evidence and compare it with a backup"
-        )
 
 
 class _Problem(Exception):

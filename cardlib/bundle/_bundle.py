@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from .._errors import BundleError, InputTooLargeError
+from .._errors import BundleError, DecodeError
 from .._limits import Limits
 from .._pipeline import VerifiedCard
 from ..codec import _cbor
-from ..keys._trust import TrustStore
-from ..revocation._revocation import CardStatus, RevocationList, load_revocation_list
-from ..trust._trustlist import TrustList, load_trust_list
+from ..keys import TrustStore
+from ..revocation import CardStatus, RevocationList, load_revocation_list
+from ..trust import TrustList, load_trust_list
 
 MAGIC: Final = "cardlib-bundle"
 VERSION: Final = 1
@@ -56,11 +56,31 @@ def export_bundle(trust_list: bytes, revocation_list: bytes) -> bytes:
 def load_bundle(data: bytes, root_der: bytes, *, now: datetime,
                 previous: Bundle | None = None) -> Bundle:
     """Check both parts against the pinned root (rollback refused against ``previous``)."""
+    trust_part, revocation_part = read_bundle(data)
+    trust_list = load_trust_list(
+        trust_part, root_der, now=now,
+        previous_sequence=None if previous is None else previous.trust_list.sequence)
+    revocations = load_revocation_list(
+        revocation_part, root_der, now=now,
+        previous=None if previous is None else previous.revocations)
+    return Bundle(trust_list, revocations, trust_list.trust_store())
+
+
+def read_bundle(data: bytes) -> tuple[bytes, bytes]:
+    """The two signed parts of a bundle file (trust list, revocation list), not yet checked:
+    :func:`load_bundle` and :class:`cardlib.Verifier` check each against the pinned root.
+    Anything that is not a bundle (empty, truncated, random bytes) is ``bundle_invalid``."""
     if not isinstance(data, bytes):
         raise BundleError("a bundle is bytes")
+    if not data:
+        raise BundleError("the bundle is empty")
     if len(data) > MAX_BUNDLE_BYTES:
-        raise InputTooLargeError(f"a bundle is at most {MAX_BUNDLE_BYTES} bytes")
-    container: Any = _cbor.loads(data, _LIMITS)
+        raise BundleError(f"a bundle is at most {MAX_BUNDLE_BYTES} bytes; this one has "
+                          f"{len(data)}")
+    try:
+        container: Any = _cbor.loads(data, _LIMITS)
+    except DecodeError as err:
+        raise BundleError(f"this file is not a cardlib bundle ({err.message})") from None
     if (type(container) is not dict or container.get(1) != MAGIC
             or set(container) != {1, 2, 3, 4}):
         raise BundleError("this file is not a cardlib bundle")
@@ -68,10 +88,4 @@ def load_bundle(data: bytes, root_der: bytes, *, now: datetime,
         raise BundleError(f"bundle version {str(container[2])[:20]!r} is not supported")
     if type(container[3]) is not bytes or type(container[4]) is not bytes:
         raise BundleError("a bundle's parts are byte strings")
-    trust_list = load_trust_list(
-        container[3], root_der, now=now,
-        previous_sequence=None if previous is None else previous.trust_list.sequence)
-    revocations = load_revocation_list(
-        container[4], root_der, now=now,
-        previous=None if previous is None else previous.revocations)
-    return Bundle(trust_list, revocations, trust_list.trust_store())
+    return container[3], container[4]

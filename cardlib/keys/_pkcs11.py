@@ -33,92 +33,27 @@ from typing import TYPE_CHECKING, Any, Final, Self, cast
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 
-from .._errors import CardError, SignatureInvalidError, SigningError
+from .._errors import (
+    CardError,
+    HsmError,
+    HsmInputError,
+    HsmKeyAmbiguousError,
+    HsmKeyExistsError,
+    HsmKeyMismatchError,
+    HsmKeyNotFoundError,
+    HsmKeyUnsupportedError,
+    HsmModuleError,
+    HsmPinError,
+    HsmPinLockedError,
+    HsmSigningError,
+    HsmTokenInUseError,
+    HsmTokenNotFoundError,
+    SignatureInvalidError,
+)
 from ._keys import PublicKey
 
 if TYPE_CHECKING:
     from pkcs11._pkcs11 import lib as _Lib
-
-# --- errors (codes are stable; to be listed in specs/format.md) -------------------------------
-
-
-class HsmError(CardError):
-    """The token or its PKCS#11 module failed for a reason not covered by a code below."""
-
-    code = "hsm_error"
-
-
-class HsmInputError(HsmError, ValueError):
-    """An argument is unusable (an empty label, an empty kid, an unknown algorithm)."""
-
-    code = "hsm_input_invalid"
-
-
-class HsmModuleError(HsmError):
-    """The PKCS#11 module (the ``.so`` file) cannot be loaded or initialised."""
-
-    code = "hsm_module_unavailable"
-
-
-class HsmTokenNotFoundError(HsmError, LookupError):
-    """No token (or more than one) carries the given label."""
-
-    code = "hsm_token_not_found"
-
-
-class HsmTokenInUseError(HsmError):
-    """This process is already logged in to the token (another open signer)."""
-
-    code = "hsm_token_in_use"
-
-
-class HsmPinError(HsmError):
-    """The token refused the PIN (wrong, wrong length, or expired)."""
-
-    code = "hsm_pin_invalid"
-
-
-class HsmPinLockedError(HsmPinError):
-    """The token locked its user PIN after too many wrong tries."""
-
-    code = "hsm_pin_locked"
-
-
-class HsmKeyNotFoundError(HsmError, LookupError):
-    """The token holds no private key (or no matching public key) with the given label."""
-
-    code = "hsm_key_not_found"
-
-
-class HsmKeyAmbiguousError(HsmError):
-    """More than one private key on the token carries the given label."""
-
-    code = "hsm_key_ambiguous"
-
-
-class HsmKeyExistsError(HsmError):
-    """A key with this label already exists on the token; a new one would make it ambiguous."""
-
-    code = "hsm_key_exists"
-
-
-class HsmKeyUnsupportedError(HsmError):
-    """The key is neither P-256 nor Ed25519, or the token lacks the mechanism to use it."""
-
-    code = "hsm_key_unsupported"
-
-
-class HsmKeyMismatchError(HsmError):
-    """The public key stored next to the private key does not verify its signatures."""
-
-    code = "hsm_key_mismatch"
-
-
-class HsmSigningError(HsmError, SigningError):
-    """The token failed to sign, or returned a signature that does not verify."""
-
-    code = "hsm_sign_failed"
-
 
 # --- third-party errors -> ours (a registry, most specific first) ------------------------------
 
@@ -302,7 +237,7 @@ class Pkcs11Signer:
 
     Open it with :meth:`open`; close it (or use ``with``) to log out. ``kid`` is the public key's
     (SHA-256 over its SPKI, first 8 bytes) unless an explicit one is given, for example a centre
-    certificate's: ``kid=cardlib.trust._certs.kid_for_certificate(certificate_der)``.
+    certificate's: ``kid=cardlib.trust.kid_for_certificate(certificate_der)``.
     Safe to share between threads: one signature at a time goes to the token.
     """
 

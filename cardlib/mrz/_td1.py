@@ -62,7 +62,7 @@ from datetime import date
 from typing import Literal
 
 from .._errors import MrzError
-from ..profile._record import HolderRecord, Sex
+from ..profile import HolderRecord, Sex
 from ._translit import FILLER, to_mrz_text
 
 __all__ = [

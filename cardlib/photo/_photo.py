@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 from .._errors import ImageError, PhotoBudgetError
-from ..profile._record import PhotoFormat
+from ..profile import PhotoFormat
 
 #: Card portrait in pixels: 25 × 32 mm at 300 dpi.
 CARD_SIZE: tuple[int, int] = (295, 378)

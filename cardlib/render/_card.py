@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageFont
 
 from .._errors import LayoutError, QrCapacityError, UnprintableError
-from ..barcodes._code128 import code128_image
-from ..barcodes._qr import qr_image, qr_matrix
-from ..mrz._td1 import td1_lines
-from ..profile._record import HolderCategory, HolderRecord, Sex
+from ..barcodes import code128_image, qr_image, qr_matrix
+from ..mrz import td1_lines
+from ..profile import HolderCategory, HolderRecord, Sex
 from ._images import logo_image, thumbnail
 from ._layout import Layout
 from ._text import font, visual

@@ -8,7 +8,7 @@ Wire format
 ===========
 
 A COSE_Sign1 (tag 18) signed by the pinned root key, exactly like the trust list
-(:mod:`cardlib.trust._trustlist`), with its own content type:
+(:func:`cardlib.trust.publish_trust_list`), with its own content type:
 
 * Protected header ``{1: alg, 3: "application/vnd.cardlib.revocation-list+cbor", 4: root kid}``.
   The content type differs from the trust list's, so neither can be passed off as the other.
@@ -117,14 +117,16 @@ from typing import Final, Literal
 
 from .._errors import (
     InputTooLargeError,
-    TrustInputError,
-    VerificationError,
+    RevocationDeltaBaseError,
+    RevocationInputError,
+    RevocationListError,
+    RevocationListRollbackError,
+    RevocationListSignatureError,
 )
 from .._limits import DEFAULT_LIMITS
 from ..codec import _cbor, _zlib
-from ..keys._keys import PrivateKey
-from ..trust._certs import _check_root_key, _load_root
-from ..trust._signed import open_root_signed, sign_root_document
+from ..keys import PrivateKey
+from ..trust import check_root_key, open_root_signed, sign_root_document
 
 __all__ = [
     "CONTENT_TYPE",
@@ -143,40 +145,6 @@ __all__ = [
     "publish_delta",
     "publish_revocation_list",
 ]
-
-# --- errors (to move to cardlib/_errors.py) -------------------------------------------------
-
-
-class RevocationInputError(TrustInputError):
-    """An argument given to publish a revocation list, or a document number looked up in one,
-    is unusable."""
-
-    code = "revocation_input_invalid"
-
-
-class RevocationListError(VerificationError, ValueError):
-    """A revocation list is malformed or breaks the format; nothing in it is used."""
-
-    code = "revocation_list_invalid"
-
-
-class RevocationListSignatureError(RevocationListError):
-    """A revocation list is not signed by the pinned root (another root, or altered)."""
-
-    code = "revocation_list_signature_invalid"
-
-
-class RevocationListRollbackError(RevocationListError):
-    """A revocation list is older (lower sequence) than one this verifier already accepted."""
-
-    code = "revocation_list_rollback"
-
-
-class RevocationDeltaBaseError(RevocationListError):
-    """A revocation delta updates another list than the one this verifier holds."""
-
-    code = "revocation_delta_base_mismatch"
-
 
 # --- format constants ----------------------------------------------------------------------------
 
@@ -485,8 +453,7 @@ def _publish(
     next_update: datetime,
     limits: RevocationLimits,
 ) -> bytes:
-    root = _load_root(root_der)
-    _check_root_key(root_key, root)
+    check_root_key(root_key, root_der)
     if type(sequence) is not int or not 0 <= sequence <= _MAX_UINT:
         raise RevocationInputError(f"the sequence must be a whole number from 0 to {_MAX_UINT}")
     if base_sequence is not None and (

@@ -29,7 +29,7 @@ reader knows the face, the size and the place, and uses the QR code as a registr
    are compared again on grey levels, over the pixels where they differ.
 5. **Decision.** The TD1 field formats restrict each position's alphabet (digits in the dates,
    letters in the name, ...). Glyphs still in doubt are tried in every combination against
-   the format and check digits (:func:`~cardlib.mrz._td1.parse_td1`). The zone is returned
+   the format and check digits (:func:`~cardlib.mrz.parse_td1`). The zone is returned
    only when exactly one combination passes: a zone whose check digits fail is reported as
    unreadable (None), as is one where two readings pass (a doubt in the name, which no check
    digit covers, or two doubts whose check-digit changes cancel).
@@ -63,11 +63,9 @@ from itertools import product
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
 from .._errors import ImageError, MrzError
-from ..barcodes._qr import EC_LEVELS, MAX_VERSION, MIN_QUIET_MODULES, minimal_version
-from ..barcodes._read import Decoded
-from ..mrz._td1 import LINE_LENGTH, parse_td1
-from ..render._card import HEIGHT, MRZ_LINE_PITCH, MRZ_ZONE, QR_MODULE_PX, WIDTH
-from ..render._text import font
+from ..barcodes import EC_LEVELS, MAX_VERSION, QR_QUIET_MODULES, Decoded, minimal_version
+from ..mrz import LINE_LENGTH, parse_td1
+from ..render import HEIGHT, MRZ_LINE_PITCH, MRZ_ZONE, QR_MODULE_PX, WIDTH, font
 
 __all__ = ["read_mrz"]
 
@@ -78,7 +76,7 @@ Point = tuple[float, float]
 
 _FACE = ("mono", 46, 500)  # _mrz: font("mono", 46, 500)
 _FIRST_LINE_TOP = HEIGHT - MRZ_ZONE + 6  # _mrz: ``top + 6``, the ascender line (anchor "ma")
-_QUIET = MIN_QUIET_MODULES  # render_back: qr_image's default quiet zone, in modules
+_QUIET = QR_QUIET_MODULES  # render_back: qr_image's default quiet zone, in modules
 _LINES = 3
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 
@@ -126,7 +124,7 @@ def read_mrz(
     ``version`` pins the QR version when the caller knows it; otherwise it is measured among
     the versions the payload's length allows at the four error levels.
 
-    The lines returned passed :func:`~cardlib.mrz._td1.parse_td1` (formats and every check
+    The lines returned passed :func:`~cardlib.mrz.parse_td1` (formats and every check
     digit); the caller compares their content with the signed payload. None, never an
     exception, when the zone is missing (a layout without MRZ, a blanked or cropped band), too
     degraded, or read with a doubt that the check digits do not settle. Raises
@@ -395,7 +393,7 @@ def _scan(sample: Sampler, h: Matrix, axis: int, across: float, module: float
 
 def _strip_to_image(frame: Matrix, size: int) -> Matrix:
     """The affine map from strip pixels to image pixels, for a symbol of ``size`` modules
-    placed as :func:`cardlib.render._card.render_back` places it."""
+    placed as :func:`cardlib.render.render_back` places it."""
     side = (size + 2 * _QUIET) * QR_MODULE_PX
     top = (HEIGHT - MRZ_ZONE - side) // 2
     scale = 1.0 / QR_MODULE_PX

@@ -17,10 +17,9 @@ from PIL import Image
 
 from .._errors import BarcodeNotFoundError, PrintMismatchError
 from .._pipeline import VerifiedCard, verify
-from ..barcodes._read import Decoded, read_barcodes
-from ..keys._keys import PublicKey
-from ..keys._trust import TrustStore
-from ..mrz._td1 import parse_td1
+from ..barcodes import Decoded, read_barcodes
+from ..keys import PublicKey, TrustStore
+from ..mrz import parse_td1
 from ._mrz_ocr import read_mrz
 
 _BASE45 = re.compile(r"[0-9A-Z $%*+\-./:]+")
@@ -64,8 +63,19 @@ def check_decoded(
     image: Image.Image | None = None,
 ) -> ScanResult:
     """Verify the QR payload among ``found`` and cross-check the printed data with it: every
-    Code128 shaped like a holder number, and (given ``image``) the MRZ next to the QR code."""
-    # Other QR codes in the picture (a poster's URL, ...) are not cards: only Base45 text is.
+    Code128 shaped like a holder number, and (given ``image``) the MRZ next to the QR code.
+    A disagreement raises :class:`PrintMismatchError`."""
+    payload = card_payload(found)
+    card = verify(payload.text, trust, now=now)
+    check = compare_print(found, card, payload, image=image, now=now)
+    if check.mismatch is not None:
+        raise PrintMismatchError(check.mismatch)
+    return ScanResult(card, found, check.mrz, check.agrees)
+
+
+def card_payload(found: tuple[Decoded, ...]) -> Decoded:
+    """The one card QR code among ``found`` (other QR codes in the picture, a poster's URL, are
+    not cards: only Base45 text is); :class:`BarcodeNotFoundError` for none or several."""
     payloads = [d for d in found if d.format == "qr" and _BASE45.fullmatch(d.text)]
     if not payloads:
         kinds = ", ".join(sorted({d.format for d in found})) or "nothing"
@@ -74,24 +84,45 @@ def check_decoded(
             "sharp")
     if len({d.text for d in payloads}) > 1:
         raise BarcodeNotFoundError("the image holds QR codes of more than one card; scan one card")
-    card = verify(payloads[0].text, trust, now=now)
+    return payloads[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PrintCheck:
+    """The printed data compared with the signed data: ``agrees`` is True (all printed data
+    found matches), False (``mismatch`` says what differs) or None (nothing printed to
+    compare); ``mrz`` holds the machine-readable zone when it was read with certainty."""
+
+    agrees: bool | None
+    mismatch: str | None
+    mrz: tuple[str, str, str] | None
+
+
+def compare_print(
+    found: tuple[Decoded, ...],
+    card: VerifiedCard,
+    payload: Decoded,
+    *,
+    image: Image.Image | None = None,
+    now: datetime | None = None,
+) -> PrintCheck:
+    """Compare the print with the verified ``card``: every Code128 shaped like a holder number,
+    and (given ``image``) the MRZ next to the QR code ``payload``."""
     record = card.record
     signed_number = record.identifier if record is not None else card.claims.id
     # Only Code128 symbols shaped like a holder number are the card's print; others are ignored.
     printed = [d.text for d in found if d.format == "code128" and _NUMBER.fullmatch(d.text)]
-    for text in printed:
-        if text != signed_number:
-            raise PrintMismatchError(
-                "the printed number (Code128) does not match the signed number in the QR code: "
-                "the card print has been altered")
-    lines = read_mrz(image, payloads[0]) if image is not None and record is not None else None
+    if any(text != signed_number for text in printed):
+        return PrintCheck(False, "the printed number (Code128) does not match the signed number "
+                          "in the QR code: the card print has been altered", None)
+    lines = read_mrz(image, payload) if image is not None and record is not None else None
     if lines is not None and record is not None:
         today = (now or datetime.now(UTC)).date()
         zone = parse_td1(lines, today=today)
         if zone.document_number != record.document_number or (
                 zone.identifier is not None and zone.identifier != record.identifier):
-            raise PrintMismatchError(
-                "the machine-readable zone does not match the signed document or holder number "
-                "in the QR code: the card print has been altered")
+            return PrintCheck(False, "the machine-readable zone does not match the signed "
+                              "document or holder number in the QR code: the card print has "
+                              "been altered", lines)
     compared = bool(printed) or lines is not None
-    return ScanResult(card, found, lines, True if compared else None)
+    return PrintCheck(True if compared else None, None, lines)

@@ -88,7 +88,7 @@ class PostgresRegistry(SqlRegistry):
     def _migrations(self) -> tuple[Migration, ...]:
         return MIGRATIONS
 
-    def _lock_schema(self, tx: Tx) -> None:
+    def lock_schema(self, tx: Tx) -> None:
         tx("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
 
     @contextmanager
@@ -108,7 +108,7 @@ class PostgresRegistry(SqlRegistry):
         with conn.transaction():
             yield tx
 
-    def _broken_rule(self, err: Exception) -> str | None:
+    def broken_rule(self, err: Exception) -> str | None:
         if isinstance(err, pg_errors.UniqueViolation):
             return _RULES.get(err.diag.constraint_name or "")
         return None
@@ -133,10 +133,10 @@ class PostgresRegistry(SqlRegistry):
             )
         return RegistryError(f"the PostgreSQL registry failed: {err}")
 
-    def _to_time(self, value: datetime) -> object:
+    def to_db_time(self, value: datetime) -> object:
         return value
 
-    def _from_time(self, value: object) -> datetime:
+    def from_db_time(self, value: object) -> datetime:
         if not isinstance(value, datetime) or value.utcoffset() is None:
             raise RegistryError(f"the registry database holds {value!r} where a time belongs")
         return value.astimezone(UTC)

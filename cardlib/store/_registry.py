@@ -25,7 +25,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, TypeVar, get_args
 
-from .._errors import CardError
+from .._errors import (
+    CardError,
+    CardNotActiveError,
+    CardNotFoundError,
+    CardSupersededError,
+    DocumentNumberReusedError,
+    HolderHasActiveCardError,
+    HolderMismatchError,
+    RegistryBusyError,
+    RegistryError,
+    RegistryInputError,
+    RegistryUnavailableError,
+    SchemaTooNewError,
+)
 
 __all__ = [
     "KINDS",
@@ -59,75 +72,6 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 STATUSES: tuple[Status, ...] = get_args(Status)
 REASONS: tuple[Reason, ...] = get_args(Reason)
 EVENTS: tuple[EventType, ...] = get_args(EventType)
-
-
-# --- errors (codes are stable; to be moved into cardlib/_errors.py and specs/format.md) ----------
-
-
-class RegistryError(CardError):
-    """The registry failed for a reason not covered by a more precise code below."""
-
-    code = "registry_error"
-
-
-class RegistryInputError(RegistryError, ValueError):
-    """A value handed to the registry is malformed (a naive datetime, a short hash, ...)."""
-
-    code = "registry_input_invalid"
-
-
-class RegistryUnavailableError(RegistryError):
-    """The registry database cannot be opened or reached."""
-
-    code = "registry_unavailable"
-
-
-class RegistryBusyError(RegistryError):
-    """Another writer held the registry longer than the wait allowed; retry the operation."""
-
-    code = "registry_busy"
-
-
-class SchemaTooNewError(RegistryError):
-    """The database was migrated by a newer cardlib; this one refuses to touch it."""
-
-    code = "schema_too_new"
-
-
-class DocumentNumberReusedError(RegistryError):
-    """The document number was already used (by an active or a revoked card)."""
-
-    code = "document_number_reused"
-
-
-class HolderHasActiveCardError(RegistryError):
-    """The holder already has an active card; replace, renew or correct it instead."""
-
-    code = "holder_has_active_card"
-
-
-class CardNotFoundError(RegistryError, LookupError):
-    """No card with this document number is recorded."""
-
-    code = "card_not_found"
-
-
-class CardNotActiveError(RegistryError):
-    """The card is already revoked."""
-
-    code = "card_not_active"
-
-
-class CardSupersededError(RegistryError):
-    """The card was already replaced, renewed or corrected by another card."""
-
-    code = "card_superseded"
-
-
-class HolderMismatchError(RegistryError, ValueError):
-    """The new card belongs to another holder than the card it supersedes."""
-
-    code = "holder_mismatch"
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -401,7 +345,7 @@ DOCUMENT_NUMBER = "document_number"
 ACTIVE_HOLDER = "active_holder"
 REPLACES = "replaces"
 
-# Literal statements (no string building): the column order matches SqlRegistry._card.
+# Literal statements (no string building): the column order matches SqlRegistry.card_from_row.
 _SELECT_CARD = """SELECT document_number, holder_identifier, centre_code, kid, issued_at,
     expires_at, payload_sha256, kind, status, revoked_at, revocation_reason, replaces
     FROM cards WHERE document_number = ?"""
@@ -425,6 +369,13 @@ class SqlRegistry(IssuanceRegistry):
 
     A backend's ``__init__`` connects, calls ``super().__init__()`` and then :meth:`_migrate`.
     One registry object may be shared by threads (its connection is used under a lock).
+
+    Besides the :class:`IssuanceRegistry` operations, it offers a *transaction seam* for
+    cardlib's other store modules (centre sync) that work on the same tables in one
+    transaction: :meth:`transaction`, :meth:`select_card`, :meth:`insert_card`,
+    :meth:`revoke_card`, :meth:`card_from_row`, :meth:`to_db_time`, :meth:`from_db_time`,
+    :meth:`lock_schema` and :meth:`broken_rule`. They keep the registry's rules (the checks
+    before a write, the event rows) in one place.
     """
 
     _for_update = ""  # the row-lock suffix of a SELECT (PostgreSQL: " FOR UPDATE")
@@ -443,11 +394,12 @@ class SqlRegistry(IssuanceRegistry):
     def _migrations(self) -> tuple[Migration, ...]: ...
 
     @abstractmethod
-    def _lock_schema(self, tx: Tx) -> None:
-        """Serialise concurrent openers before the schema version is read."""
+    def lock_schema(self, tx: Tx) -> None:
+        """Serialise concurrent openers (and syncs) inside ``tx``: PostgreSQL takes the schema
+        advisory lock; SQLite's write transaction already holds the only write lock."""
 
     @abstractmethod
-    def _broken_rule(self, err: Exception) -> str | None:
+    def broken_rule(self, err: Exception) -> str | None:
         """:data:`DOCUMENT_NUMBER`, :data:`ACTIVE_HOLDER` or :data:`REPLACES` when ``err`` is
         the driver's failure of that constraint, else ``None``."""
 
@@ -456,15 +408,23 @@ class SqlRegistry(IssuanceRegistry):
         """Any other driver failure as a :class:`RegistryError` (``None``: not the driver's)."""
 
     @abstractmethod
-    def _to_time(self, value: datetime) -> object: ...
+    def to_db_time(self, value: datetime) -> object:
+        """An aware datetime as the backend stores it (a statement parameter)."""
 
     @abstractmethod
-    def _from_time(self, value: object) -> datetime: ...
+    def from_db_time(self, value: object) -> datetime:
+        """A time column's value as an aware UTC datetime."""
 
-    # --- plumbing ---
+    # --- the transaction seam ---
 
     @contextmanager
-    def _run(self, *, write: bool) -> Iterator[Tx]:
+    def transaction(self, *, write: bool) -> Iterator[Tx]:
+        """One transaction under the registry's lock, yielding its statement runner.
+
+        ``write=True`` takes the database's write lock at the start; the transaction commits
+        when the block ends and rolls back on any exception. A driver failure leaves as a
+        :class:`RegistryError` subclass (the driver's exception is its ``__cause__``).
+        """
         with self._lock:
             try:
                 with self._transaction(write=write) as tx:
@@ -482,8 +442,8 @@ class SqlRegistry(IssuanceRegistry):
         if [step.version for step in steps] != list(range(1, len(steps) + 1)):
             raise RegistryError("migration steps must be numbered 1, 2, ... without gaps")
         latest = len(steps)
-        with self._run(write=True) as tx:
-            self._lock_schema(tx)
+        with self.transaction(write=True) as tx:
+            self.lock_schema(tx)
             tx(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 "version INTEGER PRIMARY KEY, description TEXT NOT NULL)"
@@ -508,7 +468,10 @@ class SqlRegistry(IssuanceRegistry):
     def schema_version(self) -> int:
         return self._version
 
-    def _card(self, row: tuple[object, ...]) -> IssuedCard:
+    def card_from_row(self, row: tuple[object, ...]) -> IssuedCard:
+        """The card in a row of the ``cards`` columns, in the order of ``SELECT document_number,
+        holder_identifier, centre_code, kid, issued_at, expires_at, payload_sha256, kind,
+        status, revoked_at, revocation_reason, replaces``."""
         (number, holder, centre, kid, issued, expires, digest, kind, status, revoked_at,
          reason, replaces) = row  # fmt: skip
         return IssuedCard(
@@ -516,24 +479,26 @@ class SqlRegistry(IssuanceRegistry):
             holder_identifier=str(holder),
             centre_code=str(centre),
             kid=_as_bytes(kid),
-            issued_at=self._from_time(issued),
-            expires_at=self._from_time(expires),
+            issued_at=self.from_db_time(issued),
+            expires_at=self.from_db_time(expires),
             payload_sha256=_as_bytes(digest),
             kind=_pick(KINDS, kind),
             status=_pick(STATUSES, status),
-            revoked_at=None if revoked_at is None else self._from_time(revoked_at),
+            revoked_at=None if revoked_at is None else self.from_db_time(revoked_at),
             revocation_reason=None if reason is None else _pick(REASONS, reason),
             replaces=None if replaces is None else str(replaces),
         )
 
-    def _select_card(self, tx: Tx, number: str, *, lock: bool = False) -> IssuedCard | None:
+    def select_card(self, tx: Tx, number: str, *, lock: bool = False) -> IssuedCard | None:
+        """The card recorded under ``number`` (``None`` if none), read inside ``tx``; with
+        ``lock`` its row stays locked until ``tx`` ends (PostgreSQL ``FOR UPDATE``)."""
         rows = tx(_SELECT_CARD + (self._for_update if lock else ""), (number,))
-        return self._card(rows[0]) if rows else None
+        return self.card_from_row(rows[0]) if rows else None
 
     def _check_new(self, tx: Tx, card: IssuedCard) -> None:
         """Refuse a reused document number or a second active card with a precise error (the
         database's constraints hold the same rules against racing writers)."""
-        if self._select_card(tx, card.document_number) is not None:
+        if self.select_card(tx, card.document_number) is not None:
             raise _reused(card.document_number)
         active = tx(
             "SELECT document_number FROM cards WHERE holder_identifier = ? AND status = 'active'",
@@ -542,8 +507,9 @@ class SqlRegistry(IssuanceRegistry):
         if active:
             raise _has_active(card.holder_identifier, str(active[0][0]))
 
-    def _insert(self, tx: Tx, card: IssuedCard) -> None:
-        """Insert a new active card and its event, checking the rules first."""
+    def insert_card(self, tx: Tx, card: IssuedCard) -> None:
+        """Record a new active card and its event inside ``tx``, checking the rules first
+        (:class:`DocumentNumberReusedError`, :class:`HolderHasActiveCardError`)."""
         self._check_new(tx, card)
         tx(
             _INSERT_CARD,
@@ -552,8 +518,8 @@ class SqlRegistry(IssuanceRegistry):
                 card.holder_identifier,
                 card.centre_code,
                 card.kid,
-                self._to_time(card.issued_at),
-                self._to_time(card.expires_at),
+                self.to_db_time(card.issued_at),
+                self.to_db_time(card.expires_at),
                 card.payload_sha256,
                 card.kind,
                 "active",
@@ -580,17 +546,19 @@ class SqlRegistry(IssuanceRegistry):
                 event,
                 card.document_number,
                 card.holder_identifier,
-                self._to_time(at),
+                self.to_db_time(at),
                 reason,
                 replaces,
             ),
         )
 
-    def _revoke(self, tx: Tx, card: IssuedCard, reason: Reason, now: datetime) -> IssuedCard:
+    def revoke_card(self, tx: Tx, card: IssuedCard, reason: Reason, now: datetime) -> IssuedCard:
+        """Revoke the active ``card`` at ``now`` inside ``tx`` and record the revocation event;
+        returns the card as now recorded."""
         tx(
             "UPDATE cards SET status = 'revoked', revoked_at = ?, revocation_reason = ? "
             "WHERE document_number = ? AND status = 'active'",
-            (self._to_time(now), reason, card.document_number),
+            (self.to_db_time(now), reason, card.document_number),
         )
         self._event(tx, "revocation", card, now, reason, None)
         return _replace(card, status="revoked", revoked_at=now, revocation_reason=reason)
@@ -600,11 +568,11 @@ class SqlRegistry(IssuanceRegistry):
     ) -> IssuedCard:
         """Run a write, turning a constraint failure (a racing writer) into the typed error."""
         try:
-            with self._run(write=True) as tx:
+            with self.transaction(write=True) as tx:
                 return action(tx)
         except RegistryError as err:
             cause = err.__cause__
-            rule = self._broken_rule(cause) if isinstance(cause, Exception) else None
+            rule = self.broken_rule(cause) if isinstance(cause, Exception) else None
             if rule == DOCUMENT_NUMBER:
                 raise _reused(number) from cause
             if rule == ACTIVE_HOLDER:
@@ -636,7 +604,7 @@ class SqlRegistry(IssuanceRegistry):
         )
 
         def action(tx: Tx) -> IssuedCard:
-            old = self._select_card(tx, old_number, lock=True)
+            old = self.select_card(tx, old_number, lock=True)
             if old is None:
                 raise _not_found(old_number)
             if old.holder_identifier != card.holder_identifier:
@@ -652,9 +620,9 @@ class SqlRegistry(IssuanceRegistry):
                     "supersede the holder's current card instead"
                 )
             if old.status == "active":
-                self._revoke(tx, old, reason, now)
+                self.revoke_card(tx, old, reason, now)
             # A card revoked earlier (lost, stolen, ...) keeps its own reason.
-            self._insert(tx, card)
+            self.insert_card(tx, card)
             return card
 
         return self._guarded(action, holder=card.holder_identifier, number=card.document_number)
@@ -669,7 +637,7 @@ class SqlRegistry(IssuanceRegistry):
             )
 
         def action(tx: Tx) -> IssuedCard:
-            self._insert(tx, card)
+            self.insert_card(tx, card)
             return card
 
         return self._guarded(action, holder=card.holder_identifier, number=card.document_number)
@@ -693,7 +661,7 @@ class SqlRegistry(IssuanceRegistry):
             raise RegistryInputError(f"reason must be one of {REASONS}, got {reason!r}")
 
         def action(tx: Tx) -> IssuedCard:
-            card = self._select_card(tx, document_number, lock=True)
+            card = self.select_card(tx, document_number, lock=True)
             if card is None:
                 raise _not_found(document_number)
             if card.status != "active":
@@ -701,34 +669,34 @@ class SqlRegistry(IssuanceRegistry):
                     f"card {document_number} was already revoked ({card.revocation_reason}) "
                     f"at {card.revoked_at.isoformat() if card.revoked_at else '?'}"
                 )
-            return self._revoke(tx, card, reason, now)
+            return self.revoke_card(tx, card, reason, now)
 
         return self._guarded(action, holder="", number=document_number)
 
     def get(self, document_number: str) -> IssuedCard:
-        with self._run(write=False) as tx:
-            card = self._select_card(tx, document_number)
+        with self.transaction(write=False) as tx:
+            card = self.select_card(tx, document_number)
         if card is None:
             raise _not_found(document_number)
         return card
 
     def active_for(self, holder_identifier: str) -> IssuedCard | None:
-        with self._run(write=False) as tx:
+        with self.transaction(write=False) as tx:
             rows = tx(_SELECT_ACTIVE, (holder_identifier,))
-        return self._card(rows[0]) if rows else None
+        return self.card_from_row(rows[0]) if rows else None
 
     def revoked_cards(self, *, now: datetime) -> tuple[IssuedCard, ...]:
-        with self._run(write=False) as tx:
-            rows = tx(_SELECT_REVOKED, (self._to_time(now),))
-        return tuple(self._card(row) for row in rows)
+        with self.transaction(write=False) as tx:
+            rows = tx(_SELECT_REVOKED, (self.to_db_time(now),))
+        return tuple(self.card_from_row(row) for row in rows)
 
     def history(self, holder_identifier: str) -> tuple[RegistryEvent, ...]:
-        with self._run(write=False) as tx:
+        with self.transaction(write=False) as tx:
             rows = tx(_SELECT_HISTORY, (holder_identifier,))
         return self._events(rows)
 
     def events_since(self, seq: int) -> tuple[RegistryEvent, ...]:
-        with self._run(write=False) as tx:
+        with self.transaction(write=False) as tx:
             rows = tx(_SELECT_EVENTS_SINCE, (seq,))
         return self._events(rows)
 
@@ -739,7 +707,7 @@ class SqlRegistry(IssuanceRegistry):
                 event=_pick(EVENTS, event),
                 document_number=str(number),
                 holder_identifier=str(holder),
-                at=self._from_time(at),
+                at=self.from_db_time(at),
                 reason=None if reason is None else _pick(REASONS, reason),
                 replaces=None if replaces is None else str(replaces),
             )

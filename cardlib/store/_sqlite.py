@@ -97,7 +97,7 @@ class SqliteRegistry(SqlRegistry):
     def _migrations(self) -> tuple[Migration, ...]:
         return MIGRATIONS
 
-    def _lock_schema(self, tx: Tx) -> None:
+    def lock_schema(self, tx: Tx) -> None:
         pass  # BEGIN IMMEDIATE already holds the write lock
 
     @contextmanager
@@ -120,7 +120,7 @@ class SqliteRegistry(SqlRegistry):
                 conn.execute("ROLLBACK")
             raise
 
-    def _broken_rule(self, err: Exception) -> str | None:
+    def broken_rule(self, err: Exception) -> str | None:
         if isinstance(err, sqlite3.IntegrityError):
             return _RULES.get(str(err))
         return None
@@ -145,10 +145,10 @@ class SqliteRegistry(SqlRegistry):
             )
         return RegistryError(f"the SQLite registry failed: {err}")
 
-    def _to_time(self, value: datetime) -> object:
+    def to_db_time(self, value: datetime) -> object:
         return value.astimezone(UTC).strftime(_TIME_FORMAT)
 
-    def _from_time(self, value: object) -> datetime:
+    def from_db_time(self, value: object) -> datetime:
         if not isinstance(value, str):
             raise RegistryError(f"the registry database holds {value!r} where a time belongs")
         return datetime.fromisoformat(value)

@@ -16,9 +16,10 @@ name, as a versioned, JSON-serialisable :class:`SyncBatch` sealed by a SHA-256 c
   starts after it is refused (:class:`SyncGapError`), so no event is skipped between batches.
 
 Both tables are created here (``CREATE TABLE IF NOT EXISTS``, in the batch's transaction) rather
-than by a registry migration. This module uses the registry's package-private transaction
-helper and row helpers (:class:`~._registry.SqlRegistry`), so it works with the SQLite and
-PostgreSQL registries and refuses any other :class:`~._registry.IssuanceRegistry`.
+than by a registry migration. This module works through the transaction seam of
+:class:`~._registry.SqlRegistry` (``transaction``, ``select_card``, ``insert_card``, ...), so it
+works with the SQLite and PostgreSQL registries and refuses any other
+:class:`~._registry.IssuanceRegistry`.
 """
 
 from __future__ import annotations
@@ -31,21 +32,28 @@ from dataclasses import replace as _replace
 from datetime import UTC, datetime
 from typing import Literal, cast, get_args
 
+from .._errors import (
+    DocumentNumberReusedError,
+    HolderHasActiveCardError,
+    RegistryBusyError,
+    RegistryError,
+    RegistryInputError,
+    SyncBatchInvalidError,
+    SyncBatchTamperedError,
+    SyncError,
+    SyncGapError,
+    SyncUnsupportedError,
+)
 from ._registry import (
     EVENTS,
     KINDS,
     REASONS,
     STATUSES,
-    DocumentNumberReusedError,
     EventType,
-    HolderHasActiveCardError,
     IssuanceRegistry,
     IssuedCard,
     Reason,
-    RegistryBusyError,
-    RegistryError,
     RegistryEvent,
-    RegistryInputError,
     SqlRegistry,
     Tx,
     _as_int,
@@ -88,39 +96,6 @@ _SUPERSEDE_REASON: dict[str, Reason] = {
     "renewal": "replaced",
     "correction": "data_correction",
 }
-
-
-# --- errors (codes are stable; to be listed in specs/format.md) --------------------------------
-
-
-class SyncError(RegistryError):
-    """Synchronising a centre with the central registry failed (family)."""
-
-    code = "sync_error"
-
-
-class SyncBatchInvalidError(SyncError, ValueError):
-    """The batch is not a well-formed sync batch of a version this cardlib reads."""
-
-    code = "sync_batch_invalid"
-
-
-class SyncBatchTamperedError(SyncError, ValueError):
-    """The batch's content does not match its content hash; it was altered or damaged."""
-
-    code = "sync_batch_tampered"
-
-
-class SyncGapError(SyncError):
-    """The batch starts after the last cursor the central applied for this centre."""
-
-    code = "sync_gap"
-
-
-class SyncUnsupportedError(SyncError, TypeError):
-    """The registry object is not one of cardlib's SQL registries (SQLite, PostgreSQL)."""
-
-    code = "sync_registry_unsupported"
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -249,7 +224,8 @@ class SyncBatch:
 # --- export (at the centre) --------------------------------------------------------------------
 
 # One statement, so the events and the card snapshots are consistent on every backend; the
-# column order is the event's, then SqlRegistry._card's for the card and for the card it replaces.
+# column order is the event's, then SqlRegistry.card_from_row's for the card and for the card it
+# replaces.
 _EXPORT_SQL = """SELECT e.seq, e.event, e.document_number, e.holder_identifier, e.at, e.reason,
     e.replaces,
     c.document_number, c.holder_identifier, c.centre_code, c.kid, c.issued_at, c.expires_at,
@@ -280,16 +256,16 @@ def export_changes(
             raise RegistryInputError("limit must be at least 1 (or None for every event)")
     sql = _EXPORT_SQL + ("" if limit is None else " LIMIT ?")
     params: tuple[object, ...] = (since,) if limit is None else (since, limit)
-    with registry._run(write=False) as tx:
+    with registry.transaction(write=False) as tx:
         rows = tx(sql, params)
     events: list[RegistryEvent] = []
     cards: dict[str, IssuedCard] = {}
     for row in rows:
         events.append(_event_row(registry, row[:7]))
-        card = registry._card(row[7:19])
+        card = registry.card_from_row(row[7:19])
         cards[card.document_number] = card
         if row[19] is not None:
-            old = registry._card(row[19:31])
+            old = registry.card_from_row(row[19:31])
             cards.setdefault(old.document_number, old)
     until = events[-1].seq if events else since
     return SyncBatch(
@@ -328,7 +304,7 @@ def apply_changes(
             "export it again at the centre"
         )
     try:
-        with registry._run(write=True) as tx:
+        with registry.transaction(write=True) as tx:
             _prepare(registry, tx)
             stored = _stored_cursor(tx, batch.centre)
             if batch.since > stored:
@@ -344,7 +320,7 @@ def apply_changes(
         # Our own checks passed a moment earlier in this transaction: the registry's re-check
         # or a constraint failing now means another writer recorded a card in between.
         cause = err.__cause__
-        raced = isinstance(cause, Exception) and registry._broken_rule(cause) is not None
+        raced = isinstance(cause, Exception) and registry.broken_rule(cause) is not None
         if raced or isinstance(err, DocumentNumberReusedError | HolderHasActiveCardError):
             raise RegistryBusyError(
                 f"another writer recorded a card for the same document number or holder while "
@@ -386,7 +362,7 @@ class _Applier:
         return SyncChange(event.seq, event.event, event.document_number)
 
     def _select(self, number: str) -> IssuedCard | None:
-        return self.registry._select_card(self.tx, number, lock=True)
+        return self.registry.select_card(self.tx, number, lock=True)
 
     def _active(self, holder: str) -> IssuedCard | None:
         rows = self.tx(
@@ -425,10 +401,10 @@ class _Applier:
             self._conflict("holder_has_active_card", event, incoming, active)
             return
         if old is not None and old.status == "active":  # its revocation was not in the batches
-            self.registry._revoke(
+            self.registry.revoke_card(
                 self.tx, old, _SUPERSEDE_REASON[incoming.kind], incoming.issued_at
             )
-        self.registry._insert(self.tx, new)
+        self.registry.insert_card(self.tx, new)
         self.applied.append(self._change(event))
 
     def _revocation(self, event: RegistryEvent) -> None:
@@ -440,7 +416,7 @@ class _Applier:
             self._conflict("document_number_reused", event, incoming, held)
         elif held.status == "active":
             assert event.reason is not None  # checked when the batch was built
-            self.registry._revoke(self.tx, held, event.reason, event.at)
+            self.registry.revoke_card(self.tx, held, event.reason, event.at)
             self.applied.append(self._change(event))
         elif held.revoked_at == event.at and held.revocation_reason == event.reason:
             self.skipped.append(self._change(event))
@@ -464,7 +440,7 @@ class _Applier:
             "SELECT detected_at FROM sync_conflicts WHERE fingerprint = ?", (fingerprint,)
         )
         if rows:
-            detected_at, already = self.registry._from_time(rows[0][0]), True
+            detected_at, already = self.registry.from_db_time(rows[0][0]), True
         else:
             detected_at, already = self.now, False
             self.tx(
@@ -487,7 +463,7 @@ class _Applier:
                     _dumps(_card_json(incoming)),
                     None if central is None else _dumps(_card_json(central)),
                     self.batch.content_sha256,
-                    self.registry._to_time(self.now),
+                    self.registry.to_db_time(self.now),
                 ),
             )
         self.conflicts.append(
@@ -523,7 +499,7 @@ def list_conflicts(
     if holder_identifier is not None:
         sql += " WHERE holder_identifier = ?"
         params = (holder_identifier,)
-    with registry._run(write=True) as tx:
+    with registry.transaction(write=True) as tx:
         _prepare(registry, tx)
         rows = tx(sql + " ORDER BY id", params)
     return tuple(_stored_conflict(registry, row) for row in rows)
@@ -544,7 +520,7 @@ def _stored_conflict(registry: SqlRegistry, row: tuple[object, ...]) -> SyncConf
         central_document_number=None if central_number is None else str(central_number),
         central_centre=None if central_centre is None else str(central_centre),
         central=None if central is None else _card_from_json(json.loads(str(central))),
-        detected_at=registry._from_time(detected_at),
+        detected_at=registry.from_db_time(detected_at),
         already_recorded=True,
     )
 
@@ -553,7 +529,7 @@ def sync_cursor(central_registry: IssuanceRegistry, centre: str) -> int:
     """The cursor up to which the central applied ``centre``'s events (0: never synced); a
     centre that lost its own cursor exports from here."""
     registry = _sql(central_registry)
-    with registry._run(write=True) as tx:
+    with registry.transaction(write=True) as tx:
         _prepare(registry, tx)
         return _stored_cursor(tx, centre)
 
@@ -573,7 +549,7 @@ def _dialect(registry: SqlRegistry) -> tuple[str, str]:
 def _prepare(registry: SqlRegistry, tx: Tx) -> None:
     """Serialise syncs (PostgreSQL: the registry's schema advisory lock; SQLite: the write lock
     already held) and create the sync tables if missing."""
-    registry._lock_schema(tx)
+    registry.lock_schema(tx)
     time, serial = _dialect(registry)
     tx(
         f"""CREATE TABLE IF NOT EXISTS sync_conflicts (
@@ -617,7 +593,7 @@ def _stored_cursor(tx: Tx, centre: str) -> int:
 def _store_cursor(
     registry: SqlRegistry, tx: Tx, batch: SyncBatch, cursor: int, now: datetime
 ) -> None:
-    values = (cursor, batch.content_sha256, registry._to_time(now), batch.centre)
+    values = (cursor, batch.content_sha256, registry.to_db_time(now), batch.centre)
     if tx("SELECT 1 FROM sync_cursors WHERE centre = ?", (batch.centre,)):
         tx(
             "UPDATE sync_cursors SET last_seq = ?, batch_sha256 = ?, applied_at = ? "
@@ -832,7 +808,7 @@ def _event_row(registry: SqlRegistry, row: tuple[object, ...]) -> RegistryEvent:
         event=_pick(EVENTS, event),
         document_number=str(number),
         holder_identifier=str(holder),
-        at=registry._from_time(at),
+        at=registry.from_db_time(at),
         reason=None if reason is None else _pick(REASONS, reason),
         replaces=None if replaces is None else str(replaces),
     )

@@ -43,7 +43,7 @@ from .._errors import (
     CertificateNotYetValidError,
     TrustInputError,
 )
-from ..keys._keys import KID_BYTES, PrivateKey, PublicKey
+from ..keys import KID_BYTES, PrivateKey, PublicKey
 
 # PLACEHOLDER OID for the "card signing" extended key usage. It sits under the ITU-T X.667 UUID
 # arc 2.25 (anyone may mint an OID there from a random UUID without registration, so it cannot
@@ -222,6 +222,16 @@ def root_public_key(root_der: bytes) -> PublicKey:
 def _check_root_key(root_key: PrivateKey, root: x509.Certificate) -> None:
     if _cardlib_key(root, "root certificate").spki_der != root_key.public_key.spki_der:
         raise TrustInputError("the root private key does not match the root certificate")
+
+
+def check_root_key(root_key: PrivateKey, root_der: bytes) -> None:
+    """Check, before anything is signed with ``root_key``, that ``root_der`` is a usable pinned
+    root (a self-signed CA certificate) and that ``root_key`` is its private key.
+
+    Raises :class:`~cardlib.CertificateInvalidError` for a root that breaks the profile and
+    :class:`~cardlib.TrustInputError` for a key that is not the root's.
+    """
+    _check_root_key(root_key, _load_root(root_der))
 
 
 def create_root(name: str, key: PrivateKey, *, now: datetime, days: int) -> bytes:

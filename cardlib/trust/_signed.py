@@ -7,11 +7,10 @@ A root-signed document is a tagged COSE_Sign1 whose protected header names its c
 
 from __future__ import annotations
 
-from .._errors import CardError, SignatureInvalidError
+from .._errors import CardError, DecodeError, SignatureInvalidError
 from .._limits import Limits
 from ..codec import _cose
-from ..keys._algorithms import BY_NAME
-from ..keys._keys import PrivateKey
+from ..keys import BY_NAME, PrivateKey
 from ._certs import kid_for_certificate, root_public_key
 
 HEADER_CONTENT_TYPE = 3
@@ -46,7 +45,12 @@ def open_root_signed(
     not the root's (or is malformed), with messages naming ``what`` ("trust list", …).
     """
     root = root_public_key(root_der)
-    message = _cose.decode(data, limits)
+    if not data:
+        raise invalid(f"the {what} is empty")
+    try:
+        message = _cose.decode(data, limits)
+    except DecodeError as err:  # truncated, random or another kind of file: the file's fault
+        raise invalid(f"this is not a {what}, or it is damaged ({err.message})") from None
     if message.envelope != "tag18":
         raise invalid(f"a {what} is a tagged COSE_Sign1 (tag 18)")
     header = message.protected_header

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..keys._keys import PrivateKey
+from ..keys import PrivateKey
 from ._certs import kid_for_certificate
 
 

@@ -46,8 +46,7 @@ from .._errors import (
 )
 from .._limits import DEFAULT_LIMITS, Limits
 from ..codec import _cbor
-from ..keys._keys import PrivateKey
-from ..keys._trust import TrustStore
+from ..keys import PrivateKey, TrustStore
 from ._certs import (
     CentreCertificate,
     _cert_time,

@@ -1,0 +1,209 @@
+"""The verdict of one verification, and its one JSON shape (``specs/format.md`` §10).
+
+A :class:`VerificationResult` is what :class:`cardlib.Verifier` returns for every card, good or
+bad; the CLI prints ``to_json()`` and the verification service answers with it, so the two
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from ._errors import CardError, Problem, ValidationError
+from ._messages import Message, message_for
+from ._pipeline import VerifiedCard
+from ._values import iso, json_value
+from .keys import PublicKey
+from .profile import PROFILE_KEYS, Claim169, record_to_json
+
+Verdict = Literal["valid", "revoked", "unknown", "invalid"]
+
+#: CLI exit code of each verdict (an error raised instead of a verdict uses its category's code).
+VERDICT_EXIT: Final[dict[str, int]] = {"valid": 0, "invalid": 1, "revoked": 1, "unknown": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ListInfo:
+    """A root-signed list a verification relied on, and how fresh it was at the check."""
+
+    kind: Literal["trust_list", "revocation_list"]
+    sequence: int
+    issued: datetime
+    next_update: datetime
+    stale: bool  # past next_update plus the policy's grace period, at the time of the check
+    age_seconds: int  # from the list's issue time to the time of the check
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "sequence": self.sequence, "issued": iso(self.issued),
+                "next_update": iso(self.next_update), "stale": self.stale,
+                "age_seconds": self.age_seconds}
+
+
+@dataclass(frozen=True, slots=True)
+class SignerInfo:
+    """The trusted key whose signature held: its kid, and for a centre key from a trust list,
+    the centre, its certificate's window and the key's revocation time."""
+
+    kid: str
+    algorithm: str
+    centre: str | None
+    certificate_valid_from: datetime | None
+    certificate_valid_until: datetime | None
+    key_revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: PublicKey) -> SignerInfo:
+        return cls(key.kid.hex(), key.algorithm, key.label, key.valid_from, key.valid_until,
+                   key.revoked_at)
+
+    @property
+    def certified(self) -> bool:
+        return self.certificate_valid_from is not None or self.certificate_valid_until is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kid": self.kid, "algorithm": self.algorithm, "centre": self.centre,
+                "certificate_valid_from": iso(self.certificate_valid_from),
+                "certificate_valid_until": iso(self.certificate_valid_until),
+                "key_revoked_at": iso(self.key_revoked_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationInfo:
+    """The card's entry (or absence) in the revocation list used.
+
+    ``state``: ``"revoked"`` (listed, whatever the list's age), ``"not_revoked"`` (not listed in
+    a fresh list) or ``"unknown"`` (not listed, but the list is stale).
+    """
+
+    state: Literal["not_revoked", "revoked", "unknown"]
+    reason: str | None
+    revoked_at: datetime | None
+    list_sequence: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "reason": self.reason, "revoked_at": iso(self.revoked_at),
+                "list_sequence": self.list_sequence}
+
+
+@dataclass(frozen=True, slots=True)
+class ScanInfo:
+    """What a card image showed: the barcodes found, the MRZ lines (when read with certainty)
+    and whether the printed data agrees with the signed data (``None``: nothing to compare)."""
+
+    barcodes: tuple[tuple[str, str], ...]  # (format, text)
+    mrz: tuple[str, ...] | None
+    print_agrees: bool | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"barcodes": [{"format": f, "text": t} for f, t in self.barcodes],
+                "mrz": None if self.mrz is None else list(self.mrz),
+                "print_agrees": self.print_agrees}
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """The verdict on one card, with everything a clerk or a program needs to act on it.
+
+    ``status``: ``valid`` (everything known good: signature, times, signer, fresh revocation
+    data), ``revoked``, ``unknown`` (authentic, but revocation or trust data is missing or
+    stale: cannot confirm) or ``invalid`` (``code`` says why). ``card`` is set whenever the
+    signature held, including for ``revoked``, ``unknown`` and a print mismatch, so the clerk
+    sees what was signed.
+    """
+
+    status: Verdict
+    code: str | None
+    detail: str | None
+    checked_at: datetime
+    card: VerifiedCard | None = None
+    problems: tuple[Problem, ...] = ()
+    signer: SignerInfo | None = None
+    revocation: RevocationInfo | None = None
+    lists: tuple[ListInfo, ...] = ()
+    scan: ScanInfo | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "valid"
+
+    @property
+    def message(self) -> Message:
+        """The catalogue text for the verdict's code, in English and Arabic."""
+        return message_for(self.code)
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code: 0 valid, 1 invalid or revoked, 3 unknown."""
+        return VERDICT_EXIT[self.status]
+
+    def to_json(self) -> dict[str, Any]:
+        """The one JSON shape (``specs/format.md`` §10), for the CLI, the service and vectors."""
+        text = message_for(self.code)
+        return {
+            "status": self.status,
+            "code": self.code,
+            "message": {"en": text.en, "ar": text.ar},
+            "detail": self.detail,
+            "checked_at": iso(self.checked_at),
+            "card": None if self.card is None else card_to_json(self.card),
+            "problems": [{"path": p.path, "code": p.code, "message": p.message}
+                         for p in self.problems],
+            "signer": None if self.signer is None else self.signer.to_json(),
+            "revocation": None if self.revocation is None else self.revocation.to_json(),
+            "lists": [item.to_json() for item in self.lists],
+            "scan": None if self.scan is None else self.scan.to_json(),
+        }
+
+
+def invalid(error: CardError, checked_at: datetime, **extra: Any) -> VerificationResult:
+    """The result for a card refused with ``error``."""
+    problems = error.problems if isinstance(error, ValidationError) else ()
+    return VerificationResult("invalid", error.code, error.message, checked_at,
+                              problems=problems, **extra)
+
+
+def claims_to_json(claims: Claim169, *, profile: bool = False) -> dict[str, Any]:
+    """The standard Claim 169 fields that are present (bytes as hex).
+
+    With ``profile``, the profile keys (75-84), already shown as the record, are left out of
+    ``extras``; empty ``biometrics`` and ``extras`` are left out.
+    """
+    out: dict[str, Any] = {}
+    for spec in fields(claims):
+        value = getattr(claims, spec.name)
+        if profile and spec.name == "extras":
+            value = {k: v for k, v in value.items() if k not in PROFILE_KEYS}
+        if value is None or (spec.name in ("biometrics", "extras") and not value):
+            continue
+        out[spec.name] = json_value(value)
+    return out
+
+
+def card_to_json(card: VerifiedCard) -> dict[str, Any]:
+    """What was signed: the profile record (or null), the standard view and the CWT claims."""
+    return {
+        "record": None if card.record is None else record_to_json(card.record),
+        "claims": claims_to_json(card.claims, profile=card.record is not None),
+        "algorithm": card.algorithm,
+        "kid": None if card.kid is None else card.kid.hex(),
+        "issuer": card.issuer,
+        "subject": card.subject,
+        "issued_at": iso(card.issued_at),
+        "not_before": iso(card.not_before),
+        "expires_at": iso(card.expires_at),
+    }
+
+
+def error_to_json(error: CardError) -> dict[str, Any]:
+    """An error that stopped a command (not a verdict): ``{"status": "error", "code", "message":
+    {"en", "ar"}, "detail", "category"}`` plus ``problems`` for ``record_invalid``."""
+    text = message_for(error.code)
+    out: dict[str, Any] = {"status": "error", "code": error.code,
+                           "message": {"en": text.en, "ar": text.ar}, "detail": error.message,
+                           "category": error.category}
+    if isinstance(error, ValidationError):
+        out["problems"] = [{"path": p.path, "code": p.code, "message": p.message}
+                           for p in error.problems]
+    return out

@@ -1,0 +1,369 @@
+"""One verifier for the library, the CLI and the service: a verdict a clerk can act on.
+
+A :class:`Verifier` holds the trust data (bare keys, or a pinned root with its trust list,
+revocation list or offline bundle) and a :class:`Policy`; :meth:`Verifier.check` and
+:meth:`Verifier.check_image` turn a card into a :class:`~cardlib.VerificationResult` and never
+raise for a bad card. Errors in the caller's own inputs (a damaged trust file, an older list
+than one already held) raise, with their own codes.
+
+The verdict (``specs/format.md`` §10):
+
+1. the card fails :func:`cardlib.verify` (signature, times, signer window, record) → ``invalid``;
+2. the revocation list names the card → ``revoked`` (even from a stale list: revocations are
+   never undone);
+3. the card's signer came from a trust list that is stale → ``unknown`` (``trust_list_stale``);
+4. revocation is required (the default) and there is no list (``revocation_missing``), the card
+   has no document number (``revocation_not_applicable``) or the list is stale
+   (``revocation_stale``) → ``unknown``;
+5. otherwise → ``valid``.
+
+"Stale" means past the list's ``next_update`` plus the policy's ``grace`` period. Trust data is
+replaced atomically (one snapshot object), so other threads keep verifying during a reload.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ._errors import (
+    BundleError,
+    CardError,
+    DecodeError,
+    RevocationListError,
+    RevocationListRollbackError,
+    TrustInputError,
+    TrustListError,
+)
+from ._limits import DEFAULT_LIMITS, Limits
+from ._pipeline import DEFAULT_SKEW, VerifiedCard, verify
+from ._result import (
+    ListInfo,
+    RevocationInfo,
+    ScanInfo,
+    SignerInfo,
+    Verdict,
+    VerificationResult,
+    invalid,
+)
+from ._state import VerifierState
+from .keys import PublicKey, TrustStore
+from .profile import DEFAULT_RULES, Rules
+from .revocation import (
+    DEFAULT_REVOCATION_LIMITS,
+    RevocationLimits,
+    RevocationList,
+    load_revocation_list,
+)
+from .trust import TrustList, certificate_der, kid_for_certificate, load_trust_list
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How a :class:`Verifier` judges cards.
+
+    ``clock``: the time source when a call gives no ``now``. ``skew``: clock tolerance for the
+    card's exp, nbf and iat. ``grace``: how long after a list's ``next_update`` it still counts
+    as fresh (default none: stale data never gives ``valid``). ``require_revocation``: without
+    a usable, fresh revocation list a card is ``unknown``; set it to False only where no
+    revocation list is published at all (the result then carries no revocation status).
+    """
+
+    clock: Callable[[], datetime] = _utc_now
+    skew: timedelta = DEFAULT_SKEW
+    grace: timedelta = timedelta(0)
+    require_revocation: bool = True
+    rules: Rules = DEFAULT_RULES
+    limits: Limits = DEFAULT_LIMITS
+    revocation_limits: RevocationLimits = DEFAULT_REVOCATION_LIMITS
+
+    def __post_init__(self) -> None:
+        for name in ("skew", "grace"):
+            value = getattr(self, name)
+            if not isinstance(value, timedelta) or value < timedelta(0):
+                raise TrustInputError(f"Policy.{name} must be a timedelta of zero or more")
+
+
+DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """Everything one check reads, replaced as a whole on reload."""
+
+    keys: tuple[PublicKey, ...]
+    trust_list: TrustList | None
+    revocations: RevocationList | None
+    store: TrustStore
+    certified: frozenset[int] = field(default_factory=frozenset)  # id() of trust-list keys
+
+
+def _bytes(data: Any, what: str, error: type[CardError]) -> bytes:
+    if isinstance(data, bytearray | memoryview):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise error(f"the {what} must be given as bytes")
+    return data
+
+
+class Verifier:
+    """Verifies cards against trusted keys or a pinned root's trust data, under a policy.
+
+    ``keys``: bare trusted public keys. ``root``: the pinned national root certificate (PEM
+    or DER), needed for ``trust_list``, ``revocation_list`` and ``bundle`` (each the signed
+    file's bytes). ``state``: a :class:`VerifierState` (or a directory) that remembers the
+    highest list sequences accepted, so an older list is refused even after a restart.
+    """
+
+    def __init__(
+        self,
+        *,
+        keys: Iterable[PublicKey] | TrustStore = (),
+        root: bytes | None = None,
+        trust_list: bytes | None = None,
+        revocation_list: bytes | None = None,
+        bundle: bytes | None = None,
+        policy: Policy = DEFAULT_POLICY,
+        state: VerifierState | str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        if not isinstance(policy, Policy):
+            raise TrustInputError("policy must be a cardlib.Policy")
+        self._policy = policy
+        self._lock = threading.Lock()
+        bare = tuple(keys.keys if isinstance(keys, TrustStore) else keys)
+        store = TrustStore(bare)  # refuses anything that is not a PublicKey
+        self._root_der: bytes | None = None
+        self._root_kid: str | None = None
+        if root is not None:
+            self._root_der = certificate_der(_bytes(root, "root certificate", TrustInputError))
+            self._root_kid = kid_for_certificate(self._root_der).hex()
+        self._state = VerifierState(state) if isinstance(state, str) else state
+        self._held: dict[str, int] = {}
+        if self._state is not None and self._root_kid is not None:
+            self._held = self._state.sequences(self._root_kid)
+        self._snapshot = _Snapshot(bare, None, None, store)
+        if bundle is not None:
+            self.load_bundle(bundle, now=now)
+        if trust_list is not None:
+            self.load_trust_list(trust_list, now=now)
+        if revocation_list is not None:
+            self.load_revocation_list(revocation_list, now=now)
+
+    # --- trust data ----------------------------------------------------------------------------
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @property
+    def trust_list(self) -> TrustList | None:
+        return self._snapshot.trust_list
+
+    @property
+    def revocations(self) -> RevocationList | None:
+        return self._snapshot.revocations
+
+    def _now(self, now: datetime | None) -> datetime:
+        moment = self._policy.clock() if now is None else now
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            raise ValueError("now must be a timezone-aware datetime")
+        return moment
+
+    def _need_root(self, what: str) -> bytes:
+        if self._root_der is None:
+            raise TrustInputError(f"a {what} is checked against the pinned root: give root=")
+        return self._root_der
+
+    def _parse_trust_list(self, data: bytes, moment: datetime) -> TrustList:
+        root = self._need_root("trust list")
+        held = max(self._held.get("trust_list", -1),
+                   -1 if self._snapshot.trust_list is None else self._snapshot.trust_list.sequence)
+        try:
+            return load_trust_list(_bytes(data, "trust list", TrustListError), root, now=moment,
+                                   previous_sequence=None if held < 0 else held,
+                                   limits=self._policy.limits)
+        except DecodeError as err:  # a damaged file: the file's fault, not a card's
+            raise TrustListError(f"the trust list is damaged: {err.message}") from err
+
+    def _parse_revocations(self, data: bytes, moment: datetime) -> RevocationList:
+        root = self._need_root("revocation list")
+        current = self._snapshot.revocations
+        try:
+            loaded = load_revocation_list(_bytes(data, "revocation list", RevocationListError),
+                                          root, now=moment, previous=current,
+                                          limits=self._policy.revocation_limits)
+        except DecodeError as err:
+            raise RevocationListError(f"the revocation list is damaged: {err.message}") from err
+        held = self._held.get("revocation_list", -1)
+        if loaded.sequence < held:
+            raise RevocationListRollbackError(
+                f"this revocation list has sequence {loaded.sequence}, older than the list this "
+                f"verifier already accepted ({held}); refused as a rollback")
+        return loaded
+
+    def _swap(self, trust_list: TrustList | None, revocations: RevocationList | None) -> None:
+        """Replace the snapshot (one assignment: readers see the old or the new, never a mix)
+        and remember the sequences."""
+        old = self._snapshot
+        trust_list = old.trust_list if trust_list is None else trust_list
+        revocations = old.revocations if revocations is None else revocations
+        listed = () if trust_list is None else trust_list.trust_store().keys
+        self._snapshot = _Snapshot(old.keys, trust_list, revocations,
+                                   TrustStore([*old.keys, *listed]),
+                                   frozenset(id(key) for key in listed))
+        for kind, loaded in (("trust_list", trust_list), ("revocation_list", revocations)):
+            if loaded is not None and loaded.sequence > self._held.get(kind, -1):
+                self._held[kind] = loaded.sequence
+                if self._state is not None and self._root_kid is not None:
+                    self._state.record(self._root_kid, kind, loaded.sequence)
+
+    def load_trust_list(self, data: bytes, *, now: datetime | None = None) -> TrustList:
+        """Check a trust list against the pinned root and use it from now on (an older one
+        than held raises ``trust_list_rollback``; a damaged one ``trust_list_invalid``)."""
+        with self._lock:
+            loaded = self._parse_trust_list(data, self._now(now))
+            self._swap(loaded, None)
+            return loaded
+
+    def load_revocation_list(self, data: bytes, *, now: datetime | None = None
+                             ) -> RevocationList:
+        """Check a full revocation list (or a delta on the one held) against the pinned root
+        and use it from now on."""
+        with self._lock:
+            loaded = self._parse_revocations(data, self._now(now))
+            self._swap(None, loaded)
+            return loaded
+
+    def load_bundle(self, data: bytes, *, now: datetime | None = None) -> None:
+        """Check both parts of an offline bundle against the pinned root (each refused if older
+        than the one held) and use them from now on, together."""
+        from .bundle import read_bundle
+
+        with self._lock:
+            moment = self._now(now)
+            self._need_root("bundle")
+            try:
+                trust_part, revocation_part = read_bundle(_bytes(data, "bundle", BundleError))
+            except DecodeError as err:
+                raise BundleError(f"the bundle is damaged: {err.message}") from err
+            trust_list = self._parse_trust_list(trust_part, moment)
+            revocations = self._parse_revocations(revocation_part, moment)
+            self._swap(trust_list, revocations)
+
+    # --- verdicts ------------------------------------------------------------------------------
+
+    def _stale(self, next_update: datetime, moment: datetime) -> bool:
+        return moment > next_update + self._policy.grace
+
+    def _lists(self, snap: _Snapshot, moment: datetime) -> tuple[ListInfo, ...]:
+        out = []
+        for kind, loaded in (("trust_list", snap.trust_list),
+                             ("revocation_list", snap.revocations)):
+            if loaded is not None:
+                out.append(ListInfo(kind, loaded.sequence, loaded.issued,  # type: ignore[arg-type]
+                                    loaded.next_update, self._stale(loaded.next_update, moment),
+                                    int((moment - loaded.issued).total_seconds())))
+        return tuple(out)
+
+    def check(self, payload: str, *, now: datetime | None = None) -> VerificationResult:
+        """The verdict on one payload (the QR code's text). Never raises for a bad card."""
+        moment = self._now(now)
+        snap = self._snapshot  # one read: a reload during this check does not mix data
+        if not len(snap.store):
+            raise TrustInputError("this Verifier trusts no key yet: give keys=, or load a trust "
+                                  "list or a bundle")
+        lists = self._lists(snap, moment)
+        policy = self._policy
+        try:
+            card = verify(payload, snap.store, now=moment, skew=policy.skew,
+                          limits=policy.limits, rules=policy.rules)
+        except CardError as err:
+            return invalid(err, moment, lists=lists)
+        return self._judge(card, snap, moment, lists)
+
+    def _judge(self, card: VerifiedCard, snap: _Snapshot, moment: datetime,
+               lists: tuple[ListInfo, ...]) -> VerificationResult:
+        key = card.signing_key
+        signer = None if key is None else SignerInfo.of(key)
+        revocation = None
+        if snap.revocations is not None and card.record is not None:
+            status = snap.revocations.status(card.record.document_number, now=moment)
+            if status.state == "revoked":
+                revocation = RevocationInfo("revoked", None if status.reason is None
+                                            else status.reason.name.lower(), status.revoked_at,
+                                            status.list_sequence)
+            else:
+                fresh = not self._stale(status.list_next_update, moment)
+                revocation = RevocationInfo("not_revoked" if fresh else "unknown", None, None,
+                                            status.list_sequence)
+
+        def found(status: Verdict, code: str | None, detail: str | None) -> VerificationResult:
+            return VerificationResult(status, code, detail, moment, card=card, signer=signer,
+                                      revocation=revocation, lists=lists)
+
+        if revocation is not None and revocation.state == "revoked":
+            when = "" if revocation.revoked_at is None else f" on {revocation.revoked_at:%Y-%m-%d}"
+            return found("revoked", "revoked",
+                         f"the card was revoked{when} ({revocation.reason})")
+        trust_list = snap.trust_list
+        if (trust_list is not None and key is not None and id(key) in snap.certified
+                and self._stale(trust_list.next_update, moment)):
+            return found("unknown", "trust_list_stale", "cannot confirm: the trust list is "
+                         f"stale since {trust_list.next_update:%Y-%m-%d %H:%M} UTC")
+        if self._policy.require_revocation:
+            if snap.revocations is None:
+                return found("unknown", "revocation_missing",
+                             "cannot confirm: no revocation list is loaded")
+            if card.record is None:
+                return found("unknown", "revocation_not_applicable", "cannot confirm: the card "
+                             "has no profile record, so no document number to look up")
+            if revocation is not None and revocation.state == "unknown":
+                return found("unknown", "revocation_stale", "cannot confirm: revocation data "
+                             f"stale since {snap.revocations.next_update:%Y-%m-%d %H:%M} UTC")
+        return found("valid", None, None)
+
+    def check_image(self, image: Any, *, now: datetime | None = None, backend: str = "zxing",
+                    mrz: bool = True) -> VerificationResult:
+        """Read a card image (a Pillow image, or the bytes of a PNG, JPEG or WebP file), verify
+        its QR code and cross-check the printed data (Code128, MRZ) with the signed data.
+
+        A print that disagrees gives ``invalid`` with ``print_mismatch`` and keeps the card in
+        the result. An image that cannot be read (``image_invalid``), shows no card
+        (``barcode_not_found``) or a missing decoder (``decoder_unavailable``) raises: none of
+        these is a verdict on a card. Needs the ``cards`` extra.
+        """
+        from .barcodes import load_image, read_barcodes
+        from .scan import card_payload, compare_print
+
+        moment = self._now(now)
+        picture = load_image(bytes(image)) if isinstance(image, bytes | bytearray | memoryview) \
+            else image
+        found = read_barcodes(picture, backend=backend)
+        barcodes = tuple((d.format, d.text) for d in found)
+        payload = card_payload(found)
+        result = self.check(payload.text, now=moment)
+        if result.card is None:
+            return _with_scan(result, ScanInfo(barcodes, None, None))
+        printed = compare_print(found, result.card, payload, image=picture if mrz else None,
+                                now=moment)
+        scan = ScanInfo(barcodes, printed.mrz, printed.agrees)
+        if printed.mismatch is not None:
+            return VerificationResult("invalid", "print_mismatch", printed.mismatch, moment,
+                                      card=result.card, signer=result.signer,
+                                      revocation=result.revocation, lists=result.lists,
+                                      scan=scan)
+        return _with_scan(result, scan)
+
+
+def _with_scan(result: VerificationResult, scan: ScanInfo) -> VerificationResult:
+    from dataclasses import replace
+
+    return replace(result, scan=scan)
