@@ -251,7 +251,7 @@ def test_caller_mistakes_raise(chain: Chain, payload: str) -> None:
         Policy(grace=timedelta(seconds=-1))
     with pytest.raises(ValueError, match="timezone-aware"):
         Verifier(root=chain.root, bundle=chain.bundle(), now=NOW).check(
-            payload, now=datetime(2026, 1, 1))  # noqa: DTZ001
+            payload, now=datetime(2026, 1, 1))
 
 
 def test_the_clock_comes_from_the_policy(chain: Chain, payload: str) -> None:
