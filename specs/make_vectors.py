@@ -1,45 +1,20 @@
 """Regenerate the test vectors in ``specs/vectors/``: one JSON file per case, every layer recorded.
 
 Run ``python specs/make_vectors.py [OUT_DIR]`` (default ``specs/vectors``). The script deletes the
-``*.json`` files in the output directory and writes every case again. Keys and clocks are fixed,
-and both algorithms sign deterministically (Ed25519 by design, ES256 with RFC 6979 nonces), so a
-second run writes the same bytes, except where zlib output depends on the zlib build.
+``*.json`` files in the output directory and writes every case again. Keys, certificates, lists
+and clocks are fixed, and every signature is deterministic (Ed25519 by design, ES256 with RFC
+6979 nonces), so a second run writes the same bytes, except where zlib output depends on the
+zlib build (``layers.compressed_hex``, ``layers.base45`` and ``verifier.revocation_list_hex``).
 
-A vector file holds:
-
-``title``, ``description``
-    What the case is and why it gives its result.
-``algorithm``
-    The algorithm of the key that signed the payload (``"EdDSA"`` or ``"ES256"``), or of the
-    trusted key when nothing was signed.
-``signing_key``
-    The fixed TEST key that signed: ``{"alg", "private_hex", "kid_hex"}``, where ``private_hex``
-    is the Ed25519 seed or the P-256 scalar d (big-endian); ``null`` when nothing was signed.
-    Never use these keys for real cards.
-``public_key`` or ``trusted_keys``
-    The verifier's trust: one key, or a list of keys. Each is ``{"alg", "pem", "raw_hex",
-    "kid_hex"}``; ``"kid_assigned": true`` marks a kid given by the trust list instead of the
-    kid derived from the key (first 8 bytes of SHA-256 over the DER SubjectPublicKeyInfo).
-``now``, ``skew_seconds``
-    The verifier's clock (ISO-8601 UTC) and clock tolerance.
-``record``
-    The holder record (cardlib JSON shape) the payload was built from, or ``null``.
-``issued_by``
-    ``{"function": "cardlib._pipeline.build", "now", "issuer", "compress"}`` when the CBOR, the
-    protected header, the Sig_structure, the signature and the COSE bytes came from cardlib's
-    normal issue path with these arguments; ``null`` for payloads assembled by hand.
-``layers``
-    ``claims`` (the Claim 169 map as signed, JSON-friendly: integer keys as strings, bytes as
-    ``{"hex": ...}``, tags as ``{"tag": n, "value": ...}``; ``null`` when the payload is not
-    strict CBOR or carries no claim 169), ``cbor_hex`` (the COSE payload: the CWT claims set),
-    ``protected_hex``, ``unprotected`` (JSON-friendly), ``sig_structure_hex`` (what a verifier
-    computes from the message as sent), ``signature_hex``, ``cose_hex``, ``compressed_hex``
-    (``null`` when the payload is not zlib-compressed) and ``base45`` (the QR text, the input to
-    ``cardlib.verify``). A layer that was not produced is ``null``.
-``expected``
-    ``{"result": "valid", "record", "claims", "card"}`` or ``{"error": "<code>"}`` (with
-    ``"problems"`` for ``record_invalid``). ``key_weak`` and ``key_off_curve`` are raised when
-    the trusted key is loaded, before any payload is read.
+The file format is specified member by member in ``specs/format.md`` section 11. In short:
+``title``, ``description``, ``algorithm``, ``signing_key``, ``record``, ``issued_by``, ``layers``
+(every intermediate layer of the payload), ``verifier`` (exactly the inputs of
+``cardlib.Verifier``: ``trusted_keys``, ``root_certificate``, ``trust_list_hex``,
+``revocation_list_hex``, ``policy``), ``now`` (the time given to ``check``) and then either
+``expected`` (the whole ``VerificationResult.to_json()`` of ``Verifier(...).check(payload,
+now=now)``, computed here by cardlib and checked against the verdict, code and problems each
+case states) or ``expected_error`` (``{"code", "category"}`` of the error raised while the
+verifier's own inputs are loaded, e.g. a weak trusted key; no card verdict exists then).
 """
 
 from __future__ import annotations
@@ -55,19 +30,30 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from cryptography.x509.oid import NameOID
 
 import cardlib
 from cardlib import _pipeline
 from cardlib._values import json_value
+from cardlib._verifier import Policy, Verifier
 from cardlib.codec import _base45, _cbor, _cose, _zlib
 from cardlib.keys._algorithms import BY_NAME
 from cardlib.profile._claims import to_claims
+from cardlib.revocation import Reason, RevocationEntry, publish_revocation_list
+from cardlib.trust import (
+    CARD_SIGNING_EKU,
+    certificate_pem,
+    check_centre_certificate,
+    kid_for_certificate,
+    publish_trust_list,
+)
 
 
 def _jsonable(value: object) -> object:
@@ -92,14 +78,6 @@ SMALL_ORDER_POINT = bytes.fromhex(
 # Decoding limits large enough to read back any payload written here (for layers.claims only).
 READ_BACK = cardlib.Limits(max_depth=64, max_items=100_000, max_text_chars=100_000)
 
-STANDARD_NAMES = {
-    1: "id", 2: "version", 3: "language", 4: "full_name", 5: "first_name", 6: "middle_name",
-    7: "last_name", 8: "date_of_birth", 9: "gender", 10: "address", 11: "email", 12: "phone",
-    13: "nationality", 14: "marital_status", 15: "guardian", 16: "photo", 17: "photo_format",
-    18: "best_quality_fingers", 19: "secondary_full_name", 20: "secondary_language",
-    21: "location_code", 22: "legal_status", 23: "country_of_issuance",
-}
-ENUM_NAMES = frozenset({"gender", "marital_status", "photo_format"})
 
 
 # --- fixed keys ---------------------------------------------------------------------------------
@@ -117,6 +95,9 @@ class FixedKey:
     secret: bytes
     private: cardlib.PrivateKey
     obj: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    # The kid this signer writes when it is not the key's own (a certified centre key signs
+    # under its certificate's kid, specs/format.md section 6).
+    assigned_kid: bytes | None = None
 
     @classmethod
     def derive(cls, algorithm: str, label: str) -> FixedKey:
@@ -142,7 +123,7 @@ class FixedKey:
 
     @property
     def kid(self) -> bytes:
-        return self.private.kid
+        return self.private.kid if self.assigned_kid is None else self.assigned_kid
 
     @property
     def public(self) -> cardlib.PublicKey:
@@ -155,8 +136,13 @@ class FixedKey:
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")
         return self.private.sign(data)
 
+    def certified(self, certificate_der: bytes) -> FixedKey:
+        """The same key signing under the kid of its certificate."""
+        return replace(self, assigned_kid=kid_for_certificate(certificate_der))
+
     def to_json(self) -> dict[str, Any]:
-        return {"alg": self.algorithm, "private_hex": self.secret.hex(), "kid_hex": self.kid.hex()}
+        return {"alg": self.algorithm, "private_hex": self.secret.hex(),
+                "kid_hex": self.kid.hex(), "kid_assigned": self.assigned_kid is not None}
 
 
 ED = FixedKey.derive("EdDSA", "EdDSA issuing centre key")
@@ -171,9 +157,8 @@ def key_json(key: cardlib.PublicKey, *, kid: bytes | None = None) -> dict[str, A
         "pem": key.to_pem().decode("ascii"),
         "raw_hex": key.raw.hex(),
         "kid_hex": (kid or key.kid).hex(),
+        "kid_assigned": kid is not None and kid != key.kid,
     }
-    if kid is not None and kid != key.kid:
-        out["kid_assigned"] = True
     return out
 
 
@@ -183,7 +168,8 @@ def raw_key_json(alg: str, raw: bytes, spki_der: bytes) -> dict[str, Any]:
     body = "".join(f"{text[i : i + 64]}\n" for i in range(0, len(text), 64))
     pem = f"-----BEGIN PUBLIC KEY-----\n{body}-----END PUBLIC KEY-----\n"
     kid = hashlib.sha256(spki_der).digest()[:8]
-    return {"alg": alg, "pem": pem, "raw_hex": raw.hex(), "kid_hex": kid.hex()}
+    return {"alg": alg, "pem": pem, "raw_hex": raw.hex(), "kid_hex": kid.hex(),
+            "kid_assigned": False}
 
 
 def weak_ed25519_key() -> dict[str, Any]:
@@ -292,6 +278,147 @@ def holder(data: Mapping[str, Any]) -> cardlib.HolderRecord:
     if cardlib.record_to_json(record) != data:
         raise AssertionError("vector records must already be in cardlib's normal JSON form")
     return record
+
+
+# --- certified signers: a root, centre certificates, a trust list, revocation lists -------------
+#
+# cardlib's create_root and certify_centre give certificates random serial numbers
+# (x509.random_serial_number), so the vectors build them here with the same profile
+# (cardlib/trust/_certs.py) and fixed serial numbers and times. Ed25519 signs deterministically,
+# so the certificates and the trust lists are byte-reproducible; a revocation list holds a zlib
+# stream, so its bytes (and its signature) may differ with the zlib build.
+
+ROOT_KEY = FixedKey.derive("EdDSA", "national root key")
+CENTRE_KEY = FixedKey.derive("EdDSA", "TRP-01 certified centre key")
+RETIRED_KEY = FixedKey.derive("EdDSA", "MIS-01 revoked centre key")
+TRUST_START = datetime(2026, 1, 1, tzinfo=UTC)
+RETIRED_REVOKED_AT = datetime(2026, 1, 8, tzinfo=UTC)  # before ISSUE_NOW: its cards are refused
+
+
+def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not cert_sign, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign,
+        crl_sign=cert_sign, encipher_only=False, decipher_only=False,
+    )
+
+
+def _ed25519(key: FixedKey) -> ed25519.Ed25519PrivateKey:
+    assert isinstance(key.obj, ed25519.Ed25519PrivateKey)
+    return key.obj
+
+
+def root_certificate() -> bytes:
+    """The self-signed TEST root (serial 1, 2026-01-01 for 20 years), as create_root makes it."""
+    signing = _ed25519(ROOT_KEY)
+    public = signing.public_key()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cardlib TEST national root")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(public)
+        .serial_number(1)
+        .not_valid_before(TRUST_START)
+        .not_valid_after(TRUST_START + timedelta(days=7305))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+    )
+    return builder.sign(signing, None).public_bytes(serialization.Encoding.DER)
+
+
+ROOT_DER = root_certificate()
+
+
+def centre_certificate(key: FixedKey, code: str, serial: int) -> bytes:
+    """A centre's card-signing certificate (2026-01-01 to 2029-01-01), as certify_centre makes
+    it, checked by cardlib against the root."""
+    root = x509.load_der_x509_certificate(ROOT_DER)
+    public = _ed25519(key).public_key()
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, f"Card signer {code}"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, code),
+    ])
+    root_ski = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(root.subject)
+        .public_key(public)
+        .serial_number(serial)
+        .not_valid_before(TRUST_START)
+        .not_valid_after(datetime(2029, 1, 1, tzinfo=UTC))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([CARD_SIGNING_EKU]), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
+            critical=False,
+        )
+    )
+    der = builder.sign(_ed25519(ROOT_KEY), None).public_bytes(serialization.Encoding.DER)
+    check_centre_certificate(der, ROOT_DER)
+    return der
+
+
+CENTRE_DER = centre_certificate(CENTRE_KEY, "TRP-01", 2)
+RETIRED_DER = centre_certificate(RETIRED_KEY, "MIS-01", 3)
+CENTRE = CENTRE_KEY.certified(CENTRE_DER)
+RETIRED = RETIRED_KEY.certified(RETIRED_DER)
+
+
+def trust_list(sequence: int, issued: datetime, next_update: datetime,
+               revoked: Mapping[bytes, datetime]) -> bytes:
+    return publish_trust_list(ROOT_KEY.private, ROOT_DER, [CENTRE_DER, RETIRED_DER],
+                              sequence=sequence, issued=issued, next_update=next_update,
+                              revoked=revoked)
+
+
+def revocation_list(sequence: int, issued: datetime, next_update: datetime,
+                    entries: list[tuple[str, Reason, datetime]]) -> bytes:
+    return publish_revocation_list(
+        ROOT_KEY.private, ROOT_DER, [RevocationEntry(*entry) for entry in entries],
+        sequence=sequence, issued=issued, next_update=next_update)
+
+
+# Fresh at VERIFY_NOW (2026-03-01T12:00Z): next update 2026-03-20; MIS-01's key revoked.
+FRESH_TRUST_LIST = trust_list(2, datetime(2026, 2, 20, tzinfo=UTC),
+                              datetime(2026, 3, 20, tzinfo=UTC), {RETIRED.kid: RETIRED_REVOKED_AT})
+# Stale at VERIFY_NOW: next update 2026-02-01.
+STALE_TRUST_LIST = trust_list(1, TRUST_START, datetime(2026, 2, 1, tzinfo=UTC), {})
+REVOKED_DOCUMENT = "LY0007777"
+# Fresh at VERIFY_NOW: next update 2026-03-11; names one card, stolen.
+FRESH_REVOCATIONS = revocation_list(
+    2, datetime(2026, 2, 25, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC),
+    [(REVOKED_DOCUMENT, Reason.STOLEN, datetime(2026, 2, 18, tzinfo=UTC)),
+     ("LY0005000", Reason.LOST, datetime(2026, 1, 12, tzinfo=UTC))])
+# Stale at VERIFY_NOW: next update 2026-02-14; names only another card.
+STALE_REVOCATIONS = revocation_list(
+    1, datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 2, 14, tzinfo=UTC),
+    [("LY0005000", Reason.LOST, datetime(2026, 1, 12, tzinfo=UTC))])
+
+
+@dataclass(frozen=True)
+class RootTrust:
+    """A verifier's pinned root and the root-signed lists it loads."""
+
+    trust_list: bytes | None
+    revocation_list: bytes | None
+    root: bytes = ROOT_DER
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "root_certificate": {
+                "der_hex": self.root.hex(),
+                "pem": certificate_pem(self.root).decode("ascii"),
+                "kid_hex": kid_for_certificate(self.root).hex(),
+            },
+            "trust_list_hex": None if self.trust_list is None else self.trust_list.hex(),
+            "revocation_list_hex": (None if self.revocation_list is None
+                                    else self.revocation_list.hex()),
+        }
 
 
 # --- layers -------------------------------------------------------------------------------------
@@ -404,16 +531,15 @@ def rewrap(wire: Wire, *, payload: bytes | None = None, signature: bytes | None 
                 compress=wire.compressed is not None)
 
 
-def issued(record: Mapping[str, Any], key: FixedKey, *, compress: bool = True) -> tuple[
-    Wire, dict[str, Any]
-]:
+def issued(record: Mapping[str, Any], key: FixedKey, *, compress: bool = True,
+           now: datetime = ISSUE_NOW) -> tuple[Wire, dict[str, Any]]:
     """Layers from cardlib's normal issue path, and the ``issued_by`` entry describing it."""
-    layers = _pipeline.build(holder(record), key, now=ISSUE_NOW, issuer=ISSUER, compress=compress)
+    layers = _pipeline.build(holder(record), key, now=now, issuer=ISSUER, compress=compress)
     wire = Wire(layers.cbor, layers.protected, {}, layers.sig_structure, layers.signature,
                 layers.cose, layers.compressed if compress else None, layers.base45)
-    if wire.cose is None or _cbor.dumps(cwt(layers.claims, record)) != layers.cbor:
+    if wire.cose is None or _cbor.dumps(cwt(layers.claims, record, now=now)) != layers.cbor:
         raise AssertionError("hand-built CWT no longer matches cardlib's issue path")
-    by = {"function": "cardlib._pipeline.build", "now": iso(ISSUE_NOW), "issuer": ISSUER,
+    by = {"function": "cardlib._pipeline.build", "now": iso(now), "issuer": ISSUER,
           "compress": compress}
     return wire, by
 
@@ -423,10 +549,11 @@ def expiry(record: Mapping[str, Any]) -> int:
     return int((day + timedelta(days=1)).timestamp())
 
 
-def cwt(claims: Any, record: Mapping[str, Any] | None = None) -> dict[int, Any]:
+def cwt(claims: Any, record: Mapping[str, Any] | None = None, *,
+        now: datetime = ISSUE_NOW) -> dict[int, Any]:
     """A CWT claims set as cardlib issues it: iss, exp (end of expiry day), nbf, iat, 169."""
-    out: dict[int, Any] = {1: ISSUER, 5: int(ISSUE_NOW.timestamp()),
-                           6: int(ISSUE_NOW.timestamp()), 169: claims}
+    out: dict[int, Any] = {1: ISSUER, 5: int(now.timestamp()), 6: int(now.timestamp()),
+                           169: claims}
     if record is not None:
         out[4] = expiry(record)
     return out
@@ -457,51 +584,62 @@ def flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
 # --- expectations -------------------------------------------------------------------------------
 
 
-def claims_view(claims: Mapping[Any, Any]) -> dict[str, Any]:
-    """The expected ``VerifiedCard.claims`` as JSON: standard fields present, then the rest."""
-    view: dict[str, Any] = {}
-    biometrics: dict[str, Any] = {}
-    extras: dict[str, Any] = {}
-    for key, value in claims.items():
-        if key in STANDARD_NAMES:
-            name = STANDARD_NAMES[key]
-            textual = name in ENUM_NAMES and isinstance(value, str)
-            view[name] = int(value) if textual else _jsonable(value)
-        elif key in range(50, 66):
-            biometrics[str(key)] = _jsonable(value)
-        else:
-            extras[str(key)] = _jsonable(value)
-    return {**view, "biometrics": biometrics, "extras": extras}
+@dataclass(frozen=True)
+class Want:
+    """What a case is meant to show: the verdict and code (and, for ``record_invalid``, the
+    problems' paths and codes), or, with status ``"error"``, the code of the error raised while
+    the verifier's inputs load. The generator refuses to write a vector whose computed result
+    disagrees."""
+
+    status: str
+    code: str | None = None
+    problems: tuple[tuple[str, str], ...] | None = None
 
 
-def valid(wire: Wire, key: FixedKey, record: Mapping[str, Any] | None, *,
-          kid: bytes | None) -> dict[str, Any]:
-    assert wire.cbor is not None
-    signed = _cbor.loads(wire.cbor, READ_BACK)
-    claims = wire.claims()
-    return {
-        "result": "valid",
-        "record": None if record is None else dict(record),
-        "claims": claims_view(claims),
-        "card": {
-            "algorithm": key.algorithm,
-            "kid_hex": None if kid is None else kid.hex(),
-            "issuer": signed.get(1),
-            "subject": signed.get(2),
-            "issued_at": iso(signed.get(6)),
-            "not_before": iso(signed.get(5)),
-            "expires_at": iso(signed.get(4)),
-            "envelope": wire.envelope,
-            "compressed": wire.compressed is not None,
-        },
-    }
+VALID = Want("valid")
 
 
-def error(code: str, *problems: tuple[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"error": code}
-    if problems:
-        out["problems"] = [{"path": path, "code": kind} for path, kind in problems]
-    return out
+def error(code: str, *problems: tuple[str, str]) -> Want:
+    """An ``invalid`` verdict; for ``record_invalid``, every problem in order."""
+    return Want("invalid", code, problems if code == "record_invalid" else None)
+
+
+def verdict(status: str, code: str) -> Want:
+    return Want(status, code)
+
+
+def load_error(code: str) -> Want:
+    """The verifier cannot be built: one of its own inputs is refused (not a card verdict)."""
+    return Want("error", code)
+
+
+def load_key(entry: Mapping[str, Any]) -> cardlib.PublicKey:
+    """A trusted key as a loader reads it: from its PEM, under its kid (specs/format.md
+    section 6: the kid a trust source assigns, else the one derived from the key)."""
+    key = cardlib.PublicKey.from_pem(entry["pem"].encode("ascii"))
+    return replace(key, kid=bytes.fromhex(entry["kid_hex"])) if entry["kid_assigned"] else key
+
+
+def build_verifier(inputs: Mapping[str, Any], now: datetime) -> Verifier:
+    """``cardlib.Verifier`` built from exactly a vector's ``verifier`` member."""
+    policy = inputs["policy"]
+    root = inputs["root_certificate"]
+
+    def unhex(name: str) -> bytes | None:
+        text = inputs[name]
+        return None if text is None else bytes.fromhex(text)
+
+    keys = [load_key(entry) for entry in inputs["trusted_keys"]]
+    return Verifier(
+        keys=keys,
+        root=None if root is None else bytes.fromhex(root["der_hex"]),
+        trust_list=unhex("trust_list_hex"),
+        revocation_list=unhex("revocation_list_hex"),
+        policy=Policy(skew=timedelta(seconds=policy["skew_seconds"]),
+                      grace=timedelta(seconds=policy["grace_seconds"]),
+                      require_revocation=policy["require_revocation"]),
+        now=now,
+    )
 
 
 # --- cases --------------------------------------------------------------------------------------
@@ -513,30 +651,59 @@ class Case:
     description: str
     key: FixedKey | None  # None when nothing was signed
     wire: Wire
-    expected: dict[str, Any]
+    want: Want
     trusted: tuple[dict[str, Any], ...]
     record: Mapping[str, Any] | None = None
     issued_by: dict[str, Any] | None = None
     now: datetime = VERIFY_NOW
     skew: int = SKEW
+    roots: RootTrust | None = None
+    grace: int = 0
+    require_revocation: bool = False
+
+    def verifier_json(self) -> dict[str, Any]:
+        roots = ({"root_certificate": None, "trust_list_hex": None, "revocation_list_hex": None}
+                 if self.roots is None else self.roots.to_json())
+        return {
+            "trusted_keys": list(self.trusted),
+            **roots,
+            "policy": {"skew_seconds": self.skew, "grace_seconds": self.grace,
+                       "require_revocation": self.require_revocation},
+        }
+
+    def outcome(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """``expected``: what cardlib's Verifier gives, checked against ``want``; or
+        ``expected_error`` when the verifier's inputs are refused."""
+        want = self.want
+        try:
+            verifier = build_verifier(inputs, self.now)
+        except cardlib.CardError as err:
+            if (want.status, want.code) != ("error", err.code):
+                raise AssertionError(f"{self.title}: the verifier refused its inputs "
+                                     f"({err.code})") from err
+            return {"expected_error": {"code": err.code, "category": err.category}}
+        result = verifier.check(self.wire.base45, now=self.now).to_json()
+        problems = tuple((p["path"], p["code"]) for p in result["problems"])
+        if ((result["status"], result["code"]) != (want.status, want.code)
+                or (want.problems is not None and problems != want.problems)):
+            raise AssertionError(f"{self.title}: got {result['status']} {result['code']} "
+                                 f"{problems}, wanted {want}")
+        return {"expected": result}
 
     def to_json(self) -> dict[str, Any]:
-        trust: dict[str, Any] = (
-            {"public_key": self.trusted[0]} if len(self.trusted) == 1
-            else {"trusted_keys": list(self.trusted)}
-        )
+        inputs = self.verifier_json()
+        algorithm = self.key.algorithm if self.key is not None else self.trusted[0]["alg"]
         return {
             "title": self.title,
             "description": self.description,
-            "algorithm": self.trusted[0]["alg"] if self.key is None else self.key.algorithm,
+            "algorithm": algorithm,
             "signing_key": None if self.key is None else self.key.to_json(),
-            **trust,
-            "now": iso(self.now),
-            "skew_seconds": self.skew,
             "record": None if self.record is None else dict(self.record),
             "issued_by": self.issued_by,
             "layers": self.wire.to_json(),
-            "expected": self.expected,
+            "verifier": inputs,
+            "now": iso(self.now),
+            **self.outcome(inputs),
         }
 
 
@@ -560,12 +727,12 @@ def issue_cases() -> Iterator[Case]:
         for name, record, text in records:
             wire, by = issued(record, key)
             yield Case(f"{key.algorithm} valid {name}", text, key, wire,
-                       valid(wire, key, record, kid=key.kid), trust(key), record, by)
+                       VALID, trust(key), record, by)
         wire, by = issued(CITIZEN, key, compress=False)
         yield Case(f"{key.algorithm} valid uncompressed payload",
                    "The COSE_Sign1 bytes Base45-encoded directly, without zlib. A verifier tells "
                    "the two apart by the zlib header.", key, wire,
-                   valid(wire, key, CITIZEN, kid=key.kid), trust(key), CITIZEN, by)
+                   VALID, trust(key), CITIZEN, by)
 
 
 def wire_variant_cases() -> Iterator[Case]:
@@ -576,48 +743,48 @@ def wire_variant_cases() -> Iterator[Case]:
         wire = seal(key, payload, kind="untagged")
         yield Case(f"{key.algorithm} valid untagged COSE_Sign1",
                    "The COSE_Sign1 array without tag 18 (RFC 9052 allows both).", key, wire,
-                   valid(wire, key, CITIZEN, kid=key.kid), trust(key), CITIZEN)
+                   VALID, trust(key), CITIZEN)
         wire = seal(key, payload, kind="tag61")
         yield Case(f"{key.algorithm} valid CWT tag 61 wrapping tag 18",
                    "The spec example's envelope: tag 61 (CWT) around tag 18 (COSE_Sign1).",
-                   key, wire, valid(wire, key, CITIZEN, kid=key.kid), trust(key), CITIZEN)
+                   key, wire, VALID, trust(key), CITIZEN)
         wire = seal(key, payload, protected={1: alg}, unprotected={4: key.kid})
         yield Case(f"{key.algorithm} valid kid only in unprotected header",
                    "alg is protected but the kid is in the unprotected header, as in MOSIP's own "
                    "examples. The kid is only a hint: the signature is what is trusted.",
-                   key, wire, valid(wire, key, CITIZEN, kid=key.kid), trust(key), CITIZEN)
+                   key, wire, VALID, trust(key), CITIZEN)
         other = ED_OTHER if key is ED else ES_OTHER
         wire = seal(key, payload, protected={1: alg})
         yield Case(f"{key.algorithm} valid without kid tries each trusted key",
                    f"No kid anywhere. The verifier tries every trusted {key.algorithm} key; the "
                    "first one fails, the second one verifies.", key, wire,
-                   valid(wire, key, CITIZEN, kid=None), trust(other, key, ES if key is ED else ED),
+                   VALID, trust(other, key, ES if key is ED else ED),
                    CITIZEN)
     wire = seal(ED, _cbor.dumps(cwt(_cbor.dumps(claims), CITIZEN)))
     yield Case("EdDSA valid claim 169 as byte string",
                "Claim 169 is a byte string holding the CBOR map instead of the map itself (the "
-               "spec example's form).", ED, wire, valid(wire, ED, CITIZEN, kid=ED.kid),
+               "spec example's form).", ED, wire, VALID,
                trust(ED), CITIZEN)
     standard = {k: v for k, v in claims.items() if k < 75}
     wire = seal(ED, _cbor.dumps(cwt(standard, CITIZEN)))
     yield Case("EdDSA valid standard Claim 169 keys only",
                "Only standard keys (1-23), no profile keys 75-84: a card from another issuer's "
                "tool. It verifies, with record null and the standard claims.", ED, wire,
-               valid(wire, ED, None, kid=ED.kid), trust(ED), CITIZEN)
+               VALID, trust(ED), CITIZEN)
     mosip = {**standard, 9: "1"}
     wire = seal(ED, _cbor.dumps(cwt(_cbor.dumps(mosip), CITIZEN)), protected={1: -8},
                 unprotected={4: ED.kid}, kind="tag61")
     yield Case("EdDSA valid MOSIP spec style payload",
                "Everything the spec's own example does at once: tag 61 around tag 18, claim 169 "
                "as a byte string, the kid unprotected, gender as the text \"1\" (read as 1), "
-               "standard keys only.", ED, wire, valid(wire, ED, None, kid=ED.kid), trust(ED),
+               "standard keys only.", ED, wire, VALID, trust(ED),
                CITIZEN)
     wire = seal(ED, payload)
     shared = (key_json(ED_OTHER.public, kid=ED.kid), key_json(ED.public))
     yield Case("EdDSA valid kid shared by two trusted keys",
                "The trust list assigns the same kid to two Ed25519 keys. The first key with "
                "that kid does not verify, the second does: a kid is a hint, not an identity.",
-               ED, wire, valid(wire, ED, CITIZEN, kid=ED.kid), shared, CITIZEN)
+               ED, wire, VALID, shared, CITIZEN)
 
 
 def time_cases() -> Iterator[Case]:
@@ -626,14 +793,14 @@ def time_cases() -> Iterator[Case]:
     wire, by = issued(CITIZEN, ED)
     yield Case("EdDSA valid one second before expiry plus skew",
                "exp is the end of the expiry date; with 300 s of skew the card is still valid "
-               "at exp + 299 s.", ED, wire, valid(wire, ED, CITIZEN, kid=ED.kid), trust(ED),
+               "at exp + 299 s.", ED, wire, VALID, trust(ED),
                CITIZEN, by, now=exp + skew - timedelta(seconds=1))
     yield Case("EdDSA expired at expiry plus skew",
                "At exp + skew the card is expired (exp is exclusive).", ED, wire,
                error("expired"), trust(ED), CITIZEN, by, now=exp + skew)
     yield Case("EdDSA valid at nbf minus skew",
                "nbf and iat are the issue time; with 300 s of skew the card is valid from "
-               "nbf - 300 s.", ED, wire, valid(wire, ED, CITIZEN, kid=ED.kid), trust(ED), CITIZEN,
+               "nbf - 300 s.", ED, wire, VALID, trust(ED), CITIZEN,
                by, now=ISSUE_NOW - skew)
     yield Case("EdDSA not yet valid one second before nbf minus skew",
                "One second earlier than nbf - skew the card is not yet valid.", ED, wire,
@@ -690,7 +857,7 @@ def signature_cases() -> Iterator[Case]:
                "(specs/format.md section 5 accepts high S). Never identify a card by its "
                "signature bytes.", ES,
                rewrap(wire, signature=wire.signature[:32] + (P256_ORDER - s).to_bytes(32, "big")),
-               valid(wire, ES, CITIZEN, kid=ES.kid), trust(ES), CITIZEN)
+               VALID, trust(ES), CITIZEN)
     yield Case("ES256 signature_malformed s out of range",
                "s replaced by the group order n: 64 bytes, but not a valid ECDSA s.", ES,
                rewrap(wire, signature=wire.signature[:32] + P256_ORDER.to_bytes(32, "big")),
@@ -727,7 +894,7 @@ def header_cases() -> Iterator[Case]:
     yield Case("EdDSA valid kid in both headers protected wins",
                "The protected kid names the signing key, the unprotected kid another centre's "
                "key (not trusted). kid may appear in both headers; the protected one wins.", ED,
-               wire, valid(wire, ED, CITIZEN, kid=ED.kid), trust(ED), CITIZEN)
+               wire, VALID, trust(ED), CITIZEN)
     yield Case("EdDSA alg_key_mismatch ES256 header with Ed25519 kid",
                "The header says ES256 (-7) but its kid names a trusted Ed25519 key: refused as "
                "algorithm confusion before any signature check.", ED,
@@ -849,17 +1016,256 @@ def key_cases() -> Iterator[Case]:
     yield Case("EdDSA key_weak small-order trusted key",
                "The trusted Ed25519 key is a point of order 8. Loading it (from PEM or raw) "
                "fails with key_weak, so no card can be checked against it.", ED, wire,
-               error("key_weak"), (weak_ed25519_key(),), CITIZEN, by)
+               load_error("key_weak"), (weak_ed25519_key(),), CITIZEN, by)
     wire, by = issued(CITIZEN, ES)
     yield Case("ES256 key_off_curve trusted key",
                "The trusted P-256 key is the point (1, 1), which is not on the curve. Loading "
                "it (from PEM or raw) fails with key_off_curve.", ES, wire,
-               error("key_off_curve"), (off_curve_p256_key(),), CITIZEN, by)
+               load_error("key_off_curve"), (off_curve_p256_key(),), CITIZEN, by)
+
+
+def problem_case(name: str, text: str, changes: Mapping[Any, Any], *problems: tuple[str, str],
+                 drop: tuple[int, ...] = (), exp: int | None = None) -> Case:
+    """The example citizen's profile map with ``changes`` (and without ``drop``), signed by
+    hand: the verifier reports ``record_invalid`` with exactly ``problems``, in order."""
+    claims: dict[Any, Any] = {**profile_claims(CITIZEN), **changes}
+    for key in drop:
+        del claims[key]
+    body = cwt(claims, CITIZEN)
+    if exp is not None:
+        body[4] = exp
+    return Case(f"EdDSA record_invalid {name}", text, ED, seal(ED, _cbor.dumps(body)),
+                error("record_invalid", *problems), trust(ED), CITIZEN)
+
+
+def record_problem_cases() -> Iterator[Case]:
+    """One signed profile map per problem code a signed map can produce (specs/format.md 3.1),
+    each with its complete problem list."""
+    yield problem_case(
+        "required mother name and address missing",
+        "Keys 79 (mother's name, Arabic) and 10 (address) left out. A missing profile key is "
+        "reported at its key and again at the rebuilt record's field; a missing standard key "
+        "only at the record's field.",
+        {}, ("claim169.79", "required"), ("mother_name_ar", "required"), ("address", "required"),
+        drop=(79, 10))
+    yield problem_case(
+        "empty phone and latin mother name",
+        "Key 12 (phone) and key 80 (mother's name, Latin) signed as \"\": an optional text is "
+        "left out, never empty.",
+        {12: "", 80: ""}, ("mother_name_latin", "empty"), ("phone", "empty"))
+    yield problem_case(
+        "type standard keys of the wrong type",
+        "Address (key 10) is the integer 42, the photo (key 16) is hex text instead of bytes, "
+        "and the map has the text key \"x\". The standard view reports all three, in the "
+        "order of the map's keys, and nothing of the profile is checked.",
+        {10: 42, 16: "52494646", "x": 1},
+        ("claim169.10", "type"), ("claim169.16", "type"), ("claim169.x", "type"))
+    yield problem_case(
+        "type profile keys of the wrong type",
+        "Key 79 (mother's name, Arabic) is the integer 7 and key 81 (document number) the "
+        "integer 1234: reported at the rebuilt record's fields.",
+        {79: 7, 81: 1234}, ("mother_name_ar", "type"), ("document_number", "type"))
+    yield problem_case(
+        "too_long place of birth",
+        "Key 82 (place of birth) is 257 Arabic letters; the profile allows 256.",
+        {82: "ب" * 257}, ("place_of_birth", "too_long"))
+    yield problem_case(
+        "whitespace around place of birth",
+        "Key 82 (place of birth) has a leading and a trailing space: one problem.",
+        {82: " طرابلس "}, ("place_of_birth", "whitespace"))
+    yield problem_case(
+        "control_chars tab in address and bidi mark in place of birth",
+        "Key 10 (address) holds a tab (only a line feed is allowed there) and key 82 (place of "
+        "birth) starts with U+200F RIGHT-TO-LEFT MARK, an invisible format character.",
+        {10: "شارع عمر المختار،\tطرابلس", 82: "\u200fطرابلس"},
+        ("place_of_birth", "control_chars"), ("address", "control_chars"))
+    yield problem_case(
+        "not_nfc decomposed hamza in mother name",
+        "Key 79 writes the hamza of أحمد as U+0627 U+0654 (alef + combining hamza above) "
+        "instead of U+0623: not NFC, and a verifier does not normalise signed text.",
+        {79: "فاطمة ا\u0654حمد محمود"}, ("mother_name_ar", "not_nfc"))
+    yield problem_case(
+        "format phone and lower-case document number",
+        "Key 12 (phone) holds words and key 81 (document number) is in lower case.",
+        {12: "call 0912345678", 81: "ly0001234"},
+        ("phone", "format"), ("document_number", "format"))
+    yield problem_case(
+        "enum holder category 3",
+        "Key 76 (holder category) is 3; only 1 (citizen) and 2 (resident) exist. The record "
+        "then has no category, which is reported too.",
+        {76: 3}, ("claim169.76", "enum"), ("category", "required"))
+    yield problem_case(
+        "enum gender 3 in a profile map",
+        "Gender (key 9) 3 is a valid Claim 169 value (other), so the standard view accepts it, "
+        "but the profile's sex is male or female.",
+        {9: 3}, ("sex", "enum"))
+    yield problem_case(
+        "date expiry date february 30",
+        "Key 84 (expiry date) is 20360230, which is not a calendar day. The record then has no "
+        "expiry date, which is reported too.",
+        {84: "20360230"}, ("claim169.84", "date"), ("expiry_date", "required"))
+    yield problem_case(
+        "order expiry before issue",
+        "Key 84 (expiry date) is 2025-01-09, before the issue date 2026-01-10 (key 83). The CWT "
+        "exp is not checked against it while the record has problems.",
+        {84: "20250109"}, ("expiry_date", "order"))
+    yield problem_case(
+        "range birth year 1899",
+        "Date of birth (key 8) 1899-12-31, with the national number's year digits to match: "
+        "years must lie in 1900-9998.",
+        {8: "18991231", 1: "118990012347"}, ("date_of_birth", "range"))
+    yield problem_case(
+        "birth_year_mismatch national number",
+        "National number 119860012347: digits 2-5 say 1986, the date of birth 1985.",
+        {1: "119860012347"}, ("national_number", "birth_year_mismatch"))
+    yield problem_case(
+        "category_mismatch citizen with nationality egy",
+        "A citizen (key 76 = 1) whose nationality (key 13) is EGY: a citizen's nationality "
+        "is the issuing country, LBY.",
+        {13: "EGY"}, ("nationality", "category_mismatch"))
+    yield problem_case(
+        "unknown_field keys 85 and 99",
+        "Keys 85 and 99 are reserved by the profile but not defined in version 1.",
+        {85: 1, 99: "x"}, ("claim169.85", "unknown_field"), ("claim169.99", "unknown_field"))
+    yield problem_case(
+        "unsupported_profile version 2",
+        "Key 75 (profile version) is 2. It is the only problem reported: the unknown key 85 "
+        "in the same map is not examined.",
+        {75: 2, 85: 1}, ("claim169.75", "unsupported_profile"))
+    yield problem_case(
+        "inconsistent last name and legal status",
+        "Key 7 (lastName) is Warfali and key 22 (legalStatus) resident, while the profile keys "
+        "say Elwarfali (the last part of key 4, cut by key 78) and citizen (key 76).",
+        {7: "Warfali", 22: "resident"},
+        ("claim169.7", "inconsistent"), ("claim169.22", "inconsistent"))
+    yield problem_case(
+        "inconsistent exp one day late",
+        "The CWT exp is one day after the end of the expiry date (key 84).",
+        {}, ("cwt.exp", "inconsistent"), exp=expiry(CITIZEN) + 86_400)
+
+
+REVOKED_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": REVOKED_DOCUMENT}
+STALE_LISTED_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": "LY0005000"}
+LATE_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": "LY0008888",
+                               "issue_date": "2029-02-01", "expiry_date": "2039-01-31"}
+EARLY_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": "LY0006666",
+                                "issue_date": "2025-12-20", "expiry_date": "2035-12-19"}
+DAY = 86_400
+
+
+def certified_cases() -> Iterator[Case]:
+    """Cards from certified centre keys, checked against a pinned root and its lists."""
+    fresh = RootTrust(FRESH_TRUST_LIST, FRESH_REVOCATIONS)
+    setting = ("The verifier pins the TEST root certificate and loads the trust list (centres "
+               "TRP-01 and MIS-01; MIS-01's key revoked on 2026-01-08)")
+    wire, by = issued(CITIZEN, CENTRE)
+    yield Case("EdDSA certified valid card with fresh trust and revocation lists",
+               f"{setting} and the revocation list, both fresh. The card, signed by TRP-01 "
+               "under its certificate's kid, is not listed: valid.", CENTRE, wire, VALID, (),
+               CITIZEN, by, roots=fresh, require_revocation=True)
+    yield Case("EdDSA certified unknown revocation_missing",
+               f"{setting}, but no revocation list, and the policy requires one: the card is "
+               "authentic but cannot be confirmed.", CENTRE, wire,
+               verdict("unknown", "revocation_missing"), (), CITIZEN, by,
+               roots=RootTrust(FRESH_TRUST_LIST, None), require_revocation=True)
+    stale = RootTrust(FRESH_TRUST_LIST, STALE_REVOCATIONS)
+    yield Case("EdDSA certified unknown revocation_stale",
+               f"{setting} and a revocation list whose next update (2026-02-14) has passed and "
+               "which does not name the card: unknown, never valid.", CENTRE, wire,
+               verdict("unknown", "revocation_stale"), (), CITIZEN, by, roots=stale,
+               require_revocation=True)
+    yield Case("EdDSA certified valid stale revocation list within grace",
+               f"{setting} and the revocation list of the revocation_stale vector (next update "
+               "2026-02-14T00:00:00Z), with a grace period of 16 days: still fresh at "
+               "2026-03-01T12:00:00Z.", CENTRE, wire, VALID, (), CITIZEN, by, roots=stale,
+               grace=16 * DAY, require_revocation=True)
+    yield Case("EdDSA certified unknown trust_list_stale",
+               "The verifier pins the TEST root and loads a trust list whose next update "
+               "(2026-02-01) has passed, and a fresh revocation list that does not name the "
+               "card: the signer's certification cannot be confirmed.", CENTRE, wire,
+               verdict("unknown", "trust_list_stale"), (), CITIZEN, by,
+               roots=RootTrust(STALE_TRUST_LIST, FRESH_REVOCATIONS), require_revocation=True)
+    wire, by = issued(REVOKED_HOLDER, CENTRE)
+    yield Case("EdDSA certified revoked card",
+               f"{setting} and the fresh revocation list, which names document number "
+               f"{REVOKED_DOCUMENT} (stolen, 2026-02-18).", CENTRE, wire,
+               verdict("revoked", "revoked"), (), REVOKED_HOLDER, by, roots=fresh,
+               require_revocation=True)
+    wire, by = issued(CITIZEN, RETIRED)
+    yield Case("EdDSA certified key_revoked card signed after its key was revoked",
+               f"{setting}. This card was signed by MIS-01 on 2026-01-10, after its key's "
+               "revocation.", RETIRED, wire, error("key_revoked"), (), CITIZEN, by, roots=fresh,
+               require_revocation=True)
+    wire, by = issued(STALE_LISTED_HOLDER, CENTRE)
+    yield Case("EdDSA certified revoked card in a stale revocation list",
+               f"{setting} and a stale revocation list (next update 2026-02-14) that names the "
+               f"card's document number {STALE_LISTED_HOLDER['document_number']} (lost, "
+               "2026-01-12): revoked all the same, since a revocation is never undone.", CENTRE,
+               wire, verdict("revoked", "revoked"), (), STALE_LISTED_HOLDER, by, roots=stale,
+               require_revocation=True)
+    late_now = datetime(2029, 2, 1, 9, 0, tzinfo=UTC)
+    wire, by = issued(LATE_HOLDER, CENTRE, now=late_now)
+    yield Case("EdDSA certified certificate_expired card signed after the certificate ended",
+               f"{setting}. This card was signed by TRP-01 on 2029-02-01, after its "
+               "certificate's notAfter (2029-01-01); checked on 2029-03-01. The lists are stale "
+               "by then, but an invalid card is invalid first.", CENTRE, wire,
+               error("certificate_expired"), (), LATE_HOLDER, by, roots=fresh,
+               now=late_now + timedelta(days=28), require_revocation=True)
+    early_now = datetime(2025, 12, 20, 9, 0, tzinfo=UTC)
+    wire, by = issued(EARLY_HOLDER, CENTRE, now=early_now)
+    yield Case("EdDSA certified certificate_not_yet_valid card signed before the certificate",
+               f"{setting}. This card was signed by TRP-01 on 2025-12-20, before its "
+               "certificate's notBefore (2026-01-01).", CENTRE, wire,
+               error("certificate_not_yet_valid"), (), EARLY_HOLDER, by, roots=fresh,
+               require_revocation=True)
+    wire = seal(CENTRE, _cbor.dumps(every_field_cwt()))
+    yield Case("EdDSA certified unknown revocation_not_applicable",
+               f"{setting} and the fresh revocation list. The card is the every-field card "
+               "(standard keys only, no profile), signed by TRP-01: it has no document number "
+               "to look up.", CENTRE, wire, verdict("unknown", "revocation_not_applicable"), (),
+               None, roots=fresh, require_revocation=True)
+
+
+def biometric(key: int) -> list[dict[int, Any]]:
+    """One Claim 169 biometric entry: {0: data, 1: format, 2: sub-format, 3: issuer}."""
+    if key < 60:  # fingers: template (1), ISO/IEC 19794-2 (1)
+        kind, sub = 1, 1
+    elif key < 65:  # irises, face, palms: image (0), JPEG2000 (2)
+        kind, sub = 0, 2
+    else:  # voice: sound (2), WAV (0)
+        kind, sub = 2, 0
+    return [{0: filler(key - 40), 1: kind, 2: sub, 3: "LBY-CRA"}]
+
+
+EVERY_FIELD: dict[int, Any] = {
+    1: "119850012347", 2: "1.0", 3: "eng", 4: "Mohamed Ali Salem Elwarfali",
+    5: "Mohamed", 6: "Ali Salem", 7: "Elwarfali", 8: "19850314", 9: 1,
+    10: "شارع عمر المختار، طرابلس", 11: "mohamed@example.ly", 12: "+218 91 234 5678",
+    13: "LBY", 14: 2, 15: "Ali Salem Elwarfali", 16: fake_webp(48), 17: 4, 18: [1, 6],
+    19: "محمد علي سالم الورفلي", 20: "ara", 21: "TRP-01", 22: "citizen", 23: "LBY",
+    **{key: biometric(key) for key in range(50, 66)},
+    100: "kept in extras",
+}
+
+
+def every_field_cwt() -> dict[int, Any]:
+    """Every standard field, with iss, sub, exp, nbf and iat."""
+    return {**cwt(EVERY_FIELD), 2: "119850012347", 4: expiry(CITIZEN)}
+
+
+def every_field_cases() -> Iterator[Case]:
+    wire = seal(ED, _cbor.dumps(every_field_cwt()))
+    yield Case("EdDSA valid every standard Claim 169 field",
+               "Every standard Claim 169 key: 1-23 (version, language, marital status, guardian, "
+               "photo and bestQualityFingers included), one biometric entry under each of keys "
+               "50-65, and key 100 (kept in extras), with a CWT sub. No key 75: record null, "
+               "the standard view only.", ED, wire, VALID, trust(ED), None)
 
 
 def all_cases() -> list[Case]:
     return [*issue_cases(), *wire_variant_cases(), *time_cases(), *signature_cases(),
-            *header_cases(), *content_cases(), *transport_cases(), *key_cases()]
+            *header_cases(), *content_cases(), *transport_cases(), *key_cases(),
+            *record_problem_cases(), *certified_cases(), *every_field_cases()]
 
 
 def slug(title: str) -> str:
