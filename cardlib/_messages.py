@@ -29,6 +29,11 @@ _CATALOGUE: dict[str, Message] = {
     # --- verdicts ---------------------------------------------------------------------------------
     "valid": _M("The card is valid: signature, dates, signer and revocation status checked.",
                 "البطاقة صالحة: تم التحقق من التوقيع والتواريخ والجهة المُصدِرة وحالة الإلغاء."),
+    "valid_no_revocation": _M(
+        "The card is valid: signature, dates and signer checked (this verifier uses no "
+        "revocation list).",
+        "البطاقة صالحة: تم التحقق من التوقيع والتواريخ والجهة المُصدِرة (لا يستخدم هذا المُحقِّق "
+        "قائمة إلغاء)."),
     "revoked": _M("The card has been revoked and must not be accepted.",
                   "تم إلغاء هذه البطاقة ويجب عدم قبولها."),
     "revocation_missing": _M(
@@ -230,6 +235,10 @@ _CATALOGUE: dict[str, Message] = {
 }
 
 CATALOGUE: Final = MappingProxyType(_CATALOGUE)
+
+
+#: The texts of a valid verdict: with revocation checked, and under a policy without revocation.
+VALID_MESSAGES: Final = ("valid", "valid_no_revocation")
 
 
 def message_for(code: str | None) -> Message:

@@ -130,7 +130,10 @@ class VerificationResult:
 
     @property
     def message(self) -> Message:
-        """The catalogue text for the verdict's code, in English and Arabic."""
+        """The catalogue text for the verdict's code, in English and Arabic (a valid card
+        checked without revocation data, as its policy allows, says so)."""
+        if self.status == "valid" and self.revocation is None:
+            return message_for("valid_no_revocation")
         return message_for(self.code)
 
     @property
@@ -140,7 +143,7 @@ class VerificationResult:
 
     def to_json(self) -> dict[str, Any]:
         """The one JSON shape (``specs/format.md`` §10), for the CLI, the service and vectors."""
-        text = message_for(self.code)
+        text = self.message
         return {
             "status": self.status,
             "code": self.code,

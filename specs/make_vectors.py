@@ -30,14 +30,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from cryptography.x509.oid import NameOID
 
 import cardlib
 from cardlib import _pipeline
@@ -48,9 +46,9 @@ from cardlib.keys._algorithms import BY_NAME
 from cardlib.profile._claims import to_claims
 from cardlib.revocation import Reason, RevocationEntry, publish_revocation_list
 from cardlib.trust import (
-    CARD_SIGNING_EKU,
     certificate_pem,
-    check_centre_certificate,
+    certify_centre,
+    create_root,
     kid_for_certificate,
     publish_trust_list,
 )
@@ -282,11 +280,10 @@ def holder(data: Mapping[str, Any]) -> cardlib.HolderRecord:
 
 # --- certified signers: a root, centre certificates, a trust list, revocation lists -------------
 #
-# cardlib's create_root and certify_centre give certificates random serial numbers
-# (x509.random_serial_number), so the vectors build them here with the same profile
-# (cardlib/trust/_certs.py) and fixed serial numbers and times. Ed25519 signs deterministically,
-# so the certificates and the trust lists are byte-reproducible; a revocation list holds a zlib
-# stream, so its bytes (and its signature) may differ with the zlib build.
+# The certificates come from cardlib's create_root and certify_centre with fixed serial numbers
+# and times. Ed25519 signs deterministically, so the certificates and the trust lists are
+# byte-reproducible; a revocation list holds a zlib stream, so its bytes (and its signature) may
+# differ with the zlib build.
 
 ROOT_KEY = FixedKey.derive("EdDSA", "national root key")
 CENTRE_KEY = FixedKey.derive("EdDSA", "TRP-01 certified centre key")
@@ -294,73 +291,16 @@ RETIRED_KEY = FixedKey.derive("EdDSA", "MIS-01 revoked centre key")
 TRUST_START = datetime(2026, 1, 1, tzinfo=UTC)
 RETIRED_REVOKED_AT = datetime(2026, 1, 8, tzinfo=UTC)  # before ISSUE_NOW: its cards are refused
 
-
-def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=not cert_sign, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign,
-        crl_sign=cert_sign, encipher_only=False, decipher_only=False,
-    )
-
-
-def _ed25519(key: FixedKey) -> ed25519.Ed25519PrivateKey:
-    assert isinstance(key.obj, ed25519.Ed25519PrivateKey)
-    return key.obj
-
-
-def root_certificate() -> bytes:
-    """The self-signed TEST root (serial 1, 2026-01-01 for 20 years), as create_root makes it."""
-    signing = _ed25519(ROOT_KEY)
-    public = signing.public_key()
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cardlib TEST national root")])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(public)
-        .serial_number(1)
-        .not_valid_before(TRUST_START)
-        .not_valid_after(TRUST_START + timedelta(days=7305))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-    )
-    return builder.sign(signing, None).public_bytes(serialization.Encoding.DER)
-
-
-ROOT_DER = root_certificate()
+#: The self-signed TEST root (serial 1, 2026-01-01 for 20 years).
+ROOT_DER = create_root("cardlib TEST national root", ROOT_KEY.private, now=TRUST_START,
+                       days=7305, serial_number=1)
 
 
 def centre_certificate(key: FixedKey, code: str, serial: int) -> bytes:
-    """A centre's card-signing certificate (2026-01-01 to 2029-01-01), as certify_centre makes
-    it, checked by cardlib against the root."""
-    root = x509.load_der_x509_certificate(ROOT_DER)
-    public = _ed25519(key).public_key()
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, f"Card signer {code}"),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, code),
-    ])
-    root_ski = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(root.subject)
-        .public_key(public)
-        .serial_number(serial)
-        .not_valid_before(TRUST_START)
-        .not_valid_after(datetime(2029, 1, 1, tzinfo=UTC))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(cert_sign=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([CARD_SIGNING_EKU]), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
-            critical=False,
-        )
-    )
-    der = builder.sign(_ed25519(ROOT_KEY), None).public_bytes(serialization.Encoding.DER)
-    check_centre_certificate(der, ROOT_DER)
-    return der
+    """A centre's card-signing certificate (2026-01-01 to 2029-01-01), issued by the root."""
+    return certify_centre(ROOT_KEY.private, ROOT_DER, key.private.public_key, centre_code=code,
+                          not_before=TRUST_START, not_after=datetime(2029, 1, 1, tzinfo=UTC),
+                          serial_number=serial)
 
 
 CENTRE_DER = centre_certificate(CENTRE_KEY, "TRP-01", 2)

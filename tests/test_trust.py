@@ -506,3 +506,22 @@ def test_rotation_keeps_old_cards_verifying(
     after_retirement = CENTRE_UNTIL + timedelta(days=30)  # the old certificate has expired
     assert cardlib.verify(old, store, now=after_retirement).record == record
     assert cardlib.verify(new, store, now=after_retirement).record == record
+
+
+def test_a_serial_number_can_be_fixed_for_reproducible_certificates() -> None:
+
+    from cardlib.trust import certify_centre, create_root
+
+    key = cardlib.PrivateKey.generate("EdDSA")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    first = create_root("R", key, now=start, days=10, serial_number=7)
+    assert first == create_root("R", key, now=start, days=10, serial_number=7)  # Ed25519
+    assert x509.load_der_x509_certificate(first).serial_number == 7
+    assert create_root("R", key, now=start, days=10) != create_root("R", key, now=start, days=10)
+    centre = certify_centre(key, first, cardlib.PrivateKey.generate("ES256").public_key,
+                            centre_code="TRP-01", not_before=start,
+                            not_after=start + timedelta(days=1), serial_number=2**159 - 1)
+    assert x509.load_der_x509_certificate(centre).serial_number == 2**159 - 1
+    for bad in (0, -1, 2**159, True, 1.5):
+        with pytest.raises(cardlib.TrustInputError):
+            create_root("R", key, now=start, days=10, serial_number=bad)  # type: ignore[arg-type]

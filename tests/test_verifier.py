@@ -320,3 +320,13 @@ def test_every_code_has_english_and_arabic_text() -> None:
     for code, text in CATALOGUE.items():
         assert text.en and text.ar and text.en != text.ar, code
         assert any(ord(ch) in arabic for ch in text.ar), code
+
+
+def test_a_valid_card_without_revocation_data_says_so(ed_key: cardlib.PrivateKey,
+                                                      record: cardlib.HolderRecord) -> None:
+    payload = cardlib.issue(record, ed_key, now=ISSUED)
+    result = Verifier(keys=[ed_key.public_key], policy=Policy(require_revocation=False)).check(
+        payload, now=NOW)
+    assert result.status == "valid" and result.revocation is None
+    assert result.message == CATALOGUE["valid_no_revocation"] != CATALOGUE["valid"]
+    assert result.to_json()["message"]["en"] == CATALOGUE["valid_no_revocation"].en

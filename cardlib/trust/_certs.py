@@ -234,14 +234,26 @@ def check_root_key(root_key: PrivateKey, root_der: bytes) -> None:
     _check_root_key(root_key, _load_root(root_der))
 
 
-def create_root(name: str, key: PrivateKey, *, now: datetime, days: int) -> bytes:
-    """DER of a self-signed root CA certificate for ``key``, valid ``days`` days from ``now``."""
+def _serial(serial_number: int | None) -> int:
+    """A random 159-bit serial (RFC 5280), or the caller's (e.g. for reproducible test data)."""
+    if serial_number is None:
+        return x509.random_serial_number()
+    if type(serial_number) is not int or not 0 < serial_number < 2**159:
+        raise TrustInputError("a serial number is a positive whole number below 2**159")
+    return serial_number
+
+
+def create_root(name: str, key: PrivateKey, *, now: datetime, days: int,
+                serial_number: int | None = None) -> bytes:
+    """DER of a self-signed root CA certificate for ``key``, valid ``days`` days from ``now``
+    (serial number random unless given)."""
     if not isinstance(name, str) or not 0 < len(name) <= _MAX_NAME_CHARS:
         raise TrustInputError(f"the root name must be 1-{_MAX_NAME_CHARS} characters")
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
         raise TrustInputError("days must be a positive whole number")
     start = _cert_time(now, "now")
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    serial = _serial(serial_number)
     signing = _signing_key(key)
     public = _public_object(key.public_key)
     builder = (
@@ -249,7 +261,7 @@ def create_root(name: str, key: PrivateKey, *, now: datetime, days: int) -> byte
         .subject_name(subject)
         .issuer_name(subject)
         .public_key(public)
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial)
         .not_valid_before(start)
         .not_valid_after(start + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -281,8 +293,10 @@ def certify_centre(
     centre_code: str,
     not_before: datetime,
     not_after: datetime,
+    serial_number: int | None = None,
 ) -> bytes:
-    """DER of a centre's card-signing certificate, issued by the root."""
+    """DER of a centre's card-signing certificate, issued by the root (serial number random
+    unless given)."""
     if not isinstance(centre_code, str) or not _CENTRE_CODE.fullmatch(centre_code):
         raise TrustInputError(
             "a centre code is 1-32 characters of letters, digits, '.', '_' or '-'"
@@ -290,6 +304,7 @@ def certify_centre(
     start, end = _cert_time(not_before, "not_before"), _cert_time(not_after, "not_after")
     if end <= start:
         raise TrustInputError("not_after must be later than not_before")
+    serial = _serial(serial_number)
     root = _load_root(root_cert_der)
     _check_root_key(root_key, root)
     signing = _signing_key(root_key)
@@ -304,7 +319,7 @@ def certify_centre(
         .subject_name(subject)
         .issuer_name(root.subject)
         .public_key(public)
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial)
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
