@@ -14,7 +14,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._errors import EXIT_CODES, AuditTamperedError, CardError, HistoryNotFoundError
+from ._errors import (
+    EXIT_CODES,
+    AuditTamperedError,
+    CardError,
+    HistoryNotFoundError,
+    RevocationListRollbackError,
+    TrustListRollbackError,
+)
 from ._messages import message_for
 from ._pipeline import inspect, issue
 from ._result import error_to_json, invalid
@@ -23,7 +30,7 @@ from ._values import iso
 from ._verifier import Policy, Verifier
 from .keys import PrivateKey, PublicKey
 from .profile import record_from_json, record_from_json_text
-from .trust import certificate_der
+from .trust import certificate_der, root_public_key
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_INPUT_BYTES = 1 << 20
@@ -130,7 +137,13 @@ def _now(text: str | None) -> datetime | None:
         raise UsageError(
             f"--now must be an ISO-8601 time such as 2026-05-01T12:00:00Z: {err}"
         ) from err
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"--now {text} is outside the years a UTC time can name") from None
+    if not 1970 <= moment.year <= 9998:
+        raise UsageError("--now must lie between 1970 and 9998")
+    return moment
 
 
 def _seconds(text: str) -> int:
@@ -255,45 +268,64 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _load_file(path: str, load: Any) -> Any:
-    """Read the caller's trust file and load it; an error names the file (it is the file's
-    fault, never the card's)."""
+    """Read the caller's trust file and load it; an error in the file names it (it is the
+    file's fault, never the card's)."""
     data = _read_bytes(path, MAX_IMAGE_BYTES)
     try:
         return load(data)
     except CardError as err:
-        err.message = f"{path}: {err.message}"
-        err.args = (err.message,)
+        if err.category == "input":
+            err.message = f"{path}: {err.message}"
+            err.args = (err.message,)
         raise
+
+
+def _pinned_root(data: bytes) -> bytes:
+    """The pinned root certificate's DER, checked to be a usable root (CA, signing key)."""
+    der = certificate_der(data)
+    root_public_key(der)
+    return der
 
 
 def _verifier(args: argparse.Namespace, now: datetime | None) -> Verifier:
     """The Verifier that ``verify`` and ``scan`` use: bare --key files and/or the pinned --root
-    with its trust list, revocation list or bundle; the highest list sequences it has seen are
-    remembered in the state directory (per user), so an older list is refused next time."""
+    with its trust list, revocation lists (a full list, then deltas) or bundle; the highest list
+    sequences it has seen are remembered in the state directory (per user), so an older list
+    is refused next time."""
     keys = [_load_file(path, PublicKey.from_pem) for path in args.key or ()]
-    lists = [name for name in ("trust_list", "revocation_list", "bundle")
-             if getattr(args, name) is not None]
-    if lists and args.root is None:
-        raise UsageError(f"--{lists[0].replace('_', '-')} needs --root ROOT.pem (the pinned "
-                         "national root certificate)")
+    given = [(option, path) for option, paths in (("--bundle", [args.bundle]),
+                                                   ("--trust-list", [args.trust_list]),
+                                                   ("--revocation-list", args.revocation_list))
+             for path in paths or () if path is not None]
+    if given and args.root is None:
+        raise UsageError(f"{given[0][0]} needs --root ROOT.pem (the pinned national root "
+                         "certificate)")
     if not keys and args.trust_list is None and args.bundle is None:
         raise UsageError("give the issuer's key (--key PUBLIC.pem), or the pinned root with a "
                          "trust list or bundle (--root ROOT.pem --trust-list FILE | --bundle "
                          "FILE)")
+    if args.no_state and args.state_dir is not None:
+        raise UsageError("--state-dir and --no-state contradict each other")
     state = None
     if args.root is not None and not args.no_state:
         state = VerifierState(args.state_dir or default_state_directory())
     policy = Policy(skew=timedelta(seconds=args.skew), grace=timedelta(seconds=args.grace),
                     require_revocation=not args.no_revocation)
-    root = None if args.root is None else _load_file(args.root, certificate_der)
+    root = None if args.root is None else _load_file(args.root, _pinned_root)
     verifier = Verifier(keys=keys, root=root, policy=policy, state=state)
-    if args.bundle is not None:
-        _load_file(args.bundle, lambda data: verifier.load_bundle(data, now=now))
-    if args.trust_list is not None:
-        _load_file(args.trust_list, lambda data: verifier.load_trust_list(data, now=now))
-    if args.revocation_list is not None:
-        _load_file(args.revocation_list,
-                   lambda data: verifier.load_revocation_list(data, now=now))
+    try:
+        with verifier.update(now=now) as update:
+            if args.bundle is not None:
+                _load_file(args.bundle, update.load_bundle)
+            if args.trust_list is not None:
+                _load_file(args.trust_list, update.load_trust_list)
+            for path in args.revocation_list or ():
+                _load_file(path, update.load_revocation_list)
+    except (TrustListRollbackError, RevocationListRollbackError) as err:
+        if not err.message.startswith(tuple(path for _, path in given)):
+            err.message = f"{', '.join(path for _, path in given)}: {err.message}"
+            err.args = (err.message,)
+        raise
     return verifier
 
 
@@ -783,8 +815,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         files["centre-private.pem"]: centre_key.to_pem(),
                         files["root.pem"]: certificate_pem(root),
                         files["centre.pem"]: certificate_pem(cert)})
-            for name in ("root-private.pem", "centre-private.pem"):
-                files[name].chmod(0o600)
+
         # Each run publishes newer lists (the sequence is the time), so they are never rollbacks.
         sequence = int(now.timestamp())
         trust_list = publish_trust_list(root_key, root, [cert], sequence=sequence, issued=now,
@@ -797,6 +828,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _write_all({files["trust-list.cose"]: trust_list,
                     files["revocation-list.cose"]: revocations, files["bundle.cbor"]: bundle,
                     files["payload.txt"]: (payload + "\n").encode("ascii")})
+        for path in files.values():  # written owner-only; the public files are for everyone
+            path.chmod(0o600 if "private" in path.name else 0o644)
         rendered = _demo_card(record, payload, out)
     except OSError as err:
         raise UsageError(f"cannot write the demo files in {out}: {err.strerror or err}") from err
@@ -828,8 +861,9 @@ def _demo_card(record: Any, payload: str, out: Path) -> list[str]:
 
 def _verify_options(parser: argparse.ArgumentParser) -> None:
     """The options verify and scan share: revocation data, the policy and the state."""
-    parser.add_argument("--revocation-list", metavar="FILE",
-                        help="a root-signed revocation list, checked against --root")
+    parser.add_argument("--revocation-list", metavar="FILE", action="append",
+                        help="a root-signed revocation list, checked against --root; repeat for "
+                        "deltas (applied in order, also on top of a --bundle's list)")
     parser.add_argument("--skew", type=_seconds, default=300, metavar="SECONDS",
                         help="clock tolerance for exp/nbf/iat (default 300)")
     parser.add_argument("--grace", type=_seconds, default=0, metavar="SECONDS",
@@ -875,7 +909,9 @@ def build_parser() -> argparse.ArgumentParser:
     iss.add_argument("--json", action="store_true", help="print JSON with the payload")
     iss.set_defaults(func=cmd_issue)
 
-    ver = sub.add_parser("verify", help="verify a payload; prints JSON; exit 0 valid, 1 invalid")
+    ver = sub.add_parser("verify", help="verify a payload; prints JSON; exit 0 valid, 1 invalid "
+                         "or revoked, 3 unknown (stale or missing lists), 2 your input, 4 the "
+                         "environment")
     ver.add_argument("--key", action="append", metavar="PUBLIC.pem",
                      help="a trusted issuer key (repeat for several)")
     ver.add_argument("--trust-list", metavar="FILE", help="a root-signed trust list")
@@ -912,7 +948,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="card directories (front.png, back.png) or a batch output directory")
     sheet.set_defaults(func=cmd_render_sheet)
 
-    scan = sub.add_parser("scan", help="read a card image, verify it, cross-check the print")
+    scan = sub.add_parser("scan", help="read a card image, verify it, cross-check the print; "
+                          "exit codes as verify")
     scan.add_argument("--key", action="append", metavar="PUBLIC.pem")
     scan.add_argument("--trust-list", metavar="FILE", help="a root-signed trust list")
     scan.add_argument("--root", metavar="ROOT.pem", help="the pinned national root certificate")
@@ -1082,13 +1119,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(EXIT_CODES[err.category], error_to_json(err))
     except KeyboardInterrupt:
         _fail(130, _code_json("interrupted", "interrupted"))
+    except Exception as err:  # a bug in cardlib: say so, with the internal exit code
+        _fail(EXIT_CODES["internal"], _code_json("card_error", f"internal error: "
+                                                 f"{type(err).__name__}: {err}"[:500]))
     return result
 
 
 def _code_json(code: str, detail: str) -> dict[str, Any]:
     text = message_for(code)
+    category = {"usage": "input", "interrupted": "environment"}.get(code, "internal")
     return {"status": "error", "code": code, "message": {"en": text.en, "ar": text.ar},
-            "detail": detail, "category": "input" if code == "usage" else "environment"}
+            "detail": detail, "category": category}
 
 
 def _usage_json(detail: str) -> dict[str, Any]:

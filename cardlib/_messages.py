@@ -30,10 +30,10 @@ _CATALOGUE: dict[str, Message] = {
     "valid": _M("The card is valid: signature, dates, signer and revocation status checked.",
                 "البطاقة صالحة: تم التحقق من التوقيع والتواريخ والجهة المُصدِرة وحالة الإلغاء."),
     "valid_no_revocation": _M(
-        "The card is valid: signature, dates and signer checked (this verifier uses no "
-        "revocation list).",
-        "البطاقة صالحة: تم التحقق من التوقيع والتواريخ والجهة المُصدِرة (لا يستخدم هذا المُحقِّق "
-        "قائمة إلغاء)."),
+        "The card is valid: signature, dates and signer checked; its revocation status was not "
+        "checked (no revocation list is used for it here).",
+        "البطاقة صالحة: تم التحقق من التوقيع والتواريخ والجهة المُصدِرة؛ لم يُتحقق من حالة "
+        "إلغائها (لا تُستخدم قائمة إلغاء لها هنا)."),
     "revoked": _M("The card has been revoked and must not be accepted.",
                   "تم إلغاء هذه البطاقة ويجب عدم قبولها."),
     "revocation_missing": _M(
@@ -168,7 +168,7 @@ _CATALOGUE: dict[str, Message] = {
         "The revocation update does not apply to the list held; load the full list.",
         "تحديث الإلغاء لا ينطبق على القائمة المحفوظة؛ حمّل القائمة الكاملة."),
     "bundle_invalid": _M("The offline bundle file is damaged or not a bundle.",
-                         "ملف الحزمة غير المتصلة تالف أو ليس حزمة."),
+                         "ملف حزمة العمل دون اتصال تالف أو ليس حزمة."),
     "state_invalid": _M("The verifier's saved state cannot be read or written.",
                         "تعذّرت قراءة الحالة المحفوظة للمُحقِّق أو كتابتها."),
     # --- registry and sync -----------------------------------------------------------------------

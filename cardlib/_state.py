@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -25,11 +26,26 @@ KINDS: Final = ("trust_list", "revocation_list")
 _MAX_BYTES: Final = 1 << 20
 
 
-class VerifierState:
-    """The highest accepted sequence of each list kind, for each pinned root (by root kid)."""
+class OlderThanHeld(Exception):
+    """Raised by :meth:`VerifierState.advance` (nothing written): ``kind`` has sequence
+    ``held`` on record, higher than the one offered."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, kind: str, offered: int, held: int) -> None:
+        super().__init__(kind, offered, held)
+        self.kind, self.offered, self.held = kind, offered, held
+
+
+class VerifierState:
+    """The highest accepted sequence of each list kind, for each pinned root (by root kid).
+
+    Every read-check-write happens under an exclusive lock on ``.lock`` in the directory (at
+    most ``lock_timeout`` seconds of waiting), so two processes sharing the directory (service
+    workers, concurrent CLI runs) cannot both accept: the one offering an older list is refused.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> None:
         self.directory = Path(directory)
+        self.lock_timeout = lock_timeout
 
     def __repr__(self) -> str:
         return f"VerifierState({str(self.directory)!r})"
@@ -43,12 +59,24 @@ class VerifierState:
             raise StateError(f"cannot use the verifier state directory {self.directory}: "
                              f"{err.strerror or err}") from err
         with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StateError(
+                            f"another process has held {self.directory / '.lock'} for more "
+                            f"than {self.lock_timeout:g} s") from None
+                    time.sleep(0.02)
             yield
 
     def _read(self) -> dict[str, dict[str, int]]:
         path = self.directory / FILE
         try:
+            if path.exists() and not path.is_file():
+                raise StateError(f"{path} is not a regular file")
             with open(path, "rb") as handle:
                 data = handle.read(_MAX_BYTES + 1)
         except FileNotFoundError:
@@ -58,19 +86,20 @@ class VerifierState:
         try:
             if len(data) > _MAX_BYTES:
                 raise ValueError("too large")
-            loaded = json.loads(data)
+            loaded = json.loads(data, object_pairs_hook=_unique)
             if not isinstance(loaded, dict):
                 raise ValueError("not an object")
             for root, held in loaded.items():
                 if not isinstance(root, str) or not isinstance(held, dict):
                     raise ValueError("not a map of roots")
                 for kind, value in held.items():
-                    if kind not in KINDS or type(value) is not int or value < 0:
+                    if kind not in KINDS or type(value) is not int or not 0 <= value < 2**63:
                         raise ValueError(f"bad entry {kind!r}")
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             raise StateError(
-                f"{path} is damaged ({err}); it records the newest trust data this verifier has "
-                "seen: restore it from a backup, or delete it knowingly to start afresh"
+                f"{path} is damaged ({str(err)[:80] or type(err).__name__}); it records the "
+                "newest trust data this verifier has seen: restore it from a backup, or delete "
+                "it knowingly to start afresh"
             ) from None
         return loaded
 
@@ -79,32 +108,51 @@ class VerifierState:
         with self._locked():
             return dict(self._read().get(root, {}))
 
-    def record(self, root: str, kind: str, sequence: int) -> None:
-        """Remember ``sequence`` for ``kind`` under ``root`` if it is higher than the one held."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown list kind {kind!r}")
+    def advance(self, root: str, offered: dict[str, int]) -> None:
+        """Record the sequences ``offered`` ({kind: sequence}) under ``root``, atomically: if
+        any is lower than the one on record, raise :class:`OlderThanHeld` and write nothing."""
         with self._locked():
             state = self._read()
             held = state.setdefault(root, {})
-            if held.get(kind, -1) >= sequence:
+            for kind, sequence in offered.items():
+                if kind not in KINDS:
+                    raise ValueError(f"unknown list kind {kind!r}")
+                if sequence < held.get(kind, -1):
+                    raise OlderThanHeld(kind, sequence, held[kind])
+            if all(held.get(kind) == sequence for kind, sequence in offered.items()):
                 return
-            held[kind] = sequence
-            data = json.dumps(state, indent=1, sort_keys=True).encode()
+            held.update(offered)
+            self._write(state)
+
+    def _write(self, state: dict[str, dict[str, int]]) -> None:
+        data = json.dumps(state, indent=1, sort_keys=True).encode()
+        try:
+            fd, temporary = tempfile.mkstemp(prefix=".sequences.", dir=self.directory)
             try:
-                fd, temporary = tempfile.mkstemp(prefix=".sequences.", dir=self.directory)
-                try:
-                    with os.fdopen(fd, "wb") as handle:
-                        handle.write(data)
-                        handle.flush()
-                        os.fsync(handle.fileno())
-                    os.replace(temporary, self.directory / FILE)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        os.unlink(temporary)
-                    raise
-            except OSError as err:
-                raise StateError(f"cannot write {self.directory / FILE}: "
-                                 f"{err.strerror or err}") from err
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temporary, self.directory / FILE)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+            directory = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the rename itself survives a power cut
+            finally:
+                os.close(directory)
+        except OSError as err:
+            raise StateError(f"cannot write {self.directory / FILE}: "
+                             f"{err.strerror or err}") from err
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a member is repeated")
+    return dict(pairs)
 
 
 def default_state_directory() -> Path:

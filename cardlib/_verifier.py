@@ -23,20 +23,25 @@ replaced atomically (one snapshot object), so other threads keep verifying durin
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from ._errors import (
     BundleError,
     CardError,
     DecodeError,
+    RevocationDeltaBaseError,
     RevocationListError,
     RevocationListRollbackError,
     TrustInputError,
     TrustListError,
+    TrustListRollbackError,
 )
 from ._limits import DEFAULT_LIMITS, Limits
 from ._pipeline import DEFAULT_SKEW, VerifiedCard, verify
@@ -49,7 +54,8 @@ from ._result import (
     VerificationResult,
     invalid,
 )
-from ._state import VerifierState
+from ._state import OlderThanHeld, VerifierState
+from .bundle import read_bundle
 from .keys import PublicKey, TrustStore
 from .profile import DEFAULT_RULES, Rules
 from .revocation import (
@@ -58,11 +64,21 @@ from .revocation import (
     RevocationList,
     load_revocation_list,
 )
-from .trust import TrustList, certificate_der, kid_for_certificate, load_trust_list
+from .trust import (
+    TrustList,
+    certificate_der,
+    kid_for_certificate,
+    load_trust_list,
+    root_public_key,
+)
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+#: The longest skew or grace period a policy accepts.
+MAX_PERIOD: Final = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +103,10 @@ class Policy:
     def __post_init__(self) -> None:
         for name in ("skew", "grace"):
             value = getattr(self, name)
-            if not isinstance(value, timedelta) or value < timedelta(0):
-                raise TrustInputError(f"Policy.{name} must be a timedelta of zero or more")
+            if not isinstance(value, timedelta) or not timedelta(0) <= value <= MAX_PERIOD:
+                raise TrustInputError(f"Policy.{name} must be a timedelta from 0 to 366 days")
+        if not isinstance(self.require_revocation, bool):
+            raise TrustInputError("Policy.require_revocation must be True or False")
 
 
 DEFAULT_POLICY = Policy()
@@ -119,7 +137,8 @@ class Verifier:
     ``keys``: bare trusted public keys. ``root``: the pinned national root certificate (PEM
     or DER), needed for ``trust_list``, ``revocation_list`` and ``bundle`` (each the signed
     file's bytes). ``state``: a :class:`VerifierState` (or a directory) that remembers the
-    highest list sequences accepted, so an older list is refused even after a restart.
+    highest list sequences accepted, so an older list is refused even after a restart and by
+    every process sharing the directory.
     """
 
     def __init__(
@@ -131,7 +150,7 @@ class Verifier:
         revocation_list: bytes | None = None,
         bundle: bytes | None = None,
         policy: Policy = DEFAULT_POLICY,
-        state: VerifierState | str | None = None,
+        state: VerifierState | str | os.PathLike[str] | None = None,
         now: datetime | None = None,
     ) -> None:
         if not isinstance(policy, Policy):
@@ -144,18 +163,19 @@ class Verifier:
         self._root_kid: str | None = None
         if root is not None:
             self._root_der = certificate_der(_bytes(root, "root certificate", TrustInputError))
+            root_public_key(self._root_der)  # a CA certificate with a usable key, or raise
             self._root_kid = kid_for_certificate(self._root_der).hex()
-        self._state = VerifierState(state) if isinstance(state, str) else state
-        self._held: dict[str, int] = {}
-        if self._state is not None and self._root_kid is not None:
-            self._held = self._state.sequences(self._root_kid)
+        self._state = state if isinstance(state, VerifierState) or state is None \
+            else VerifierState(state)
         self._snapshot = _Snapshot(bare, None, None, store)
-        if bundle is not None:
-            self.load_bundle(bundle, now=now)
-        if trust_list is not None:
-            self.load_trust_list(trust_list, now=now)
-        if revocation_list is not None:
-            self.load_revocation_list(revocation_list, now=now)
+        if bundle is not None or trust_list is not None or revocation_list is not None:
+            with self.update(now=now) as update:
+                if bundle is not None:
+                    update.load_bundle(bundle)
+                if trust_list is not None:
+                    update.load_trust_list(trust_list)
+                if revocation_list is not None:
+                    update.load_revocation_list(revocation_list)
 
     # --- trust data ----------------------------------------------------------------------------
 
@@ -175,93 +195,96 @@ class Verifier:
         moment = self._policy.clock() if now is None else now
         if not isinstance(moment, datetime) or moment.tzinfo is None:
             raise ValueError("now must be a timezone-aware datetime")
-        return moment
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("now is outside the years a UTC time can name") from None
 
     def _need_root(self, what: str) -> bytes:
         if self._root_der is None:
             raise TrustInputError(f"a {what} is checked against the pinned root: give root=")
         return self._root_der
 
-    def _parse_trust_list(self, data: bytes, moment: datetime) -> TrustList:
-        root = self._need_root("trust list")
-        held = max(self._held.get("trust_list", -1),
-                   -1 if self._snapshot.trust_list is None else self._snapshot.trust_list.sequence)
-        try:
-            return load_trust_list(_bytes(data, "trust list", TrustListError), root, now=moment,
-                                   previous_sequence=None if held < 0 else held,
-                                   limits=self._policy.limits)
-        except DecodeError as err:  # a damaged file: the file's fault, not a card's
-            raise TrustListError(f"the trust list is damaged: {err.message}") from err
+    @contextlib.contextmanager
+    def update(self, *, now: datetime | None = None) -> Iterator[TrustUpdate]:
+        """Stage new trust data and swap it in at once when the block ends without an error::
 
-    def _parse_revocations(self, data: bytes, moment: datetime) -> RevocationList:
-        root = self._need_root("revocation list")
-        current = self._snapshot.revocations
-        try:
-            loaded = load_revocation_list(_bytes(data, "revocation list", RevocationListError),
-                                          root, now=moment, previous=current,
-                                          limits=self._policy.revocation_limits)
-        except DecodeError as err:
-            raise RevocationListError(f"the revocation list is damaged: {err.message}") from err
-        held = self._held.get("revocation_list", -1)
-        if loaded.sequence < held:
-            raise RevocationListRollbackError(
-                f"this revocation list has sequence {loaded.sequence}, older than the list this "
-                f"verifier already accepted ({held}); refused as a rollback")
-        return loaded
+            with verifier.update() as update:
+                update.load_bundle(bundle)             # full lists ...
+                update.load_revocation_list(delta)     # ... and a delta on top
 
-    def _swap(self, trust_list: TrustList | None, revocations: RevocationList | None) -> None:
-        """Replace the snapshot (one assignment: readers see the old or the new, never a mix)
-        and remember the sequences."""
-        old = self._snapshot
-        trust_list = old.trust_list if trust_list is None else trust_list
-        revocations = old.revocations if revocations is None else revocations
-        listed = () if trust_list is None else trust_list.trust_store().keys
-        self._snapshot = _Snapshot(old.keys, trust_list, revocations,
-                                   TrustStore([*old.keys, *listed]),
-                                   frozenset(id(key) for key in listed))
-        for kind, loaded in (("trust_list", trust_list), ("revocation_list", revocations)):
-            if loaded is not None and loaded.sequence > self._held.get(kind, -1):
-                self._held[kind] = loaded.sequence
-                if self._state is not None and self._root_kid is not None:
-                    self._state.record(self._root_kid, kind, loaded.sequence)
+        Nothing is used, and nothing is recorded in the state, if any part fails. The data as
+        a whole must not be older than the data held (rollback), checked against this
+        verifier and against its state directory (other processes, earlier runs).
+        """
+        with self._lock:
+            staged = TrustUpdate(self, self._now(now))
+            yield staged
+            self._commit(staged)
 
     def load_trust_list(self, data: bytes, *, now: datetime | None = None) -> TrustList:
         """Check a trust list against the pinned root and use it from now on (an older one
         than held raises ``trust_list_rollback``; a damaged one ``trust_list_invalid``)."""
-        with self._lock:
-            loaded = self._parse_trust_list(data, self._now(now))
-            self._swap(loaded, None)
-            return loaded
+        with self.update(now=now) as update:
+            return update.load_trust_list(data)
 
     def load_revocation_list(self, data: bytes, *, now: datetime | None = None
                              ) -> RevocationList:
         """Check a full revocation list (or a delta on the one held) against the pinned root
         and use it from now on."""
-        with self._lock:
-            loaded = self._parse_revocations(data, self._now(now))
-            self._swap(None, loaded)
-            return loaded
+        with self.update(now=now) as update:
+            return update.load_revocation_list(data)
 
     def load_bundle(self, data: bytes, *, now: datetime | None = None) -> None:
-        """Check both parts of an offline bundle against the pinned root (each refused if older
-        than the one held) and use them from now on, together."""
-        from .bundle import read_bundle
+        """Check both parts of an offline bundle against the pinned root and use them from now
+        on, together."""
+        with self.update(now=now) as update:
+            update.load_bundle(data)
 
-        with self._lock:
-            moment = self._now(now)
-            self._need_root("bundle")
+    def _commit(self, staged: TrustUpdate) -> None:
+        """Refuse a rollback, record the sequences, then replace the snapshot (one assignment:
+        readers see the old data or the new, never a mix)."""
+        old = self._snapshot
+        offered: dict[str, int] = {}
+        for kind, new, held, error in (
+                ("trust_list", staged.trust_list, old.trust_list, TrustListRollbackError),
+                ("revocation_list", staged.revocations, old.revocations,
+                 RevocationListRollbackError)):
+            if new is None:
+                continue
+            if held is not None and new.sequence < held.sequence:
+                raise error(_rollback(kind, new.sequence, held.sequence))
+            offered[kind] = new.sequence
+        if offered and self._state is not None and self._root_kid is not None:
             try:
-                trust_part, revocation_part = read_bundle(_bytes(data, "bundle", BundleError))
-            except DecodeError as err:
-                raise BundleError(f"the bundle is damaged: {err.message}") from err
-            trust_list = self._parse_trust_list(trust_part, moment)
-            revocations = self._parse_revocations(revocation_part, moment)
-            self._swap(trust_list, revocations)
+                self._state.advance(self._root_kid, offered)
+            except OlderThanHeld as err:
+                raise (TrustListRollbackError if err.kind == "trust_list"
+                       else RevocationListRollbackError)(
+                    _rollback(err.kind, err.offered, err.held)) from None
+        trust_list = old.trust_list if staged.trust_list is None else staged.trust_list
+        revocations = old.revocations if staged.revocations is None else staged.revocations
+        listed = () if trust_list is None else trust_list.trust_store().keys
+        by_spki = {key.spki_der: key for key in listed}
+        # A bare key that the trust list also names is held to the list's terms (its
+        # certificate window, its revocation), whatever kid a card names it by.
+        bare = tuple(key if key.spki_der not in by_spki else dataclasses.replace(
+            key, label=by_spki[key.spki_der].label,
+            valid_from=by_spki[key.spki_der].valid_from,
+            valid_until=by_spki[key.spki_der].valid_until,
+            revoked_at=by_spki[key.spki_der].revoked_at) for key in old.keys)
+        self._snapshot = _Snapshot(old.keys, trust_list, revocations,
+                                   TrustStore([*bare, *listed]),
+                                   frozenset(id(key) for key in listed))
+
 
     # --- verdicts ------------------------------------------------------------------------------
 
     def _stale(self, next_update: datetime, moment: datetime) -> bool:
-        return moment > next_update + self._policy.grace
+        try:
+            return moment - self._policy.grace > next_update
+        except OverflowError:  # moment lies within the grace period of year 1: not stale
+            return False
 
     def _lists(self, snap: _Snapshot, moment: datetime) -> tuple[ListInfo, ...]:
         out = []
@@ -318,6 +341,11 @@ class Verifier:
                 and self._stale(trust_list.next_update, moment)):
             return found("unknown", "trust_list_stale", "cannot confirm: the trust list is "
                          f"stale since {trust_list.next_update:%Y-%m-%d %H:%M} UTC")
+        if (revocation is not None and revocation.state == "unknown"
+                and snap.revocations is not None):
+            # A list was consulted and it is stale: never valid, whatever the policy says.
+            return found("unknown", "revocation_stale", "cannot confirm: revocation data "
+                         f"stale since {snap.revocations.next_update:%Y-%m-%d %H:%M} UTC")
         if self._policy.require_revocation:
             if snap.revocations is None:
                 return found("unknown", "revocation_missing",
@@ -325,9 +353,6 @@ class Verifier:
             if card.record is None:
                 return found("unknown", "revocation_not_applicable", "cannot confirm: the card "
                              "has no profile record, so no document number to look up")
-            if revocation is not None and revocation.state == "unknown":
-                return found("unknown", "revocation_stale", "cannot confirm: revocation data "
-                             f"stale since {snap.revocations.next_update:%Y-%m-%d %H:%M} UTC")
         return found("valid", None, None)
 
     def check_image(self, image: Any, *, now: datetime | None = None, backend: str = "zxing",
@@ -367,3 +392,58 @@ def _with_scan(result: VerificationResult, scan: ScanInfo) -> VerificationResult
     from dataclasses import replace
 
     return replace(result, scan=scan)
+
+
+def _rollback(kind: str, offered: int, held: int) -> str:
+    what = kind.replace("_", " ")
+    return (f"this {what} has sequence {offered}, older than the {what} this verifier already "
+            f"accepted ({held}); refused as a rollback, keep the newer one")
+
+
+class TrustUpdate:
+    """Trust data staged by :meth:`Verifier.update`, swapped in together at the end."""
+
+    def __init__(self, verifier: Verifier, moment: datetime) -> None:
+        self._verifier = verifier
+        self._moment = moment
+        self.trust_list: TrustList | None = None
+        self.revocations: RevocationList | None = None
+
+    def load_trust_list(self, data: bytes) -> TrustList:
+        verifier = self._verifier
+        root = verifier._need_root("trust list")
+        try:
+            self.trust_list = load_trust_list(_bytes(data, "trust list", TrustListError), root,
+                                              now=self._moment,
+                                              limits=verifier.policy.limits)
+        except DecodeError as err:  # a damaged file: the file's fault, not a card's
+            raise TrustListError(f"the trust list is damaged: {err.message}") from err
+        return self.trust_list
+
+    def load_revocation_list(self, data: bytes) -> RevocationList:
+        """A full list, or a delta applied to the list staged before it (else the one held)."""
+        verifier = self._verifier
+        root = verifier._need_root("revocation list")
+        data = _bytes(data, "revocation list", RevocationListError)
+        limits = verifier.policy.revocation_limits
+        try:
+            try:
+                loaded = load_revocation_list(data, root, now=self._moment, limits=limits)
+            except RevocationDeltaBaseError:  # a delta: apply it to the list it updates
+                # (``is None``, not ``or``: an empty list is a list)
+                base = verifier.revocations if self.revocations is None else self.revocations
+                loaded = load_revocation_list(data, root, now=self._moment, previous=base,
+                                              limits=limits)
+        except DecodeError as err:
+            raise RevocationListError(f"the revocation list is damaged: {err.message}") from err
+        self.revocations = loaded
+        return loaded
+
+    def load_bundle(self, data: bytes) -> None:
+        self._verifier._need_root("bundle")
+        try:
+            trust_part, revocation_part = read_bundle(_bytes(data, "bundle", BundleError))
+        except DecodeError as err:
+            raise BundleError(f"the bundle is damaged: {err.message}") from err
+        self.load_trust_list(trust_part)
+        self.load_revocation_list(revocation_part)

@@ -158,3 +158,48 @@ def test_the_spec_lists_every_code_with_its_category_and_both_messages() -> None
     spec.loader.exec_module(module)
     text = path.with_name("format.md").read_text("utf-8")
     assert module.table() in text, "run: python specs/make_messages.py"
+
+
+def test_deltas_on_top_of_a_bundle_in_every_run(capsys: pytest.CaptureFixture[str],
+                                                chain: Chain, files: dict[str, Path],  # noqa: F811
+                                                payload: str, tmp_path: Path,
+                                                record: cardlib.HolderRecord) -> None:
+    from .test_verifier import _delta
+
+    delta = tmp_path / "delta.cose"
+    delta.write_bytes(_delta(chain, record.document_number, base=2, sequence=5))
+    args = ["verify", "--root", str(files["root"]), "--bundle", str(files["bundle"]),
+            "--revocation-list", str(delta), "--now", _iso(NOW), payload]
+    for _ in range(2):
+        code, out = cli(capsys, *args)
+        assert (code, out["status"], out["revocation"]["list_sequence"]) == (1, "revoked", 5)
+    code, out = cli(capsys, "verify", "--root", str(files["root"]), "--bundle",
+                    str(files["bundle"]), "--now", _iso(NOW), payload)
+    assert (code, out["code"]) == (2, "revocation_list_rollback")
+    assert str(files["bundle"]) in out["detail"]
+
+
+def test_a_bad_root_is_named_and_odd_times_are_usage_errors(
+        capsys: pytest.CaptureFixture[str], chain: Chain, files: dict[str, Path],  # noqa: F811
+        payload: str, tmp_path: Path) -> None:
+    centre = tmp_path / "centre.der"
+    centre.write_bytes(chain.cert)
+    code, out = cli(capsys, "verify", "--root", str(centre), "--bundle", str(files["bundle"]),
+                    payload)
+    assert (code, out["code"]) == (2, "certificate_invalid") and str(centre) in out["detail"]
+    for moment in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+00:01", "1969-12-31"):
+        code, out = cli(capsys, "verify", "--root", str(files["root"]), "--bundle",
+                        str(files["bundle"]), "--now", moment, payload)
+        assert (code, out["code"]) == (2, "usage"), moment
+
+
+def test_a_bug_is_an_internal_error_not_an_invalid_card(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import cardlib._cli as cli_module
+
+    def broken(args: object) -> int:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli_module, "cmd_inspect", broken)
+    code, out = cli(capsys, "inspect", "AAAA")
+    assert (code, out["category"]) == (70, "internal") and "ZeroDivisionError" in out["detail"]

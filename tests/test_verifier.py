@@ -25,6 +25,7 @@ from cardlib._errors import (
     TrustListRollbackError,
 )
 from cardlib._messages import CATALOGUE
+from cardlib._state import VerifierState
 from cardlib._verifier import Policy, Verifier
 from cardlib.bundle._bundle import export_bundle
 from cardlib.revocation._revocation import Reason, RevocationEntry, publish_revocation_list
@@ -330,3 +331,129 @@ def test_a_valid_card_without_revocation_data_says_so(ed_key: cardlib.PrivateKey
     assert result.status == "valid" and result.revocation is None
     assert result.message == CATALOGUE["valid_no_revocation"] != CATALOGUE["valid"]
     assert result.to_json()["message"]["en"] == CATALOGUE["valid_no_revocation"].en
+
+
+# --- found by review: deltas, shared state, policy edges -------------------------------------
+
+
+def _delta(chain: Chain, number: str, *, base: int, sequence: int) -> bytes:
+    from cardlib.revocation import publish_delta
+
+    return publish_delta(chain.root_key, chain.root,
+                         [RevocationEntry(number, Reason.FRAUD, T0 + timedelta(days=6))],
+                         base_sequence=base, sequence=sequence, issued=T0 + timedelta(days=6),
+                         next_update=REVOCATION_DUE)
+
+
+def test_a_delta_on_a_bundle_works_in_every_run_with_a_state_directory(
+        chain: Chain, payload: str, tmp_path: Path, record: cardlib.HolderRecord) -> None:
+    state = tmp_path / "state"  # a Path works as well as a str
+    delta = _delta(chain, record.document_number, base=3, sequence=4)
+    for _ in range(2):  # the full list 3 plus the delta 4 is not older than the 4 held
+        verifier = Verifier(root=chain.root, state=state)
+        with verifier.update(now=NOW) as update:
+            update.load_bundle(chain.bundle(sequence=3))
+            update.load_revocation_list(delta)
+        result = verifier.check(payload, now=NOW)
+        assert (result.status, result.revocation.reason if result.revocation else None) == (
+            "revoked", "fraud")
+    with pytest.raises(RevocationListRollbackError):  # the full list 3 alone is older than 4
+        Verifier(root=chain.root, bundle=chain.bundle(sequence=3), state=state, now=NOW)
+
+
+def test_nothing_is_used_or_recorded_when_an_update_fails(chain: Chain, tmp_path: Path) -> None:
+    state = VerifierState(tmp_path / "state")
+    verifier = Verifier(root=chain.root, bundle=chain.bundle(sequence=2), state=state, now=NOW)
+
+    def stage_a_newer_list_then_a_damaged_one() -> None:
+        with verifier.update(now=NOW) as update:
+            update.load_trust_list(chain.trust_list(5))
+            update.load_revocation_list(b"garbage")
+
+    with pytest.raises(RevocationListError):
+        stage_a_newer_list_then_a_damaged_one()
+    assert verifier.trust_list is not None and verifier.trust_list.sequence == 2
+    assert state.sequences(verifier_root_kid(chain)) == {"trust_list": 2, "revocation_list": 2}
+
+
+def verifier_root_kid(chain: Chain) -> str:
+    from cardlib.trust import kid_for_certificate
+
+    return kid_for_certificate(chain.root).hex()
+
+
+def test_processes_sharing_a_state_directory_cannot_both_accept(chain: Chain,
+                                                                tmp_path: Path) -> None:
+    first = Verifier(root=chain.root, state=str(tmp_path))
+    second = Verifier(root=chain.root, state=str(tmp_path))  # read the state before `first` wrote
+    first.load_trust_list(chain.trust_list(9), now=NOW)
+    with pytest.raises(TrustListRollbackError):
+        second.load_trust_list(chain.trust_list(6), now=NOW)
+    assert second.trust_list is None
+
+
+def test_a_stale_list_is_never_valid_even_when_revocation_is_not_required(
+        chain: Chain, payload: str) -> None:
+    verifier = Verifier(root=chain.root, bundle=chain.bundle(), now=NOW,
+                        policy=Policy(require_revocation=False))
+    assert verifier.check(payload, now=NOW).message == CATALOGUE["valid"]  # it was checked
+    result = verifier.check(payload, now=REVOCATION_DUE + timedelta(days=1))
+    assert (result.status, result.code) == ("unknown", "revocation_stale")
+
+
+def test_a_bare_key_that_the_trust_list_revokes_is_revoked_under_every_kid(
+        chain: Chain, record: cardlib.HolderRecord) -> None:
+    from cardlib.trust import kid_for_certificate
+
+    centre_key = chain.signer.key  # the private key behind the certificate
+    revoked = publish_trust_list(chain.root_key, chain.root, [chain.cert], sequence=1,
+                                 issued=T0, next_update=TRUST_DUE,
+                                 revoked={kid_for_certificate(chain.cert): T0})
+    verifier = Verifier(keys=[centre_key.public_key], root=chain.root, trust_list=revoked,
+                        revocation_list=chain.revocations(), now=NOW)
+    from cardlib._pipeline import build
+
+    from ._craft import craft
+
+    cbor = build(record, chain.signer, now=ISSUED).cbor
+    for protected in ({1: -8, 4: centre_key.kid}, {1: -8}):  # its own kid, or none
+        result = verifier.check(craft(centre_key, cbor, protected=protected), now=NOW)
+        assert (result.status, result.code) == ("invalid", "key_revoked"), protected
+
+
+def test_policy_and_clock_edges(chain: Chain, payload: str) -> None:
+    with pytest.raises(TrustInputError):
+        Policy(grace=timedelta(days=367))
+    with pytest.raises(TrustInputError):
+        Policy(require_revocation="no")  # type: ignore[arg-type]
+    verifier = Verifier(root=chain.root, trust_list=chain.trust_list(
+        next_update=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        revocation_list=chain.revocations(), policy=Policy(grace=timedelta(days=366)), now=NOW)
+    assert verifier.check(payload, now=NOW).status == "valid"  # no overflow near year 9999
+    from datetime import timezone
+
+    east = datetime(2026, 1, 20, 5, 0, tzinfo=timezone(timedelta(hours=5)))
+    assert verifier.check(payload, now=east).to_json()["checked_at"] == "2026-01-20T00:00:00Z"
+    with pytest.raises(ValueError, match="outside"):
+        verifier.check(payload, now=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))))
+
+
+def test_the_state_lock_is_bounded_and_a_deep_state_file_is_damaged(tmp_path: Path) -> None:
+    import fcntl
+
+    state = VerifierState(tmp_path, lock_timeout=0.2)
+    with open(tmp_path / ".lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(StateError, match="held"):
+            state.sequences("00")
+    (tmp_path / "sequences.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(StateError, match="damaged"):
+        state.sequences("00")
+    (tmp_path / "sequences.json").write_text('{"00": {"trust_list": 1}, "00": {}}')
+    with pytest.raises(StateError, match="repeated"):
+        state.sequences("00")
+
+
+def test_a_root_that_is_not_a_ca_is_refused_at_once(chain: Chain) -> None:
+    with pytest.raises(cardlib.CertificateInvalidError):
+        Verifier(root=chain.cert)
