@@ -349,7 +349,7 @@ def verify(
     if exp is not None and moment - slack >= exp:
         raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
     start = max(-1 if nbf is None else nbf, -1 if iat is None else iat)
-    if moment + slack < start:
+    if start >= 0 and moment + slack < start:  # -1: neither nbf nor iat is present
         raise NotYetValidError(f"the card is not valid before {_stamp(start):%Y-%m-%d %H:%M} UTC")
     claims = read_claim169(raw)
     record = None
