@@ -8,7 +8,10 @@ wraps what it calls into one of these classes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
+
+if TYPE_CHECKING:
+    from ._pipeline import VerifiedCard
 
 Category = Literal["invalid", "input", "environment", "internal"]
 
@@ -36,6 +39,9 @@ class CardError(Exception):
 
     code: str = "card_error"
     category: Category = INTERNAL
+    #: For a card refused after its signature held (its times, its signer's certificate window
+    #: or key revocation): the authentic card as signed, so the refusal can show whose it is.
+    card: VerifiedCard | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

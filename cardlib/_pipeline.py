@@ -30,6 +30,7 @@ from ._errors import (
     SigningError,
     UnknownKeyError,
     ValidationError,
+    ValidityError,
 )
 from ._limits import DEFAULT_LIMITS, Limits
 from ._values import json_value
@@ -345,22 +346,38 @@ def verify(
     exp = _time(cwt, CWT_EXP, "exp")
     nbf = _time(cwt, CWT_NBF, "nbf")
     iat = _time(cwt, CWT_IAT, "iat")
-    _check_signer(signer, iat)
-    if exp is not None and moment - slack >= exp:
-        raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
-    start = max(-1 if nbf is None else nbf, -1 if iat is None else iat)
-    if start >= 0 and moment + slack < start:  # -1: neither nbf nor iat is present
-        raise NotYetValidError(f"the card is not valid before {_stamp(start):%Y-%m-%d %H:%M} UTC")
-    claims = read_claim169(raw)
-    record = None
-    if has_profile(raw):
-        record = record_from_claims(raw, claims, rules)
-        if exp != end_of_day(record.expiry_date):
-            raise ValidationError([Problem("cwt.exp", "inconsistent",
-                                           "exp must be the end of the card's expiry date")])
-    return VerifiedCard(record, claims, algorithm, kid, issuer, subject, _stamp(iat),
+    # A card refused for its times or its signer's window is still authentic: its content is
+    # read (it is signed) and handed to the caller on the error, so a clerk sees whose it is.
+    refusal: ValidityError | KeyRevokedError | None = None
+    try:
+        _check_signer(signer, iat)
+        if exp is not None and moment - slack >= exp:
+            raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
+        start = max(-1 if nbf is None else nbf, -1 if iat is None else iat)
+        if start >= 0 and moment + slack < start:  # -1: neither nbf nor iat is present
+            raise NotYetValidError(
+                f"the card is not valid before {_stamp(start):%Y-%m-%d %H:%M} UTC")
+    except (ValidityError, KeyRevokedError) as err:
+        refusal = err
+    try:
+        claims = read_claim169(raw)
+        record = None
+        if has_profile(raw):
+            record = record_from_claims(raw, claims, rules)
+            if exp != end_of_day(record.expiry_date):
+                raise ValidationError([Problem("cwt.exp", "inconsistent",
+                                               "exp must be the end of the card's expiry date")])
+    except CardError:
+        if refusal is not None:  # the earlier step's refusal is the one reported (§7)
+            raise refusal from None
+        raise
+    card = VerifiedCard(record, claims, algorithm, kid, issuer, subject, _stamp(iat),
                         _stamp(nbf), _stamp(exp), message.envelope, compressed, signer.label,
                         signer)
+    if refusal is not None:
+        refusal.card = card
+        raise refusal
+    return card
 
 
 def inspect(payload: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:

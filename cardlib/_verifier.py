@@ -308,8 +308,10 @@ class Verifier:
         try:
             card = verify(payload, snap.store, now=moment, skew=policy.skew,
                           limits=policy.limits, rules=policy.rules)
-        except CardError as err:
-            return invalid(err, moment, lists=lists)
+        except CardError as err:  # the card is kept when it was authentic (err.card)
+            key = None if err.card is None else err.card.signing_key
+            return invalid(err, moment, lists=lists, card=err.card,
+                           signer=None if key is None else SignerInfo.of(key))
         return self._judge(card, snap, moment, lists)
 
     def _judge(self, card: VerifiedCard, snap: _Snapshot, moment: datetime,

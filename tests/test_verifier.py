@@ -457,3 +457,37 @@ def test_the_state_lock_is_bounded_and_a_deep_state_file_is_damaged(tmp_path: Pa
 def test_a_root_that_is_not_a_ca_is_refused_at_once(chain: Chain) -> None:
     with pytest.raises(cardlib.CertificateInvalidError):
         Verifier(root=chain.cert)
+
+
+def test_an_authentic_card_refused_for_its_times_or_signer_is_shown(
+        chain: Chain, payload: str, record: cardlib.HolderRecord) -> None:
+    verifier = Verifier(root=chain.root, bundle=chain.bundle(), now=NOW)
+    expired = verifier.check(payload, now=datetime(2036, 1, 11, tzinfo=UTC))
+    assert (expired.status, expired.code) == ("invalid", "expired")
+    assert expired.card is not None and expired.card.record == record.normalised()
+    assert expired.signer is not None and expired.signer.centre == "TRP-01"
+    early = verifier.check(payload, now=ISSUED - timedelta(hours=1))
+    assert early.code == "not_yet_valid" and early.card is not None
+    shown = early.to_json()
+    assert shown["card"]["record"]["document_number"] == record.document_number
+    assert shown["signer"]["centre"] == "TRP-01"
+    forged = verifier.check(payload[:-8] + "A" * 8, now=NOW)
+    assert forged.card is None and forged.signer is None
+
+
+def test_a_card_refused_for_its_times_with_malformed_content_reports_the_time(
+        ed_key: cardlib.PrivateKey, record: cardlib.HolderRecord) -> None:
+    from cardlib._pipeline import build
+
+    from ._craft import claims_of, craft, cwt
+
+    claims = claims_of(build(record, ed_key, now=ISSUED).cbor)
+    claims[169][9] = 7  # gender: not a Claim 169 gender code
+    signed = craft(ed_key, cwt(claims[169], exp=claims[4], nbf=claims[5], iat=claims[6]))
+    verifier = Verifier(keys=[ed_key.public_key], policy=Policy(require_revocation=False))
+    late = verifier.check(signed, now=datetime(2036, 1, 11, tzinfo=UTC))
+    assert (late.code, late.card, late.problems) == ("expired", None, ())  # §7: time first
+    assert verifier.check(signed, now=NOW).code == "record_invalid"
+    with pytest.raises(cardlib.ExpiredError) as caught:
+        cardlib.verify(signed, ed_key.public_key, now=datetime(2036, 1, 11, tzinfo=UTC))
+    assert caught.value.card is None
