@@ -50,7 +50,7 @@ def _issuer(
 
 @pytest.fixture
 def sqlite_registry(tmp_path: Path) -> Iterator[IssuanceRegistry]:
-    with open_registry(tmp_path / "registry.db") as registry:
+    with open_registry(tmp_path / "registry.db", create=True) as registry:
         yield registry
 
 
@@ -73,7 +73,8 @@ def postgres_registry() -> Iterator[IssuanceRegistry]:
         admin.execute(f'CREATE SCHEMA "{schema}"')
         sep = "&" if "?" in url else "?"
         try:
-            with open_registry(f"{url}{sep}options=-csearch_path%3D{schema}") as registry:
+            scoped = f"{url}{sep}options=-csearch_path%3D{schema}"
+            with open_registry(scoped, create=True) as registry:
                 yield registry
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -157,7 +157,7 @@ class TestBundle:
 
         trust = publish_trust_list(setup.key, setup.root_der, [], sequence=1, issued=ISSUED,
                                    next_update=NEXT)
-        data = export_bundle(trust, setup.full)
+        data = export_bundle(trust, setup.full, root_der=setup.root_der)
         benchmark.extra_info["bytes"] = len(data)
         bundle = bench(load_bundle, data, setup.root_der, now=NOW)
         assert len(bundle.revocations) == len(setup.entries)

@@ -195,25 +195,49 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     if passphrase is None:
         _warn(f"warning: {private_path} is NOT encrypted (owner-only permissions); "
               "use --passphrase-file to encrypt it")
-    _emit({"algorithm": key.algorithm, "kid": key.kid.hex(), "private_key": str(private_path),
-           "public_key": str(public_path), "encrypted": passphrase is not None})
+    _report(args, {"algorithm": key.algorithm, "kid": key.kid.hex(),
+                   "private_key": str(private_path), "public_key": str(public_path),
+                   "encrypted": passphrase is not None})
     return EXIT_OK
 
 
-def _signer(args: argparse.Namespace) -> Any:
-    """The private key, named by its centre certificate when --certificate is given."""
+def _signer(args: argparse.Namespace, now: datetime) -> Any:
+    """The private key, named by its centre certificate when --certificate is given; the
+    certificate is checked first (a centre's card-signing certificate for exactly this key,
+    valid now, and with --root issued by that root): nothing is signed or recorded with a
+    certificate that would make the card fail."""
     key = _load_private(args.key, args.passphrase_file)
-    if getattr(args, "certificate", None) is None:
+    if args.certificate is None:
+        if args.root is not None:
+            raise UsageError("--root checks the --certificate: give both")
         return key
-    from .trust import CertifiedSigner, certificate_der
+    from .trust import CertifiedSigner
 
-    return CertifiedSigner(key, certificate_der(_read_bytes(args.certificate)))
+    root = None if args.root is None else _load_file(args.root, _pinned_root)
+    certificate = _load_file(args.certificate, certificate_der)
+    return _load_file(args.certificate, lambda _: CertifiedSigner.checked(
+        key, certificate, now=now, root_der=root))
+
+
+def _signer_options(parser: argparse.ArgumentParser) -> None:
+    """The signer options of every command that issues (issue, render, batch)."""
+    parser.add_argument("--key", required=True, metavar="PRIVATE.pem",
+                        help="the signing key (a centre's key, with --certificate)")
+    parser.add_argument("--passphrase-file", metavar="F", help="the key's passphrase")
+    parser.add_argument("--certificate", metavar="CENTRE.pem",
+                        help="the key's centre certificate: the card's kid becomes its kid, and "
+                        "the record's centre_code must be the certificate's centre")
+    parser.add_argument("--root", metavar="ROOT.pem",
+                        help="with --certificate: check it was issued by this national root")
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    signer = _signer(args)
-    record = record_from_json_text(_read_bytes(args.record))
+    if args.registry is None and (args.replaces is not None or args.operation != "replace"):
+        raise UsageError("--replaces and --operation record a reissue in the registry: give "
+                         "--registry URL")
     now = _now(args.now) or datetime.now(UTC)
+    signer = _signer(args, now)
+    record = record_from_json_text(_read_bytes(args.record))
     payload = issue(record, signer, now=now, issuer=args.issuer)
     if args.registry is not None:  # record the card first: a refused card is never printed
         _register(args, record, signer, payload, now)
@@ -228,10 +252,9 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def _register(args: argparse.Namespace, record: Any, signer: Any, payload: str,
               now: datetime) -> None:
     from ._batch import registry_card
-    from .store import open_registry
 
     card = registry_card(record, signer, payload, now)
-    with open_registry(args.registry) as registry:
+    with _open_registry(args.registry) as registry:
         if args.replaces is None:
             registry.record_issue(card)
         else:
@@ -240,10 +263,26 @@ def _register(args: argparse.Namespace, record: Any, signer: Any, payload: str,
             operation(args.replaces, card, now=now)
 
 
-def cmd_revoke(args: argparse.Namespace) -> int:
+def _open_registry(url: str, *, create: bool = False) -> Any:
+    """The issuance registry at ``url``, for every command that uses one. It must exist
+    (``registry_not_found`` otherwise): only ``cardlib registry init`` passes ``create``."""
     from .store import open_registry
 
-    with open_registry(args.registry) as registry:
+    return open_registry(url, create=create)
+
+
+def cmd_registry_init(args: argparse.Namespace) -> int:
+    """Create the issuance registry at URL (or migrate it if it exists): the only command that
+    creates one, so a mistyped --registry elsewhere never makes a new, empty registry."""
+    with _open_registry(args.url, create=True) as registry:
+        report = {"registry": registry.where, "created": registry.created,
+                  "schema_version": registry.schema_version}
+    _report(args, report)
+    return EXIT_OK
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    with _open_registry(args.registry) as registry:
         card = registry.revoke(args.document_number, args.reason,
                                now=_now(args.now) or datetime.now(UTC))
     _report(args, {"document_number": card.document_number, "status": card.status,
@@ -255,9 +294,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     """The holder's own view: every event about their cards, given their national number and
     one of their own document numbers (the number alone does not open someone's history)."""
-    from .store import open_registry
-
-    with open_registry(args.registry) as registry:
+    with _open_registry(args.registry) as registry:
         events = registry.history(args.holder)
     if not any(event.document_number == args.document for event in events):
         raise HistoryNotFoundError("no history for this national number and document number")
@@ -333,15 +370,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     now = _now(args.now)
     verifier = _verifier(args, now)
     result = verifier.check(_payload(args.payload), now=now)
-    _emit(result.to_json())
+    _report(args, result.to_json())
     return result.exit_code
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     try:
-        _emit(inspect(_payload(args.payload)))
+        _report(args, inspect(_payload(args.payload)))
     except CardError as err:
-        _emit({"verified": False} | invalid(err, datetime.now(UTC)).to_json())
+        _report(args, {"verified": False} | invalid(err, datetime.now(UTC)).to_json())
         return EXIT_INVALID
     return EXIT_OK
 
@@ -350,9 +387,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
     _write_all({path: data})
 
 
-def _write_all(files: dict[Path, bytes]) -> None:
+def _write_all(files: dict[Path, bytes], *, mode: int = 0o644) -> None:
     """Write every file to a unique temporary name first, then rename them all into place; on
-    any failure remove the temporaries, so no half-written or mixed set is left behind."""
+    any failure remove the temporaries, so no half-written or mixed set is left behind. Files
+    get ``mode`` (default world-readable: trust lists, revocation lists, bundles and cards are
+    public documents; private keys are written with 0o600)."""
     import tempfile
 
     for path in files:
@@ -364,6 +403,7 @@ def _write_all(files: dict[Path, bytes]) -> None:
             fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                              dir=path.parent)
             staged.append((temporary, path))
+            os.fchmod(fd, mode)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
         for temporary, path in staged:
@@ -403,7 +443,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     import dataclasses
 
     cards = _cards()
-    key = _load_private(args.key, args.passphrase_file)
+    now = _now(args.now) or datetime.now(UTC)
+    key = _signer(args, now)
     record = record_from_json_text(_read_bytes(args.record))
     layout = _layout(cards, args.layout, args.no_mrz)
     portrait = None
@@ -415,7 +456,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         portrait = prepared.card_image
         report["photo"] = {"format": prepared.payload_format.name.lower(),
                            "bytes": prepared.payload_size, "pixels": list(prepared.dimensions)}
-    payload = issue(record, key, now=_now(args.now), issuer=args.issuer)
+    payload = issue(record, key, now=now, issuer=args.issuer)
     images = cards.render_card(record, payload, layout, portrait)
     out = Path(args.out)
     try:
@@ -429,7 +470,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                   qr_version=cards.qr_matrix(payload).version,
                   files=[str(out / n) for n in ("payload.txt", "front.png", "back.png",
                                                 "card.pdf")])
-    _emit(report)
+    _report(args, report)
     return EXIT_OK
 
 
@@ -479,7 +520,7 @@ def cmd_render_sheet(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from err
     _write_atomic(Path(args.out), pdf)
-    _emit({"cards": len(folders), "sheets": -(-len(folders) // 8), "pdf": args.out})
+    _report(args, {"cards": len(folders), "sheets": -(-len(folders) // 8), "pdf": args.out})
     return EXIT_OK
 
 
@@ -489,7 +530,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     verifier = _verifier(args, now)
     result = verifier.check_image(_read_bytes_large(args.image), now=now, backend=args.backend,
                                   mrz=not args.no_mrz)
-    _emit(result.to_json())
+    _report(args, result.to_json())
     return result.exit_code
 
 
@@ -512,25 +553,24 @@ def _progress_bar() -> Any:
 def cmd_batch(args: argparse.Namespace) -> int:
     from . import _batch
 
-    key = _load_private(args.key, args.passphrase_file)
+    now = _now(args.now) or datetime.now(UTC)
+    key = _signer(args, now)
     layout = None
     if not args.no_render:
         layout = _layout(_cards(), args.layout, args.no_mrz)
     source: Any = Path(args.input) if args.input != "-" else _read_bytes("-", MAX_BATCH_STDIN)
     registry = None
     if args.registry is not None:
-        from .store import open_registry
-
-        registry = open_registry(args.registry)
+        registry = _open_registry(args.registry)
     try:
         summary = _batch.run_batch(source, Path(args.out), key, fmt=args.format,
-                                   now=_now(args.now), layout=layout, render=not args.no_render,
+                                   now=now, layout=layout, render=not args.no_render,
                                    progress=_progress_bar(), issuer=args.issuer,
                                    registry=registry)
     finally:
         if registry is not None:
             registry.close()
-    _emit({"total": summary.total, "issued": summary.issued, "skipped": summary.skipped,
+    _report(args, {"total": summary.total, "issued": summary.issued, "skipped": summary.skipped,
            "errors": [{"line": e.line, "code": e.code, "message": e.message}
                       for e in summary.errors],
            "elapsed_seconds": round(summary.elapsed, 3),
@@ -577,6 +617,7 @@ def _root(ca: str, passphrase_file: str | None) -> tuple[PrivateKey, bytes]:
 def cmd_centre_enrol(args: argparse.Namespace) -> int:
     from .trust import certificate_pem, certify_centre, kid_for_certificate
 
+    _check_audit(args.audit)  # before anything is written: a refused log leaves no files
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
     out = Path(args.out)
     cert_path = out / "centre.pem"
@@ -601,21 +642,27 @@ def cmd_centre_enrol(args: argparse.Namespace) -> int:
 
 
 def cmd_trust_publish(args: argparse.Namespace) -> int:
-    from .trust import certificate_der, publish_trust_list
+    from .trust import KeyRevocation, certificate_der, publish_trust_list
+
+    _check_audit(args.audit)
 
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
     centres = [certificate_der(_read_bytes(path)) for path in args.certificates]
-    revoked: dict[bytes, datetime] = {}
+    revoked: dict[bytes, KeyRevocation] = {}
+    usage = ("--revoke takes KID_HEX=ISO-8601,REASON with REASON compromised or superseded")
     for item in args.revoke or ():
-        kid_hex, _, when = item.partition("=")
+        kid_hex, _, rest = item.partition("=")
+        when, _, reason = rest.rpartition(",")
         try:
             kid = bytes.fromhex(kid_hex)
         except ValueError as err:
-            raise UsageError(f"--revoke takes KID_HEX=ISO-8601, not {item!r}") from err
-        moment = _now(when)
-        if moment is None or not kid:
-            raise UsageError(f"--revoke takes KID_HEX=ISO-8601, not {item!r}")
-        revoked[kid] = moment
+            raise UsageError(f"{usage}, not {item!r}") from err
+        moment = _now(when) if when else None
+        if moment is None or not kid or reason not in ("compromised", "superseded"):
+            raise UsageError(f"{usage}, not {item!r}")
+        if kid in revoked:
+            raise UsageError(f"--revoke names {kid_hex} twice")
+        revoked[kid] = KeyRevocation(moment, reason)
     issued = _now(args.now) or datetime.now(UTC)
     next_update = _now(args.next_update)
     assert next_update is not None
@@ -632,23 +679,43 @@ def cmd_trust_publish(args: argparse.Namespace) -> int:
 
 def cmd_revocation_publish(args: argparse.Namespace) -> int:
     """Sign a full revocation list from JSON Lines entries
-    ``{"document_number": …, "reason": "lost", "revoked_at": ISO-8601}``."""
-    from .revocation import Reason, RevocationEntry, publish_revocation_list
+    ``{"document_number": …, "reason": "lost", "revoked_at": ISO-8601}`` and/or the registry's
+    revoked cards, over the previous list (--previous): an entry of it is left out only with
+    --allow-drop, and each one left out is reported."""
+    from functools import partial
 
+    from .revocation import (
+        Reason,
+        RevocationEntry,
+        dropped_entries,
+        load_revocation_list,
+        publish_revocation_list,
+    )
+
+    if not args.previous and not args.first:
+        raise UsageError("give the list this one replaces (--previous FILE, and --previous for "
+                         "each delta after it), so no revocation is dropped by mistake; or "
+                         "--first for the first list under this root")
+    if args.previous and args.first:
+        raise UsageError("--first and --previous contradict each other")
+    if args.allow_drop and args.first:
+        raise UsageError("--allow-drop needs --previous (the list whose entries it drops)")
+    if args.entries is None and args.registry is None:
+        raise UsageError("give the entries (ENTRIES.jsonl) or --registry URL")
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
     issued = _now(args.now) or datetime.now(UTC)
+    previous = None
+    for path in args.previous or ():  # the full list, then its deltas, checked against the root
+        previous = _load_file(path, partial(load_revocation_list, root_der=root_der,
+                                            now=issued, previous=previous))
     entries = []
     if args.registry is not None:  # every revoked, unexpired card the registry holds
-        from .store import open_registry
-
-        with open_registry(args.registry) as registry:
+        with _open_registry(args.registry) as registry:
             for card in registry.revoked_cards(now=issued):
                 assert card.revocation_reason is not None and card.revoked_at is not None
                 entries.append(RevocationEntry(card.document_number,
                                                Reason[card.revocation_reason.upper()],
                                                card.revoked_at))
-    if args.entries is None and args.registry is None:
-        raise UsageError("give the entries (ENTRIES.jsonl) or --registry URL")
     text = "" if args.entries is None else _read_bytes(args.entries, MAX_BATCH_STDIN).decode(
         "utf-8", errors="strict")
     for number, line in enumerate(text.splitlines(), start=1):
@@ -665,34 +732,120 @@ def cmd_revocation_publish(args: argparse.Namespace) -> int:
                              f"(document_number, reason, revoked_at): {err}") from err
     next_update = _now(args.next_update)
     assert next_update is not None
+    base = None if previous is None else previous.sequence
+    dropped = () if previous is None else dropped_entries(previous, entries)
+    allowed = [entry.document_number for entry in dropped] if args.allow_drop else []
     data = publish_revocation_list(root_key, root_der, entries, sequence=args.sequence,
-                                   issued=issued, next_update=next_update)
+                                   issued=issued, next_update=next_update, previous=previous,
+                                   allow_drop=allowed)
     _write_atomic(Path(args.out), data)
+    for entry in dropped:  # only reached with --allow-drop: each one is said out loud
+        _warn(f"--allow-drop: dropped {entry.document_number} ({entry.reason.name.lower()}, "
+              f"revoked {entry.revoked_at:%Y-%m-%d}) of revocation list {base}")
     _report(args, {"revocation_list": args.out, "sequence": args.sequence, "entries": len(entries),
+           "previous_sequence": base,
+           "dropped": [{"document_number": entry.document_number,
+                        "reason": entry.reason.name.lower(),
+                        "revoked_at": entry.revoked_at.date().isoformat()} for entry in dropped],
            "bytes": len(data)})
     return EXIT_OK
 
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
+    from ._errors import BundleError, RevocationListError, TrustListError
     from .bundle import export_bundle
 
-    data = export_bundle(_read_bytes(args.trust_list, MAX_IMAGE_BYTES),
-                         _read_bytes(args.revocation_list, MAX_IMAGE_BYTES))
+    root = _load_file(args.root, _pinned_root)
+    trust_list = _read_bytes(args.trust_list, MAX_IMAGE_BYTES)
+    revocations = _read_bytes(args.revocation_list, MAX_IMAGE_BYTES)
+    try:
+        data = export_bundle(trust_list, revocations, root_der=root)
+    except (TrustListError, RevocationListError, BundleError) as err:
+        path = args.trust_list if isinstance(err, TrustListError) else args.revocation_list
+        err.message = f"{path}: {err.message}"
+        err.args = (err.message,)
+        raise
     _write_atomic(Path(args.out), data)
     _report(args, {"bundle": args.out, "bytes": len(data)})
     return EXIT_OK
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
-    """Send a centre's records (issued offline) to the central registry: idempotent, conflicts
-    stored and reported, nothing lost."""
-    from .store import apply_changes, export_changes, open_registry, sync_cursor
+def _sync_options(args: argparse.Namespace) -> None:
+    """Which sides of a sync this run does, and that it has the options each side needs."""
+    if args.batch is not None and args.out is not None:
+        raise UsageError("--batch (apply a signed batch) and --out (write one) contradict each "
+                         "other")
+    sides = []
+    if args.batch is None:  # the sending side: export the centre's own cards and sign them
+        sides.append(("--centre", args.centre))
+        sides += [("--from", args.centre_registry), ("--key", args.key),
+                  ("--certificate", args.certificate)]
+    else:
+        for option, value in (("--centre", args.centre), ("--from", args.centre_registry),
+                              ("--key", args.key), ("--certificate", args.certificate),
+                              ("--since", args.since)):
+            if value is not None:
+                raise UsageError(f"{option} belongs to the sending side; a --batch file is "
+                                 "already exported and signed (it names its centre)")
+    if args.out is None:  # the central side: check the batch against the root, then apply
+        sides += [("--to", args.central), ("--root", args.root),
+                  ("--trust-list", args.trust_list)]
+    elif args.central is None and args.since is None:
+        raise UsageError("--out needs --since SEQ, or --to CENTRAL_URL to start at the "
+                         "central's cursor for the centre")
+    missing = [option for option, value in sides if value is None]
+    if missing:
+        raise UsageError(f"sync needs {', '.join(missing)} (sending side: --centre, --from, "
+                         "--key, --certificate; central side: --to, --root, --trust-list)")
 
-    with open_registry(args.central) as central, open_registry(args.centre_registry) as local:
-        since = sync_cursor(central, args.centre) if args.since is None else args.since
-        batch = export_changes(local, centre=args.centre, since=since)
-        report = apply_changes(central, batch, now=_now(args.now) or datetime.now(UTC))
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Send a centre's records (issued offline) to the central registry, signed by the centre's
+    certified key and checked at the central against the root's trust list before anything is
+    applied: only the centre's own cards, idempotent, conflicts stored and reported, nothing
+    lost. One run does both sides, or --out writes the signed batch and --batch applies it."""
+    from .store import apply_changes, export_changes, sign_changes, sync_cursor
+    from .trust import CertifiedSigner, load_trust_list
+
+    _sync_options(args)
+    now = _now(args.now) or datetime.now(UTC)
+    root = None if args.root is None else _load_file(args.root, _pinned_root)
+    trust_list = None
+    if args.out is None:  # the central's trust data first: a bad file fails before any work
+        assert root is not None  # checked by _sync_options
+        pinned: bytes = root
+        trust_list = _load_file(args.trust_list,
+                                lambda data: load_trust_list(data, pinned, now=now))
+    with contextlib.ExitStack() as stack:
+        central = None if args.central is None else stack.enter_context(
+            _open_registry(args.central))
+        since = None
+        if args.batch is None:
+            key = _load_private(args.key, args.passphrase_file)
+            certificate = _load_file(args.certificate, certificate_der)
+            # The key's own certificate, valid now (and the root's, when --root is given).
+            signer = _load_file(args.certificate, lambda _: CertifiedSigner.checked(
+                key, certificate, now=now, root_der=root))
+            local = stack.enter_context(_open_registry(args.centre_registry))
+            since = args.since
+            if since is None:  # where the central's cursor for this centre stands
+                assert central is not None  # checked by _sync_options
+                since = sync_cursor(central, args.centre)
+            batch = export_changes(local, centre=args.centre, since=since)
+            signed = sign_changes(batch, signer)
+            if args.out is not None:
+                _write_atomic(Path(args.out), signed)
+                _report(args, {"centre": batch.centre, "since": batch.since,
+                               "until": batch.until, "events": len(batch.events),
+                               "cards": len(batch.cards), "signer_kid": signer.kid.hex(),
+                               "batch": args.out, "bytes": len(signed)})
+                return EXIT_OK
+        else:
+            signed = _read_bytes(args.batch, MAX_BATCH_STDIN)
+        assert central is not None and trust_list is not None  # checked by _sync_options
+        report = apply_changes(central, signed, trust_list=trust_list, now=now)
     _report(args, {"centre": report.centre, "since": since, "cursor": report.cursor,
+           "signer_kid": report.signer_kid.hex(),
            "applied": len(report.applied), "skipped": len(report.skipped),
            "conflicts": [{"kind": c.kind, "document_number": c.document_number,
                           "holder": c.holder_identifier, "incoming_centre": c.incoming_centre,
@@ -703,12 +856,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_INVALID if report.conflicts else EXIT_OK
 
 
+def _check_audit(path: str | None) -> None:
+    """Refuse an audit log that does not check before a command writes anything else."""
+    if path is not None and Path(path).exists():
+        from .audit import read_log
+
+        read_log(path)
+
+
 def _audit_key_event(path: str | None, now: datetime, data: dict[str, Any]) -> None:
-    """Append a key event (a centre enrolled, a trust list published) to the audit log."""
+    """Append a key event (a centre enrolled, a trust list published) to the audit log, after
+    checking its whole chain (no registry key here: every check but checkpoint signatures)."""
     if path is None:
         return
-    from .audit import AuditLog
+    from .audit import AuditLog, read_log
 
+    if Path(path).exists():
+        read_log(path)  # never extend a log that does not check (AuditTamperedError)
     with AuditLog.open(path) as log:
         log.append("key", now=now, data=data)
 
@@ -716,18 +880,33 @@ def _audit_key_event(path: str | None, now: datetime, data: dict[str, Any]) -> N
 def cmd_audit_sync(args: argparse.Namespace) -> int:
     """Mirror the registry's events into the hash-chained audit log (crash-safe: the registry is
     the source of truth and a re-run appends only what is missing), then optionally seal the
-    log with a checkpoint signed by the registry key."""
-    from .audit import AuditLog
+    log with a checkpoint signed by the registry key. A log that does not verify (its whole
+    chain; checkpoint signatures when a key is known; the anchor if given) is refused and
+    nothing is written."""
+    from .audit import AuditAnchor, AuditEntry, AuditLog, AuditReport, read_log
+    from .keys import TrustStore
     from .store import open_registry
 
+    signer = None if args.key is None else _load_private(args.key, args.passphrase_file)
+    keys = [PublicKey.from_pem(_read_bytes(path)) for path in args.trust or ()]
+    keys += [] if signer is None else [signer.public_key]
+    anchor = _audit_anchor(args)
+    report: AuditReport | None = None
+    entries: tuple[AuditEntry, ...] = ()
+    if anchor is not None or Path(args.log).exists():  # a missing log is a new one
+        try:
+            report, entries = read_log(args.log, TrustStore(keys) if keys else None,
+                                       anchor=anchor)
+        except AuditTamperedError as err:
+            _fail(EXIT_INVALID, error_to_json(err) | err.details)
     last = 0
+    for entry in entries:
+        seq = entry.data.get("registry_seq") if entry.data else None
+        if isinstance(seq, int) and seq > last:
+            last = seq
+    with open_registry(args.registry) as registry:  # first: a mistyped URL leaves no log
+        events = registry.events_since(last)
     with AuditLog.open(args.log) as log:
-        for entry in _audit_entries(args.log):
-            seq = entry.data.get("registry_seq") if entry.data else None
-            if isinstance(seq, int) and seq > last:
-                last = seq
-        with open_registry(args.registry) as registry:
-            events = registry.events_since(last)
         for event in events:
             data: dict[str, Any] = {"registry_seq": event.seq}
             if event.reason is not None:
@@ -737,23 +916,36 @@ def cmd_audit_sync(args: argparse.Namespace) -> int:
             log.append(event.event, now=event.at, holder=event.holder_identifier,
                        document_number=event.document_number, data=data)
         sealed = None
-        if args.key is not None:
-            signer = _load_private(args.key, args.passphrase_file)
-            sealed = log.checkpoint(signer, now=_now(args.now) or datetime.now(UTC)).seq
+        if signer is not None:
+            sealed = log.checkpoint(signer, now=_now(args.now) or datetime.now(UTC))
+    kept = AuditAnchor.of(sealed) if sealed is not None else (
+        None if report is None else report.anchor)
     _report(args, {"log": args.log, "appended": len(events),
-                   "registry_seq": events[-1].seq if events else last, "checkpoint_seq": sealed})
+                   "registry_seq": events[-1].seq if events else last,
+                   "checkpoint_seq": None if sealed is None else sealed.seq,
+                   "anchored": anchor is not None, "anchor": str(kept) if kept else None})
     return EXIT_OK
 
 
-def _audit_entries(path: str) -> Any:
-    from .audit import AuditEntry
+def _audit_anchor(args: argparse.Namespace) -> Any:
+    """The anchor of --anchor (SEQ:HASH or a checkpoint's line) or --anchor-file, else None."""
+    from .audit import MAX_LINE_BYTES, parse_anchor
 
-    try:
-        text = Path(path).read_text("utf-8")
-    except FileNotFoundError:
-        return []
-    complete = text.split("\n")[:-1]  # a torn last line (a crash) is not an entry
-    return [AuditEntry.from_line(line) for line in complete if line.strip()]
+    if args.anchor_file is not None:
+        return parse_anchor(_read_bytes(args.anchor_file, MAX_LINE_BYTES + 64))
+    return None if args.anchor is None else parse_anchor(args.anchor)
+
+
+def _audit_anchor_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--anchor", metavar="SEQ:HASH",
+                       help="the anchor kept elsewhere, as `audit verify` or `audit sync` "
+                       "printed it: the log must still hold that entry unchanged, so entries "
+                       "cut from its end are caught (audit_truncated). Without it they cannot "
+                       "be detected")
+    group.add_argument("--anchor-file", metavar="FILE",
+                       help="a file holding the anchor: SEQ:HASH, or a checkpoint's line (its "
+                       "signature is checked too)")
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -764,16 +956,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     trusted = TrustStore(PublicKey.from_pem(_read_bytes(path)) for path in args.key)
     try:
-        report = verify_log(Path(args.log), trusted)
-    except AuditTamperedError as err:
-        _report(args, error_to_json(err) | {"line": getattr(err, "line", None),
-                                    "seq": getattr(err, "seq", None),
-                                    "problem": getattr(err, "problem", None),
-                                    "first_suspect": getattr(err, "first_suspect", None)})
+        report = verify_log(Path(args.log), trusted, anchor=_audit_anchor(args))
+    except AuditTamperedError as err:  # AuditTruncatedError too (audit_truncated)
+        _report(args, error_to_json(err) | err.details)
         return EXIT_INVALID
-    _report(args, {"status": "valid", "entries": report.entries, "head": report.head,
-           "checkpoints": report.checkpoints, "last_checkpoint_seq": report.last_checkpoint_seq,
-           "unsealed": report.unsealed, "torn_tail_bytes": report.torn_tail_bytes})
+    _report(args, report.to_json())
     return EXIT_OK
 
 
@@ -812,8 +999,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             cert = certify_centre(root_key, root, centre_key.public_key, centre_code="TRP-01",
                                   not_before=now, not_after=now + timedelta(days=1826))
             _write_all({files["root-private.pem"]: root_key.to_pem(),
-                        files["centre-private.pem"]: centre_key.to_pem(),
-                        files["root.pem"]: certificate_pem(root),
+                        files["centre-private.pem"]: centre_key.to_pem()}, mode=0o600)
+            _write_all({files["root.pem"]: certificate_pem(root),
                         files["centre.pem"]: certificate_pem(cert)})
 
         # Each run publishes newer lists (the sequence is the time), so they are never rollbacks.
@@ -823,13 +1010,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         revocations = publish_revocation_list(
             root_key, root, [RevocationEntry("LY0009999", Reason.LOST, now)],
             sequence=sequence, issued=now, next_update=now + timedelta(days=7))
-        bundle = export_bundle(trust_list, revocations)
+        bundle = export_bundle(trust_list, revocations, root_der=root)
         payload = issue(record, CertifiedSigner(centre_key, cert), now=now)
         _write_all({files["trust-list.cose"]: trust_list,
                     files["revocation-list.cose"]: revocations, files["bundle.cbor"]: bundle,
                     files["payload.txt"]: (payload + "\n").encode("ascii")})
-        for path in files.values():  # written owner-only; the public files are for everyone
-            path.chmod(0o600 if "private" in path.name else 0o644)
         rendered = _demo_card(record, payload, out)
     except OSError as err:
         raise UsageError(f"cannot write the demo files in {out}: {err.strerror or err}") from err
@@ -839,7 +1024,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{len(payload)} Base45 characters, saved to {out}/payload.txt\n"
         f"try: cardlib verify --root {out}/root.pem --bundle {out}/bundle.cbor - < "
         f"{out}/payload.txt\n")
-    _emit({"payload": payload, "verification": result.to_json(),
+    _report(args, {"payload": payload, "verification": result.to_json(),
            "files": [str(path) for path in files.values() if "private" not in path.name],
            "card_files": rendered})
     return EXIT_OK
@@ -893,10 +1078,7 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.set_defaults(func=cmd_keygen)
 
     iss = sub.add_parser("issue", help="sign a holder record (JSON) and print the payload")
-    iss.add_argument("--key", required=True, metavar="PRIVATE.pem")
-    iss.add_argument("--passphrase-file", metavar="F")
-    iss.add_argument("--certificate", metavar="CENTRE.pem",
-                     help="the key's centre certificate: the card's kid becomes its kid")
+    _signer_options(iss)
     iss.add_argument("--registry", metavar="URL",
                      help="record the card (sqlite:///file.db or postgresql://…)")
     iss.add_argument("--replaces", metavar="DOCUMENT_NUMBER",
@@ -928,8 +1110,7 @@ def build_parser() -> argparse.ArgumentParser:
     ins.set_defaults(func=cmd_inspect)
 
     render = sub.add_parser("render", help="issue a record and render its card (PNG + PDF)")
-    render.add_argument("--key", required=True, metavar="PRIVATE.pem")
-    render.add_argument("--passphrase-file", metavar="F")
+    _signer_options(render)
     render.add_argument("--issuer", default="LBY")
     render.add_argument("--now", metavar="ISO-8601")
     render.add_argument("--layout", metavar="LAYOUT.json", help="issuer, colours, logo, labels")
@@ -963,8 +1144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     batch = sub.add_parser("batch", help="issue (and render) one card per CSV / JSON Lines row; "
                            "resumable")
-    batch.add_argument("--key", required=True, metavar="PRIVATE.pem")
-    batch.add_argument("--passphrase-file", metavar="F")
+    _signer_options(batch)
     batch.add_argument("--format", required=True, choices=("csv", "jsonl"))
     batch.add_argument("--issuer", default="LBY")
     batch.add_argument("--now", metavar="ISO-8601")
@@ -976,6 +1156,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", required=True, metavar="DIR")
     batch.add_argument("input", metavar="INPUT", help="CSV or JSON Lines file, or - for stdin")
     batch.set_defaults(func=cmd_batch)
+
+    registry = sub.add_parser("registry", help="the issuance registry")
+    registry_sub = registry.add_subparsers(dest="registry_command", required=True)
+    rinit = registry_sub.add_parser("init", help="create the issuance registry (the only command "
+                                    "that creates one; the others refuse a missing registry)")
+    rinit.add_argument("url", metavar="URL", help="sqlite:///path/registry.db or postgresql://…")
+    rinit.add_argument("--json", action="store_true", help="print JSON")
+    rinit.set_defaults(func=cmd_registry_init)
 
     revoke = sub.add_parser("revoke", help="revoke a card in the issuance registry")
     revoke.add_argument("--registry", required=True, metavar="URL")
@@ -995,10 +1183,28 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(func=cmd_history)
 
-    sync = sub.add_parser("sync", help="send a centre's offline records to the central registry")
-    sync.add_argument("--centre", required=True, metavar="CODE")
-    sync.add_argument("--from", dest="centre_registry", required=True, metavar="CENTRE_URL")
-    sync.add_argument("--to", dest="central", required=True, metavar="CENTRAL_URL")
+    sync = sub.add_parser("sync", help="send a centre's offline records, signed by the centre, "
+                          "to the central registry")
+    sync.add_argument("--centre", metavar="CODE", help="the sending centre: only its own cards "
+                      "are sent")
+    sync.add_argument("--from", dest="centre_registry", metavar="CENTRE_URL",
+                      help="the centre's registry")
+    sync.add_argument("--key", metavar="CENTRE_PRIVATE.pem",
+                      help="the centre's signing key: it signs the batch")
+    sync.add_argument("--passphrase-file", metavar="F")
+    sync.add_argument("--certificate", metavar="CENTRE.pem",
+                      help="the key's centre certificate (the central looks it up by its kid)")
+    sync.add_argument("--to", dest="central", metavar="CENTRAL_URL",
+                      help="the central registry")
+    sync.add_argument("--root", metavar="ROOT.pem",
+                      help="central side: the pinned national root certificate")
+    sync.add_argument("--trust-list", metavar="FILE",
+                      help="central side: the root-signed trust list that lists the centre's "
+                      "certificate")
+    sync.add_argument("--out", metavar="FILE",
+                      help="write the signed batch to FILE instead of applying it")
+    sync.add_argument("--batch", metavar="FILE",
+                      help="apply a signed batch written with --out (instead of --from)")
     sync.add_argument("--since", type=int, metavar="SEQ",
                       help="default: where the central's cursor for this centre stands")
     sync.add_argument("--now", metavar="ISO-8601")
@@ -1009,6 +1215,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     averify = audit_sub.add_parser("verify", help="re-check the chain and the checkpoints")
     averify.add_argument("--key", required=True, action="append", metavar="REGISTRY_PUBLIC.pem")
+    _audit_anchor_options(averify)
     averify.add_argument("log", metavar="AUDIT_LOG")
     averify.add_argument("--json", action="store_true", help="print JSON")
     averify.set_defaults(func=cmd_audit_verify)
@@ -1017,7 +1224,12 @@ def build_parser() -> argparse.ArgumentParser:
     async_.add_argument("--key", metavar="REGISTRY_PRIVATE.pem",
                         help="seal the log with a checkpoint signed by this key")
     async_.add_argument("--passphrase-file", metavar="F")
+    async_.add_argument("--trust", action="append", metavar="REGISTRY_PUBLIC.pem",
+                        help="also accept checkpoints signed by this key (an earlier registry "
+                        "key); repeatable. Checkpoint signatures are checked when --key or "
+                        "--trust is given")
     async_.add_argument("--now", metavar="ISO-8601")
+    _audit_anchor_options(async_)
     async_.add_argument("log", metavar="AUDIT_LOG")
     async_.add_argument("--json", action="store_true", help="print JSON")
     async_.set_defaults(func=cmd_audit_sync)
@@ -1058,8 +1270,10 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--sequence", required=True, type=int)
     publish.add_argument("--next-update", required=True, metavar="ISO-8601")
     publish.add_argument("--now", metavar="ISO-8601")
-    publish.add_argument("--revoke", action="append", metavar="KID_HEX=ISO-8601",
-                         help="a revoked centre key and its revocation time")
+    publish.add_argument("--revoke", action="append", metavar="KID_HEX=ISO-8601,REASON",
+                         help="a revoked centre key (one of the listed certificates), since "
+                         "when, and why: compromised (every card of the key is refused) or "
+                         "superseded (cards signed before stay valid)")
     publish.add_argument("--out", required=True, metavar="FILE")
     publish.add_argument("certificates", nargs="+", metavar="CENTRE.pem")
     publish.add_argument("--audit", metavar="AUDIT_LOG", help="record the key event in this log")
@@ -1077,6 +1291,15 @@ def build_parser() -> argparse.ArgumentParser:
     rpublish.add_argument("--out", required=True, metavar="FILE")
     rpublish.add_argument("--registry", metavar="URL",
                           help="take every revoked, unexpired card from the issuance registry")
+    rpublish.add_argument("--previous", action="append", metavar="FILE",
+                          help="the list this one replaces (its full list, then --previous for "
+                          "each delta after it), checked against the root: no entry of it is "
+                          "left out unless --allow-drop")
+    rpublish.add_argument("--first", action="store_true",
+                          help="the first list under this root: there is no previous list")
+    rpublish.add_argument("--allow-drop", action="store_true",
+                          help="leave out the previous list's entries missing from the new "
+                          "one (e.g. cards past their expiry); each is reported")
     rpublish.add_argument("entries", metavar="ENTRIES.jsonl", nargs="?",
                           help='lines of {"document_number", "reason", "revoked_at"}')
     rpublish.add_argument("--json", action="store_true", help="print JSON")
@@ -1085,6 +1308,8 @@ def build_parser() -> argparse.ArgumentParser:
     bundle = sub.add_parser("bundle", help="offline bundles for verifiers")
     bundle_sub = bundle.add_subparsers(dest="bundle_command", required=True)
     bexport = bundle_sub.add_parser("export", help="trust list + revocation list in one file")
+    bexport.add_argument("--root", required=True, metavar="ROOT.pem",
+                         help="the national root both parts must be signed by (checked)")
     bexport.add_argument("--trust-list", required=True, metavar="FILE")
     bexport.add_argument("--revocation-list", required=True, metavar="FILE")
     bexport.add_argument("--out", required=True, metavar="FILE")
@@ -1095,16 +1320,74 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="create demo keys, issue the example record, verify it, render the card")
     demo.add_argument("--out", default=".demo", metavar="DIR")
     demo.set_defaults(func=cmd_demo)
+    for command in _leaf_parsers(parser):  # every command: readable lines, or JSON
+        if not any("--json" in action.option_strings for action in command._actions):
+            command.add_argument("--json", action="store_true",
+                                 help="print JSON (for scripts) instead of readable lines")
+        for action in command._actions:  # every option says what it is for
+            if action.help is None:
+                action.help = _HELP.get(action.dest)
     return parser
 
 
+#: The help of options that mean the same in every command that has them.
+_HELP: dict[str, str] = {
+    "now": "the time to act at, ISO 8601 (default: now; a time without a zone is UTC)",
+    "out": "where to write the result (created; an existing key or root is never overwritten)",
+    "registry": "the issuance registry: sqlite:///FILE.db or postgresql://user@host/db",
+    "issuer": "the CWT iss claim (default: LBY)",
+    "alg": "the key algorithm: EdDSA (Ed25519) or ES256 (P-256)",
+    "key": "a key file (PEM)",
+    "passphrase_file": "a file holding the key's passphrase (without it: asked on a terminal)",
+    "ca": "the root's folder (root-private.pem, root.pem), made by `cardlib ca init`",
+    "ca_passphrase_file": "a file holding the root key's passphrase",
+    "centre": "the registration centre's code, e.g. TRP-01",
+    "sequence": "the list's sequence number: it must grow with every list published",
+    "next_update": "when the next list is due, ISO 8601 (after it this list is stale)",
+    "days": "how many days the certificate is valid",
+    "name": "the root certificate's name",
+    "format": "the input's format: csv (a header of record member names) or jsonl",
+    "layout": "a card layout file (JSON): issuer, colours, logo, labels",
+    "backend": "the barcode decoder: zxing (zxing-cpp) or zbar",
+    "reason": "why the card is revoked",
+    "holder": "the holder's national number (or admin number)",
+    "document_number": "the card's document number",
+    "record": "the holder record (JSON), or - for standard input",
+    "image": "a photo or scan of the card (PNG, JPEG, WebP)",
+    "log": "the audit log file (JSON Lines)",
+    "certificates": "the centre certificates to list (PEM or DER)",
+    "trust_list": "a root-signed trust list file",
+    "revocation_list": "a root-signed revocation list file",
+    "centre_registry": "the centre's own registry (URL), where its cards were recorded",
+    "central": "the central registry (URL)",
+}
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found.extend(_leaf_parsers(child) or [child])
+    return found
+
+
 def _fail(code: int, payload: dict[str, Any]) -> NoReturn:
-    sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    """Stop with ``code``; the error goes to stderr in the command's output form (readable
+    lines, or JSON with --json)."""
+    if _JSON_ERRORS[0]:
+        sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write("cardlib: error\n" + "".join(_lines(payload, 1)))
     raise SystemExit(code)
+
+
+_JSON_ERRORS = [True]  # set from the parsed arguments in main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _JSON_ERRORS[0] = bool(getattr(args, "json", False))
     try:
         result: int = args.func(args)
     except UsageError as err:

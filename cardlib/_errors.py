@@ -322,6 +322,12 @@ class KeyRevokedError(VerificationError):
     code = "key_revoked"
 
 
+class CentreMismatchError(VerificationError):
+    """The card names another registration centre than the one whose certificate signed it."""
+
+    code = "centre_mismatch"
+
+
 # --- trust: certificates and trust lists ---------------------------------------------------------
 
 
@@ -426,6 +432,21 @@ class RevocationDeltaBaseError(RevocationListError):
     code = "revocation_delta_base_mismatch"
 
 
+class RevocationEntriesDroppedError(RevocationInputError):
+    """A new full revocation list would leave out entries of the previous list.
+
+    A revocation is never undone by accident: the publisher names every dropped document number
+    (``allow_drop``), e.g. to prune cards past their expiry. ``dropped`` holds the numbers left
+    out (sorted).
+    """
+
+    code = "revocation_entries_dropped"
+
+    def __init__(self, message: str, dropped: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.dropped = dropped
+
+
 # --- the audit log -------------------------------------------------------------------------------
 
 
@@ -500,6 +521,43 @@ class AuditTamperedError(AuditError, VerificationError):
             "this copy as evidence and compare it with a backup"
         )
 
+    @property
+    def details(self) -> dict[str, object]:
+        """Where the problem is, for a JSON report: line, seq, problem and first suspect."""
+        return {"line": self.line, "seq": self.seq, "problem": self.problem,
+                "first_suspect": self.first_suspect}
+
+
+class AuditTruncatedError(AuditTamperedError):
+    """The log no longer holds the history an anchor (a checkpoint kept elsewhere) vouches for.
+
+    ``problem`` is ``truncated`` when the log ends before the anchor's entry (entries were cut
+    from its end, or the file was replaced by an older copy; ``line`` and ``seq`` name the first
+    missing entry) or ``anchor_mismatch`` when the entry at the anchor's seq hashes to something
+    else (the history up to it was rewritten). ``anchor`` is the anchor, written ``SEQ:HASH``.
+    Only an anchor can show these: a log cut cleanly at a checkpoint is a sound chain.
+    """
+
+    code = "audit_truncated"
+    category = INVALID
+
+    def __init__(
+        self,
+        problem: str,
+        detail: str,
+        *,
+        line: int | None,
+        seq: int | None,
+        anchor: str,
+        first_suspect: int | None = None,
+    ) -> None:
+        self.anchor = anchor
+        super().__init__(problem, detail, line=line, seq=seq, first_suspect=first_suspect)
+
+    @property
+    def details(self) -> dict[str, object]:
+        return {**super().details, "anchor": self.anchor}
+
 
 # --- the issuance registry -----------------------------------------------------------------------
 
@@ -522,6 +580,22 @@ class RegistryUnavailableError(RegistryError):
     """The registry database cannot be opened or reached."""
 
     code = "registry_unavailable"
+
+
+class RegistryNotFoundError(RegistryError, LookupError):
+    """No registry at this URL (a missing SQLite file, a database without cardlib's schema);
+    only ``cardlib registry init`` (``open_registry(url, create=True)``) creates one."""
+
+    code = "registry_not_found"
+    category = INPUT
+
+
+class RegistryNotOursError(RegistryError):
+    """The database at this URL holds something that is not a cardlib registry; it is refused,
+    never extended."""
+
+    code = "registry_not_ours"
+    category = INPUT
 
 
 class RegistryBusyError(RegistryError):
@@ -613,6 +687,31 @@ class SyncUnsupportedError(SyncError, TypeError):
 
     code = "sync_registry_unsupported"
     category = INPUT
+
+
+class SyncBatchSignatureError(SyncError, ValueError):
+    """A signed sync batch is not a COSE_Sign1 of a sync batch, or its signature does not verify
+    with the key of the certificate it names; nothing was applied."""
+
+    code = "sync_batch_signature_invalid"
+    category = INVALID
+
+
+class SyncSignerUntrustedError(SyncError):
+    """The batch's signing certificate is not in the trust list (so not the root's), is revoked
+    or outside its validity, or certifies another centre than the batch's; nothing was
+    applied."""
+
+    code = "sync_signer_untrusted"
+    category = INVALID
+
+
+class SyncForeignCardError(SyncError):
+    """A card in the batch is not the sending centre's (another centre code, or a kid that is
+    not one of the centre's certificates); the whole batch is refused, nothing applied."""
+
+    code = "sync_batch_foreign_card"
+    category = INVALID
 
 
 # --- signing keys in an HSM (PKCS#11) ------------------------------------------------------------

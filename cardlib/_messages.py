@@ -102,6 +102,8 @@ _CATALOGUE: dict[str, Message] = {
                         "أحد المفاتيح الموثوقة ليس مفتاح P-256 صالحًا وتم رفضه."),
     "key_revoked": _M("The card was signed after its centre's key was revoked.",
                       "وُقّعت البطاقة بعد إلغاء مفتاح المركز المُصدِر."),
+    "centre_mismatch": _M("The card names another centre than the one that signed it.",
+                          "تذكر البطاقة مركزًا غير المركز الذي وقّعها."),
     "key_file_invalid": _M("A key file cannot be read.", "تعذّرت قراءة ملف مفتاح."),
     "passphrase_invalid": _M("The key's passphrase is missing or wrong.",
                              "كلمة مرور المفتاح مفقودة أو خاطئة."),
@@ -167,6 +169,10 @@ _CATALOGUE: dict[str, Message] = {
     "revocation_delta_base_mismatch": _M(
         "The revocation update does not apply to the list held; load the full list.",
         "تحديث الإلغاء لا ينطبق على القائمة المحفوظة؛ حمّل القائمة الكاملة."),
+    "revocation_entries_dropped": _M(
+        "The new revocation list leaves out cards revoked in the previous list; nothing was "
+        "signed.",
+        "قائمة الإلغاء الجديدة تُسقط بطاقات ملغاة في القائمة السابقة؛ لم يُوقَّع شيء."),
     "bundle_invalid": _M("The offline bundle file is damaged or not a bundle.",
                          "ملف حزمة العمل دون اتصال تالف أو ليس حزمة."),
     "state_invalid": _M("The verifier's saved state cannot be read or written.",
@@ -177,6 +183,14 @@ _CATALOGUE: dict[str, Message] = {
                                  "قيمة مُدخلة إلى السجل مشوّهة."),
     "registry_unavailable": _M("The issuance registry cannot be reached.",
                                "تعذّر الوصول إلى سجل الإصدار."),
+    "registry_not_found": _M(
+        "No issuance registry exists at this address; check it, or create one with "
+        "cardlib registry init.",
+        "لا يوجد سجل إصدار بهذا العنوان؛ تحقّق منه، أو أنشئ سجلاً بالأمر "
+        "cardlib registry init."),
+    "registry_not_ours": _M("The database at this address is not an issuance registry; "
+                            "it was left unchanged.",
+                            "قاعدة البيانات بهذا العنوان ليست سجل إصدار؛ لم يُغيَّر فيها شيء."),
     "registry_busy": _M("The issuance registry is busy; try again.",
                         "سجل الإصدار مشغول؛ حاول مرة أخرى."),
     "schema_too_new": _M("The registry database is newer than this software.",
@@ -199,6 +213,15 @@ _CATALOGUE: dict[str, Message] = {
                               "عُدّلت دفعة المزامنة أثناء النقل؛ لم يُطبَّق شيء."),
     "sync_gap": _M("The sync batch starts after the last one applied; export again.",
                    "تبدأ دفعة المزامنة بعد آخر دفعة مطبّقة؛ صدّرها من جديد."),
+    "sync_batch_signature_invalid": _M(
+        "The sync batch is not validly signed by a centre key; nothing was applied.",
+        "دفعة المزامنة غير موقّعة توقيعاً صحيحاً بمفتاح مركز؛ لم يُطبَّق شيء."),
+    "sync_signer_untrusted": _M(
+        "The sync batch was signed by a key not trusted for this centre; nothing was applied.",
+        "وُقّعت دفعة المزامنة بمفتاح غير موثوق لهذا المركز؛ لم يُطبَّق شيء."),
+    "sync_batch_foreign_card": _M(
+        "The sync batch holds a card of another centre; nothing was applied.",
+        "تحتوي دفعة المزامنة على بطاقة لمركز آخر؛ لم يُطبَّق شيء."),
     "sync_registry_unsupported": _M("Sync needs cardlib's SQLite or PostgreSQL registry.",
                                     "تتطلب المزامنة سجل SQLite أو PostgreSQL الخاص بـ cardlib."),
     # --- audit ------------------------------------------------------------------------------------
@@ -209,6 +232,9 @@ _CATALOGUE: dict[str, Message] = {
                             "تعذّر فتح سجل التدقيق أو الكتابة فيه."),
     "audit_busy": _M("The audit log is busy; try again.", "سجل التدقيق مشغول؛ حاول مرة أخرى."),
     "audit_tampered": _M("The audit log has been altered.", "تم العبث بسجل التدقيق."),
+    "audit_truncated": _M("The audit log was cut short: it no longer holds the anchor kept "
+                          "elsewhere.",
+                          "قُطع سجل التدقيق: لم يعد يحتوي نقطة المرجع المحفوظة خارجه."),
     "audit_access_denied": _M("A holder's history needs one of the holder's own document numbers.",
                               "يتطلب سجل حامل البطاقة أحد أرقام وثائقه."),
     # --- hardware security modules ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from ._errors import (
     AlgorithmMissingError,
     AlgorithmUnsupportedError,
     CardError,
+    CentreMismatchError,
     CertificateExpiredError,
     CertificateNotYetValidError,
     ClaimsError,
@@ -131,6 +132,11 @@ def build(
     """Normalise (NFC), validate, sign and encode ``record``, keeping every layer."""
     record = record.normalised()
     problems = list(check_record(record, rules))
+    centre = getattr(signer, "centre_code", None)  # a certified signer's centre
+    if isinstance(centre, str) and record.centre_code != centre:
+        problems.append(Problem("centre_code", "signer_mismatch",
+                                f"the signer is the key of centre {centre}; a centre issues "
+                                "only cards that name it (verifiers refuse centre_mismatch)"))
     issued_at = int(_utc(now).timestamp())
     if not 0 <= issued_at <= MAX_TIME - 86_400:
         problems.append(Problem("now", "range", "the signing time must be between 1970 and 9998"))
@@ -282,6 +288,12 @@ def _check_signer(key: PublicKey, iat: int | None) -> None:
     if iat is None:
         raise ClaimsError(f"a card signed by a certified key ({who}) must state its iat")
     signed = datetime.fromtimestamp(iat, UTC)
+    if key.revoked_at is not None and key.revocation_reason != "superseded":
+        # A compromised key (or one revoked without a reason) may sign with any iat it likes:
+        # none of its cards can be trusted, whatever date they claim.
+        raise KeyRevokedError(
+            f"the signing key of {who} was revoked as compromised on "
+            f"{key.revoked_at:%Y-%m-%d %H:%M} UTC; every card it signed is refused (re-issue)")
     if key.revoked_at is not None and signed >= key.revoked_at:
         raise KeyRevokedError(
             f"the signing key of {who} was revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC; "
@@ -367,6 +379,10 @@ def verify(
             if exp != end_of_day(record.expiry_date):
                 raise ValidationError([Problem("cwt.exp", "inconsistent",
                                                "exp must be the end of the card's expiry date")])
+            if signer.label is not None and record.centre_code != signer.label:
+                raise CentreMismatchError(
+                    f"the card names centre {record.centre_code} but was signed with the "
+                    f"certificate of centre {signer.label}")
     except CardError:
         if refusal is not None:  # the earlier step's refusal is the one reported (§7)
             raise refusal from None

@@ -272,7 +272,8 @@ class Verifier:
             key, label=by_spki[key.spki_der].label,
             valid_from=by_spki[key.spki_der].valid_from,
             valid_until=by_spki[key.spki_der].valid_until,
-            revoked_at=by_spki[key.spki_der].revoked_at) for key in old.keys)
+            revoked_at=by_spki[key.spki_der].revoked_at,
+            revocation_reason=by_spki[key.spki_der].revocation_reason) for key in old.keys)
         self._snapshot = _Snapshot(old.keys, trust_list, revocations,
                                    TrustStore([*bare, *listed]),
                                    frozenset(id(key) for key in listed))

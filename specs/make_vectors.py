@@ -46,6 +46,7 @@ from cardlib.keys._algorithms import BY_NAME
 from cardlib.profile._claims import to_claims
 from cardlib.revocation import Reason, RevocationEntry, publish_revocation_list
 from cardlib.trust import (
+    KeyRevocation,
     certificate_pem,
     certify_centre,
     create_root,
@@ -310,7 +311,7 @@ RETIRED = RETIRED_KEY.certified(RETIRED_DER)
 
 
 def trust_list(sequence: int, issued: datetime, next_update: datetime,
-               revoked: Mapping[bytes, datetime]) -> bytes:
+               revoked: Mapping[bytes, KeyRevocation]) -> bytes:
     return publish_trust_list(ROOT_KEY.private, ROOT_DER, [CENTRE_DER, RETIRED_DER],
                               sequence=sequence, issued=issued, next_update=next_update,
                               revoked=revoked)
@@ -325,7 +326,13 @@ def revocation_list(sequence: int, issued: datetime, next_update: datetime,
 
 # Fresh at VERIFY_NOW (2026-03-01T12:00Z): next update 2026-03-20; MIS-01's key revoked.
 FRESH_TRUST_LIST = trust_list(2, datetime(2026, 2, 20, tzinfo=UTC),
-                              datetime(2026, 3, 20, tzinfo=UTC), {RETIRED.kid: RETIRED_REVOKED_AT})
+                              datetime(2026, 3, 20, tzinfo=UTC),
+                              {RETIRED.kid: KeyRevocation(RETIRED_REVOKED_AT, "superseded")})
+# The same, but MIS-01's key was revoked as compromised: even its cards dated before the
+# revocation are refused (their iat is whatever the key's holder wrote).
+COMPROMISED_TRUST_LIST = trust_list(
+    2, datetime(2026, 2, 20, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC),
+    {RETIRED.kid: KeyRevocation(RETIRED_REVOKED_AT, "compromised")})
 # Stale at VERIFY_NOW: next update 2026-02-01.
 STALE_TRUST_LIST = trust_list(1, TRUST_START, datetime(2026, 2, 1, tzinfo=UTC), {})
 REVOKED_DOCUMENT = "LY0007777"
@@ -1084,12 +1091,19 @@ def record_problem_cases() -> Iterator[Case]:
         {}, ("cwt.exp", "inconsistent"), exp=expiry(CITIZEN) + 86_400)
 
 
-REVOKED_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": REVOKED_DOCUMENT}
-STALE_LISTED_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": "LY0005000"}
-LATE_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": "LY0008888",
+# Cards issued by TRP-01 name TRP-01 (a card naming another centre is centre_mismatch).
+TRP = {**MINIMAL, "centre_code": "TRP-01"}
+REVOKED_HOLDER: dict[str, Any] = {**TRP, "document_number": REVOKED_DOCUMENT}
+STALE_LISTED_HOLDER: dict[str, Any] = {**TRP, "document_number": "LY0005000"}
+LATE_HOLDER: dict[str, Any] = {**TRP, "document_number": "LY0008888",
                                "issue_date": "2029-02-01", "expiry_date": "2039-01-31"}
-EARLY_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": "LY0006666",
+EARLY_HOLDER: dict[str, Any] = {**TRP, "document_number": "LY0006666",
                                 "issue_date": "2025-12-20", "expiry_date": "2035-12-19"}
+BEFORE_REVOCATION_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": "LY0003333",
+                                            "issue_date": "2026-01-05",
+                                            "expiry_date": "2036-01-04"}
+OTHER_CENTRE_HOLDER: dict[str, Any] = {**MINIMAL, "document_number": "LY0004444",
+                                       "centre_code": "BEN-01"}
 DAY = 86_400
 
 
@@ -1136,6 +1150,26 @@ def certified_cases() -> Iterator[Case]:
                f"{setting}. This card was signed by MIS-01 on 2026-01-10, after its key's "
                "revocation.", RETIRED, wire, error("key_revoked"), (), CITIZEN, by, roots=fresh,
                require_revocation=True)
+    before = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    wire, by = issued(BEFORE_REVOCATION_HOLDER, RETIRED, now=before)
+    yield Case("EdDSA certified valid card signed before its superseded key was revoked",
+               f"{setting} as superseded. This card was signed by MIS-01 on 2026-01-05, before "
+               "the revocation: a superseded key's earlier cards stay valid.", RETIRED, wire,
+               VALID, (), BEFORE_REVOCATION_HOLDER, by, roots=fresh, require_revocation=True)
+    yield Case("EdDSA certified key_revoked compromised key card dated before the revocation",
+               "The verifier pins the TEST root and loads a trust list in which MIS-01's key "
+               "was revoked as compromised on 2026-01-08, and the fresh revocation list. This "
+               "card says it was signed on 2026-01-05, before the revocation, but a compromised "
+               "key's holder can write any date: refused.", RETIRED, wire,
+               error("key_revoked"), (), BEFORE_REVOCATION_HOLDER, by,
+               roots=RootTrust(COMPROMISED_TRUST_LIST, FRESH_REVOCATIONS),
+               require_revocation=True)
+    wire, by = issued(OTHER_CENTRE_HOLDER, CENTRE)
+    yield Case("EdDSA certified centre_mismatch card naming another centre",
+               f"{setting} and the fresh revocation list. The card says it was issued by "
+               "centre BEN-01 but is signed with TRP-01's certificate: a centre cannot issue "
+               "in another centre's name.", CENTRE, wire, error("centre_mismatch"), (),
+               OTHER_CENTRE_HOLDER, by, roots=fresh, require_revocation=True)
     wire, by = issued(STALE_LISTED_HOLDER, CENTRE)
     yield Case("EdDSA certified revoked card in a stale revocation list",
                f"{setting} and a stale revocation list (next update 2026-02-14) that names the "

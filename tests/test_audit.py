@@ -31,14 +31,18 @@ from cardlib.audit._log import (
     PROBLEMS,
     ZERO_HASH,
     AuditAccessError,
+    AuditAnchor,
     AuditBusyError,
     AuditEntry,
     AuditError,
     AuditInputError,
     AuditLog,
     AuditTamperedError,
+    AuditTruncatedError,
     AuditUnavailableError,
     events_for,
+    parse_anchor,
+    read_log,
     verify_log,
 )
 
@@ -324,7 +328,8 @@ def test_truncating_after_a_checkpoint_is_caught_by_the_anchor(
         log_path.write_bytes(b"".join(original[:keep]))
         assert verify_log(log_path, ed_key.public_key).entries == keep  # no anchor: unseen
         error = _tampered(log_path, ed_key.public_key, anchor=kept)
-        assert (error.problem, error.line) == ("truncated", keep + 1)
+        assert (error.code, error.problem, error.line) == ("audit_truncated", "truncated",
+                                                           keep + 1)
 
 
 def test_a_rebuilt_log_does_not_match_the_anchor(
@@ -348,6 +353,155 @@ def test_a_forged_anchor_is_refused(log_path: Path, ed_key: cardlib.PrivateKey) 
         verify_log(log_path, other.public_key, anchor=entries[8])
     with pytest.raises(AuditInputError):
         verify_log(log_path, ed_key.public_key, anchor=entries[7])  # not a checkpoint
+
+
+# --- anchors: what only a checkpoint kept elsewhere can show (issue 9, item 8) ----------------
+
+
+def _sealed(path: Path, key: cardlib.PrivateKey) -> list[bytes]:
+    """The 11-entry log sealed once more: checkpoints at 5, 9 and 12 (the last line)."""
+    _build(path, key)
+    with AuditLog.open(path) as log:
+        log.checkpoint(key, now=_t(11))
+    return _lines(path)
+
+
+def test_an_anchor_is_one_short_line(log_path: Path, ed_key: cardlib.PrivateKey) -> None:
+    report = verify_log(log_path, ed_key.public_key)
+    checkpoint = report.last_checkpoint
+    assert checkpoint is not None
+    assert report.anchor == AuditAnchor(9, checkpoint.hash) == AuditAnchor.of(checkpoint)
+    text = str(report.anchor)
+    assert text == f"9:{checkpoint.hash}"
+    assert parse_anchor(text) == report.anchor
+    assert parse_anchor(f"  {text}\n") == report.anchor  # as copied from a file or a terminal
+    assert parse_anchor(checkpoint.to_line()) == checkpoint  # the signed checkpoint line itself
+    assert report.anchored is False
+    assert verify_log(log_path, ed_key.public_key, anchor=report.anchor).anchored is True
+    empty = log_path.with_name("empty.jsonl")
+    AuditLog.open(empty).close()
+    assert verify_log(empty, ed_key.public_key).anchor is None
+    for bad in ("", "9", "9:", ":" + "0" * 64, "0:" + "0" * 64, "-1:" + "0" * 64,
+                "9:" + "A" * 64, "9:" + "0" * 63, "09:" + "0" * 64, "9 :" + "0" * 64,
+                "٩:" + "0" * 64, "9:" + "0" * 64 + ":1", _lines(log_path)[7].decode(), "{"):
+        with pytest.raises(AuditInputError):
+            parse_anchor(bad)
+    with pytest.raises(AuditInputError):
+        AuditAnchor(0, checkpoint.hash)
+
+
+def test_a_report_says_whether_the_end_was_checked(
+    log_path: Path, ed_key: cardlib.PrivateKey
+) -> None:
+    report = verify_log(log_path, ed_key.public_key)
+    shown = report.to_json()
+    assert shown["status"] == "valid" and shown["anchored"] is False
+    assert shown["anchor"] == str(report.anchor)
+    assert (shown["entries"], shown["unsealed"], shown["last_checkpoint_seq"]) == (11, 2, 9)
+    assert any("cannot be detected" in warning for warning in shown["warnings"])
+    anchored = verify_log(log_path, ed_key.public_key, anchor=report.anchor).to_json()
+    assert anchored["anchored"] is True
+    assert not any("cannot be detected" in warning for warning in anchored["warnings"])
+    json.dumps(shown)  # plain JSON values only
+
+
+def test_a_log_cut_exactly_at_a_checkpoint_is_caught_only_by_an_anchor(
+    tmp_path: Path, ed_key: cardlib.PrivateKey
+) -> None:
+    """No torn line, every hash and signature sound: the cut shows only against the anchor."""
+    path = tmp_path / "audit.jsonl"
+    original = _sealed(path, ed_key)
+    anchor = verify_log(path, ed_key.public_key).anchor
+    assert anchor is not None and anchor.seq == 12
+    path.write_bytes(b"".join(original[:9]))  # back to the checkpoint at 9
+    report = verify_log(path, ed_key.public_key)  # the chain alone cannot tell
+    assert (report.entries, report.unsealed, report.anchored) == (9, 0, False)
+    error = _tampered(path, ed_key.public_key, anchor=anchor)
+    assert isinstance(error, AuditTruncatedError)
+    assert (error.code, error.category) == ("audit_truncated", "invalid")
+    assert error.problem == "truncated"
+    assert (error.line, error.seq, error.anchor) == (10, 10, str(anchor))
+    assert "entries 10 to 12" in error.message
+    assert error.details == {"line": 10, "seq": 10, "problem": "truncated",
+                             "first_suspect": 10, "anchor": str(anchor)}
+
+
+def test_deleting_the_last_checkpoint_is_caught_by_its_anchor(
+    tmp_path: Path, ed_key: cardlib.PrivateKey
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    original = _sealed(path, ed_key)
+    anchor = verify_log(path, ed_key.public_key).anchor
+    path.write_bytes(b"".join(original[:-1]))
+    assert verify_log(path, ed_key.public_key).unsealed == 2  # looks like two unsealed entries
+    error = _tampered(path, ed_key.public_key, anchor=anchor)
+    assert (error.code, error.problem, error.line) == ("audit_truncated", "truncated", 12)
+    assert "entry 12 is missing" in error.message
+
+
+def test_deleting_the_last_line_is_caught_by_an_anchor_at_the_head(
+    log_path: Path, ed_key: cardlib.PrivateKey
+) -> None:
+    """Unsealed entries are covered by an anchor taken at the head (``entries:head``)."""
+    report = verify_log(log_path, ed_key.public_key)
+    head = parse_anchor(f"{report.entries}:{report.head}")
+    log_path.write_bytes(b"".join(_lines(log_path)[:-1]))
+    assert verify_log(log_path, ed_key.public_key, anchor=report.anchor).entries == 10
+    error = _tampered(log_path, ed_key.public_key, anchor=head)
+    assert (error.code, error.problem, error.line) == ("audit_truncated", "truncated", 11)
+
+
+def test_a_deleted_middle_line_is_tampering_not_truncation(
+    tmp_path: Path, ed_key: cardlib.PrivateKey
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    original = _sealed(path, ed_key)
+    anchor = verify_log(path, ed_key.public_key).anchor
+    path.write_bytes(b"".join(original[:6] + original[7:]))
+    for kwargs in ({}, {"anchor": anchor}):
+        error = _tampered(path, ed_key.public_key, **kwargs)
+        assert not isinstance(error, AuditTruncatedError)
+        assert (error.code, error.problem, error.line) == ("audit_tampered", "seq_mismatch", 7)
+
+
+def test_a_rewritten_log_is_caught_by_a_compact_anchor(
+    tmp_path: Path, log_path: Path, ed_key: cardlib.PrivateKey
+) -> None:
+    anchor = verify_log(log_path, ed_key.public_key).anchor
+    assert anchor is not None
+    objects = _objects(log_path)
+    objects[1]["data"]["centre"] = "FORGED"  # an insider with the key rewrites and re-seals
+    _rechain(objects, 1)
+    for index in (4, 8):
+        data = objects[index]["data"]
+        data["head"] = objects[index - 1]["hash"]
+        data["sig"] = ed_key.sign(cbor2.dumps(
+            ["cardlib audit checkpoint v1", data["count"], bytes.fromhex(data["head"]),
+             objects[index]["at"]], canonical=True)).hex()
+        _rechain(objects, index)
+    _write(log_path, objects)
+    verify_log(log_path, ed_key.public_key)  # sound on its own
+    error = _tampered(log_path, ed_key.public_key, anchor=anchor)
+    assert isinstance(error, AuditTruncatedError)
+    assert (error.problem, error.line, error.first_suspect) == ("anchor_mismatch", 9, 1)
+
+
+def test_read_log_checks_the_whole_chain_before_returning(
+    log_path: Path, ed_key: cardlib.PrivateKey
+) -> None:
+    report, entries = read_log(log_path, ed_key.public_key)
+    assert report == verify_log(log_path, ed_key.public_key)
+    assert entries == tuple(AuditEntry.from_line(line) for line in _lines(log_path))
+    assert read_log(log_path)[1] == entries  # without keys: everything but the signatures
+    original = _lines(log_path)
+    log_path.write_bytes(b"".join(original[:3] + original[4:]))
+    for trusted in (None, ed_key.public_key):
+        with pytest.raises(AuditTamperedError) as info:
+            read_log(log_path, trusted)
+        assert (info.value.problem, info.value.line) == ("seq_mismatch", 4)
+    log_path.write_bytes(b"".join(original[:5]))
+    with pytest.raises(AuditTruncatedError):
+        read_log(log_path, anchor=parse_anchor(f"9:{json.loads(original[8])['hash']}"))
 
 
 def test_forged_checkpoint_signatures_are_detected(
@@ -591,12 +745,15 @@ def test_errors_have_stable_codes() -> None:
         AuditUnavailableError: "audit_unavailable",
         AuditBusyError: "audit_busy",
         AuditTamperedError: "audit_tampered",
+        AuditTruncatedError: "audit_truncated",
         AuditAccessError: "audit_access_denied",
     }
     cls: type[AuditError]
     for cls, code in codes.items():
         assert cls.code == code and issubclass(cls, CardError)
     assert issubclass(AuditTamperedError, VerificationError)
+    assert issubclass(AuditTruncatedError, AuditTamperedError)  # one except clause catches both
+    assert AuditTruncatedError.category == AuditTamperedError.category == "invalid"
     assert set(PROBLEMS) >= {"hash_mismatch", "broken_link", "seq_mismatch",
                              "signature_invalid", "truncated"}
     for name in _log.__all__:

@@ -64,7 +64,7 @@ def count_rows(db: Path, table: str) -> int:
 def test_every_card_is_recorded_and_a_rerun_records_nothing(tmp_path: Path,
                                                             key: cardlib.PrivateKey) -> None:
     source, out, db = jsonl(*ROWS.values()).encode(), tmp_path / "out", tmp_path / "r.db"
-    with open_registry(url(db)) as registry:
+    with open_registry(url(db), create=True) as registry:
         summary = run_batch(source, out, key, fmt="jsonl", now=ISSUED, render=False,
                             registry=registry)
         assert (summary.issued, summary.errors) == (3, ())
@@ -89,7 +89,7 @@ def test_every_card_is_recorded_and_a_rerun_records_nothing(tmp_path: Path,
 def test_registry_refusals_are_row_errors_and_the_other_rows_are_issued(
         tmp_path: Path, key: cardlib.PrivateKey) -> None:
     source, out = jsonl(*ROWS.values()).encode(), tmp_path / "out"
-    with open_registry(url(tmp_path / "r.db")) as registry:
+    with open_registry(url(tmp_path / "r.db"), create=True) as registry:
         registry.record_issue(other_card("LY9999999", ROWS["LY0000002"]["national_number"]))
         registry.record_issue(other_card("LY0000003", "119850000099"))  # another holder
         summary = run_batch(source, out, key, fmt="jsonl", now=ISSUED, render=False,
@@ -113,7 +113,7 @@ def test_a_refusal_by_record_issue_removes_the_cards_files(
         tmp_path: Path, key: cardlib.PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
     """A racing writer gives the holder a card between the check and the insert."""
     out = tmp_path / "out"
-    with open_registry(url(tmp_path / "r.db")) as registry:
+    with open_registry(url(tmp_path / "r.db"), create=True) as registry:
         real = registry.record_issue
 
         def racing(card: IssuedCard) -> IssuedCard:
@@ -144,7 +144,7 @@ def drop_manifest_line(out: Path, document: str) -> None:
 def test_a_recorded_card_without_its_manifest_line_is_finished_not_reissued(
         tmp_path: Path, key: cardlib.PrivateKey) -> None:
     source, out = jsonl(*ROWS.values()).encode(), tmp_path / "out"
-    with open_registry(url(tmp_path / "r.db")) as registry:
+    with open_registry(url(tmp_path / "r.db"), create=True) as registry:
         run_batch(source, out, key, fmt="jsonl", now=ISSUED, registry=registry)
         card = out / "cards" / "LY0000002"
         payload = (card / "payload.txt").read_bytes()
@@ -165,7 +165,7 @@ def test_a_recorded_card_without_its_manifest_line_is_finished_not_reissued(
 def test_a_recorded_number_with_missing_or_other_files_is_a_registry_conflict(
         tmp_path: Path, key: cardlib.PrivateKey) -> None:
     source, out = jsonl(*ROWS.values()).encode(), tmp_path / "out"
-    with open_registry(url(tmp_path / "r.db")) as registry:
+    with open_registry(url(tmp_path / "r.db"), create=True) as registry:
         run_batch(source, out, key, fmt="jsonl", now=ISSUED, render=False, registry=registry)
         recorded = {d: registry.get(d) for d in ROWS}
         # Row 1: its card files are gone; row 2: its payload.txt is another (valid) card.
@@ -239,6 +239,7 @@ class Batch:
         self.source, self.out, self.db = tmp / "in.jsonl", tmp / "out", tmp / "r.db"
         self.source.write_text(jsonl(*self.records.values()), "utf-8")
         (tmp / "key.pem").write_bytes(key.to_pem())
+        open_registry(url(self.db), create=True).close()  # cardlib registry init
 
     def start(self, *, kill_at: int = 0, kill_after_record: int = 0) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-c", CHILD, str(self.tmp / "key.pem"),

@@ -30,7 +30,8 @@ def _setup(sequence: int = 1) -> tuple[bytes, bytes, CertifiedSigner, cardlib.Pr
     revoked = publish_revocation_list(
         root_key, root, [RevocationEntry("LY0009999", Reason.LOST, T0 + timedelta(days=3))],
         sequence=sequence, issued=T0 + timedelta(days=5), next_update=T0 + timedelta(days=30))
-    return root, export_bundle(trust, revoked), CertifiedSigner(centre, cert), root_key
+    bundle = export_bundle(trust, revoked, root_der=root)
+    return root, bundle, CertifiedSigner(centre, cert), root_key
 
 
 def test_bundle_round_trip_and_status(record: cardlib.HolderRecord) -> None:
@@ -57,7 +58,7 @@ def test_bundle_parts_are_checked_against_the_pinned_root() -> None:
         with pytest.raises(cardlib.CardError):
             load_bundle(junk, root, now=T0)
     with pytest.raises(BundleError):
-        export_bundle("not bytes", b"")  # type: ignore[arg-type]
+        export_bundle("not bytes", b"", root_der=root)  # type: ignore[arg-type]
 
 
 def test_an_older_bundle_is_refused() -> None:
@@ -69,7 +70,7 @@ def test_an_older_bundle_is_refused() -> None:
                                    next_update=T0 + timedelta(days=60))
         revoked = publish_revocation_list(root_key, root, [], sequence=sequence, issued=T0,
                                           next_update=T0 + timedelta(days=30))
-        return export_bundle(trust, revoked)
+        return export_bundle(trust, revoked, root_der=root)
 
     newer = load_bundle(make(5), root, now=T0)
     with pytest.raises(TrustListRollbackError):

@@ -18,14 +18,14 @@ CLI = Path(sys.executable).with_name("cardlib")
 NOW = "2027-06-01T12:00:00Z"
 
 
-# Commands whose default output is for people; the tests read their --json output.
-HUMAN_BY_DEFAULT = {"ca", "centre", "trust", "revocation", "bundle", "revoke", "history", "sync",
-                    "audit"}
+# Every command prints readable lines by default; the tests read its --json output (except
+# `issue`, whose default output, the bare payload, is what they use).
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    if args and args[0] in HUMAN_BY_DEFAULT:
-        args = (*args, "--json")
+    if args and args[0] != "issue" and "--help" not in args:
+        end = args.index("--") if "--" in args else len(args)
+        args = (*args[:end], "--json", *args[end:])
     return subprocess.run(
         [str(CLI), *args], input=stdin, capture_output=True, text=True, timeout=60,
         stdin=None if stdin is not None else subprocess.DEVNULL, check=False,
@@ -136,8 +136,13 @@ def test_invalid_record_reports_every_problem(keys: dict[str, Path], tmp_path: P
     data.update(sex="female", nationality="libya")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    result = run("issue", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
-                 str(keys["pass"]), str(bad))
+    readable = run("issue", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
+                   str(keys["pass"]), str(bad))
+    assert readable.returncode == 1 and readable.stdout == ""
+    assert "code: record_invalid" in readable.stderr and "sex_mismatch" in readable.stderr
+    assert "None" not in readable.stderr and not readable.stderr.lstrip().startswith("{")
+    result = run("issue", "--json", "--key", str(keys["EdDSA"] / "private.pem"),
+                 "--passphrase-file", str(keys["pass"]), str(bad))
     assert result.returncode == 1
     report = json.loads(result.stderr)
     assert report["code"] == "record_invalid"
@@ -145,8 +150,8 @@ def test_invalid_record_reports_every_problem(keys: dict[str, Path], tmp_path: P
         ("national_number", "sex_mismatch"), ("nationality", "format")}
     not_json = tmp_path / "x.json"
     not_json.write_text("{")
-    result = run("issue", "--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file",
-                 str(keys["pass"]), str(not_json))
+    result = run("issue", "--json", "--key", str(keys["EdDSA"] / "private.pem"),
+                 "--passphrase-file", str(keys["pass"]), str(not_json))
     assert result.returncode == 1
     assert json.loads(result.stderr)["problems"][0]["code"] == "json"
 
@@ -431,7 +436,8 @@ def test_root_centre_trust_list_flow(tmp_path: Path) -> None:
     assert (code, out["status"], out["code"]) == (3, "unknown", "trust_list_stale")
     assert out["lists"][0]["stale"] is True and out["card"] is not None
     ok("trust", "publish", "--ca", str(ca), "--sequence", "2", "--now", "2026-01-15T00:00:00Z",
-       "--next-update", "2026-02-15T00:00:00Z", "--revoke", f"{centre['kid']}=2026-01-05T00:00:00Z",
+       "--next-update", "2026-02-15T00:00:00Z",
+       "--revoke", f"{centre['kid']}=2026-01-05T00:00:00Z,superseded",
        "--out", str(tmp_path / "t2"), cert)
     code, out = _verify("--trust-list", str(tmp_path / "t2"), "--root", str(ca / "root.pem"),
                         "--now", "2026-01-20T00:00:00Z", "--no-revocation", payload)
@@ -471,10 +477,11 @@ def test_offline_bundle_gives_card_status(tmp_path: Path) -> None:
     entries = tmp_path / "revoked.jsonl"
     entries.write_text(json.dumps({"document_number": "LY0001299", "reason": "stolen",
                                    "revoked_at": "2026-01-12T00:00:00Z"}) + "\n")
-    ok("revocation", "publish", "--ca", str(ca), "--sequence", "1",
+    ok("revocation", "publish", "--ca", str(ca), "--sequence", "1", "--first",
        "--now", "2026-01-15T00:00:00Z", "--next-update", "2026-01-22T00:00:00Z",
        "--out", str(tmp_path / "revocations"), str(entries))
-    ok("bundle", "export", "--trust-list", str(tmp_path / "trust"), "--revocation-list",
+    ok("bundle", "export", "--root", str(ca / "root.pem"), "--trust-list", str(tmp_path / "trust"),
+       "--revocation-list",
        str(tmp_path / "revocations"), "--out", str(tmp_path / "bundle"))
     offline = ["--bundle", str(tmp_path / "bundle"), "--root", str(ca / "root.pem")]
     code, out = _verify(*offline, "--now", "2026-01-20T00:00:00Z", kept)
@@ -500,6 +507,7 @@ def test_offline_bundle_gives_card_status(tmp_path: Path) -> None:
 
 def test_registry_issue_replace_revoke_history(keys: dict[str, Path], tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registry.db'}"
+    assert run("registry", "init", url).returncode == 0
     key = ["--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file", str(keys["pass"])]
     first = run("issue", *key, "--registry", url, "--now", "2026-01-10T09:00:00Z", str(EXAMPLE))
     assert first.returncode == 0, first.stderr
@@ -553,29 +561,205 @@ def test_audit_verify_points_at_the_first_tampered_entry(tmp_path: Path) -> None
     assert report["line"] == 3
 
 
-def test_sync_a_centre_to_the_central_registry(keys: dict[str, Path], tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A national root (ca/), two enrolled centres (TRP-01, BEN-02) and a trust list of both."""
+    base = tmp_path_factory.mktemp("pki")
+    t0 = "2026-01-01T00:00:00Z"
+    assert run("ca", "init", "--out", str(base / "ca"), "--now", t0).returncode == 0
+    for code, folder in (("TRP-01", "trp"), ("BEN-02", "ben")):
+        enrolled = run("centre", "enrol", "--ca", str(base / "ca"), "--centre", code, "--out",
+                       str(base / folder), "--now", t0)
+        assert enrolled.returncode == 0, enrolled.stderr
+        (base / folder / "kid").write_text(json.loads(enrolled.stdout)["kid"])
+    published = run("trust", "publish", "--ca", str(base / "ca"), "--sequence", "1", "--now", t0,
+                    "--next-update", "2026-06-01T00:00:00Z", "--out", str(base / "trust"),
+                    str(base / "trp" / "centre.pem"), str(base / "ben" / "centre.pem"))
+    assert published.returncode == 0, published.stderr
+    return {"ca": base / "ca", "trp": base / "trp", "ben": base / "ben",
+            "trust": base / "trust", "root": base / "ca" / "root.pem"}
+
+
+def _signing(pki: dict[str, Path], centre: str) -> list[str]:
+    return ["--key", str(pki[centre] / "private.pem"), "--certificate",
+            str(pki[centre] / "centre.pem")]
+
+
+def test_sync_a_centre_to_the_central_registry(pki: dict[str, Path], tmp_path: Path) -> None:
+    from cardlib.store import open_registry
+
     centre, central = f"sqlite:///{tmp_path / 'centre.db'}", f"sqlite:///{tmp_path / 'hq.db'}"
-    key = ["--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file", str(keys["pass"])]
-    assert run("issue", *key, "--registry", centre, "--now", "2026-01-10T09:00:00Z",
-               str(EXAMPLE)).returncode == 0
-    args = ["sync", "--centre", "TRP-01", "--from", centre, "--to", central,
-            "--now", "2026-01-11T00:00:00Z"]
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    for url in (centre, central, other):
+        assert run("registry", "init", url).returncode == 0
+    ben_record = json.loads(EXAMPLE.read_text("utf-8")) | {
+        "document_number": "LY0005555", "national_number": "219900012345", "sex": "female",
+        "date_of_birth": "1990-05-02", "centre_code": "BEN-02"}
+    ben_path = tmp_path / "ben.json"
+    ben_path.write_text(json.dumps(ben_record, ensure_ascii=False), "utf-8")
+    # The centre's registry also holds a card of BEN-02 (a shared or copied database).
+    for signing, record in ((_signing(pki, "trp"), EXAMPLE), (_signing(pki, "ben"), ben_path)):
+        issued = run("issue", *signing, "--registry", centre, "--now", "2026-01-10T09:00:00Z",
+                     str(record))
+        assert issued.returncode == 0, issued.stderr
+    central_side = ["--to", central, "--root", str(pki["root"]), "--trust-list",
+                    str(pki["trust"]), "--now", "2026-01-11T00:00:00Z"]
+    args = ["sync", "--centre", "TRP-01", "--from", centre, *_signing(pki, "trp"), *central_side]
     first = run(*args)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["applied"] == 1
+    report = json.loads(first.stdout)
+    assert (report["applied"], report["signer_kid"]) == (1, (pki["trp"] / "kid").read_text())
+    with open_registry(tmp_path / "hq.db") as hq:  # TRP-01 sent its own card, not BEN-02's
+        assert hq.get("LY0001234").centre_code == "TRP-01"
+        assert hq.active_for("219900012345") is None
     again = json.loads(run(*args, "--since", "0").stdout)
     assert (again["applied"], again["skipped"]) == (0, 1)  # re-sending is harmless
-    other = f"sqlite:///{tmp_path / 'other.db'}"
-    twin = json.loads(EXAMPLE.read_text("utf-8")) | {"document_number": "LY0007777"}
+
+    # Signed with BEN-02's key, TRP-01's batch is refused whole.
+    posing = run("sync", "--centre", "TRP-01", "--from", centre, *_signing(pki, "ben"),
+                 *central_side, "--since", "0")
+    assert posing.returncode == 1 and json.loads(posing.stderr)["code"] == "sync_signer_untrusted"
+
+    # Split in two: the centre writes the signed batch, the central applies the file.
+    twin = json.loads(EXAMPLE.read_text("utf-8")) | {"document_number": "LY0007777",
+                                                     "centre_code": "BEN-02"}
     path = tmp_path / "twin.json"
     path.write_text(json.dumps(twin, ensure_ascii=False), "utf-8")
-    assert run("issue", *key, "--registry", other, "--now", "2026-01-12T09:00:00Z",
-               str(path)).returncode == 0
-    clash = run("sync", "--centre", "BEN-02", "--from", other, "--to", central,
-                "--now", "2026-01-13T00:00:00Z")
+    assert run("issue", *_signing(pki, "ben"), "--registry", other,
+               "--now", "2026-01-12T09:00:00Z", str(path)).returncode == 0
+    batch = tmp_path / "ben.batch"
+    written = run("sync", "--centre", "BEN-02", "--from", other, *_signing(pki, "ben"),
+                  "--since", "0", "--out", str(batch))
+    assert written.returncode == 0, written.stderr
+    assert json.loads(written.stdout)["events"] == 1 and batch.stat().st_size > 0
+    tampered = tmp_path / "tampered.batch"
+    tampered.write_bytes(batch.read_bytes().replace(b"LY0007777", b"LY0007778"))
+    bad = run("sync", "--batch", str(tampered), *central_side)
+    assert bad.returncode == 1 and json.loads(bad.stderr)["code"] == "sync_batch_signature_invalid"
+    clash = run("sync", "--batch", str(batch), *central_side)
     report = json.loads(clash.stdout)
     assert clash.returncode == 1
     assert [c["kind"] for c in report["conflicts"]] == ["holder_has_active_card"]
+
+    missing = run("sync", "--centre", "TRP-01", "--from", centre, "--to", central)
+    assert missing.returncode == 2 and "--key" in missing.stderr and "--root" in missing.stderr
+    mixed = run("sync", "--batch", str(batch), "--centre", "TRP-01", *central_side)
+    assert mixed.returncode == 2
+
+
+def test_registry_init_is_the_only_way_to_make_a_registry(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    made = run("registry", "init", url)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout) == {"registry": url, "created": True, "schema_version": 4}
+    again = json.loads(run("registry", "init", url).stdout)
+    assert again["created"] is False
+    human = subprocess.run([str(CLI), "registry", "init", url], capture_output=True, text=True,
+                           timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert human.returncode == 0 and "created: False" in human.stdout
+    foreign = tmp_path / "notes.db"
+    import sqlite3
+
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.close()
+    before = foreign.read_bytes()
+    refused = run("registry", "init", f"sqlite:///{foreign}")
+    assert refused.returncode == 2 and json.loads(refused.stderr)["code"] == "registry_not_ours"
+    assert foreign.read_bytes() == before
+
+
+def test_a_mistyped_registry_url_creates_nothing(keys: dict[str, Path], pki: dict[str, Path],
+                                                  tmp_path: Path) -> None:
+    """Every command that takes a registry refuses a missing one (exit 2, registry_not_found)
+    and creates no file; before, each made a new empty registry, and `revocation publish`
+    signed an empty list from it."""
+    typo = tmp_path / "regsitry.db"
+    url = f"sqlite:///{typo}"
+    real = f"sqlite:///{tmp_path / 'registry.db'}"
+    assert run("registry", "init", real).returncode == 0
+    key = ["--key", str(keys["EdDSA"] / "private.pem"), "--passphrase-file", str(keys["pass"])]
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps(json.loads(EXAMPLE.read_text("utf-8"))) + "\n", "utf-8")
+    out = tmp_path / "out"
+    commands = {
+        "revoke": ["revoke", "--registry", url, "--reason", "lost", "LY0001234"],
+        "history": ["history", "--registry", url, "--holder", "119850012347", "--document",
+                    "LY0001234"],
+        "issue": ["issue", "--json", *key, "--registry", url, str(EXAMPLE)],
+        "batch": ["batch", *key, "--format", "jsonl", "--no-render", "--registry", url,
+                  "--out", str(out), str(rows)],
+        "revocation publish": ["revocation", "publish", "--ca", str(pki["ca"]), "--first",
+                               "--registry", url, "--sequence", "9", "--next-update",
+                               "2030-01-01T00:00:00Z", "--out", str(tmp_path / "rl")],
+        "sync --from": ["sync", "--centre", "TRP-01", "--from", url, *_signing(pki, "trp"),
+                        "--to", real, "--root", str(pki["root"]), "--trust-list",
+                        str(pki["trust"])],
+        "sync --to": ["sync", "--centre", "TRP-01", "--from", real, *_signing(pki, "trp"),
+                      "--to", url, "--root", str(pki["root"]), "--trust-list",
+                      str(pki["trust"])],
+        "audit sync": ["audit", "sync", "--registry", url, str(tmp_path / "audit.jsonl")],
+    }
+    for name, args in commands.items():
+        result = run(*args)
+        assert result.returncode == 2, (name, result.stderr)
+        error = json.loads(result.stderr)
+        assert (error["code"], error["category"]) == ("registry_not_found", "input"), name
+        assert str(typo) in error["detail"] and "registry init" in error["detail"], name
+        assert result.stdout == "", name  # no card printed, no report
+        assert not typo.exists(), name
+    assert not (tmp_path / "rl").exists()  # no revocation list signed
+    assert not (out / "manifest.jsonl").exists()
+
+
+def test_a_new_revocation_list_keeps_the_previous_entries(pki: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    """`revocation publish` checks the new list against the previous one (--previous): an
+    entry left out is refused, unless --allow-drop, and then each one is reported."""
+    def entries(*numbers: str) -> str:
+        path = tmp_path / f"{len(numbers)}-{'-'.join(numbers)}.jsonl"
+        path.write_text("".join(json.dumps({"document_number": n, "reason": "lost",
+                                            "revoked_at": "2026-01-12T00:00:00Z"}) + "\n"
+                                for n in numbers), "utf-8")
+        return str(path)
+
+    publish = ["revocation", "publish", "--ca", str(pki["ca"]), "--now", "2026-01-15T00:00:00Z",
+               "--next-update", "2026-01-22T00:00:00Z"]
+    first = run(*publish, "--sequence", "3", "--first", "--out", str(tmp_path / "rl3"),
+                entries("LY0000001", "LY0000002", "LY0000003"))
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["previous_sequence"] is None
+    unsure = run(*publish, "--sequence", "4", "--out", str(tmp_path / "rl4"),
+                 entries("LY0000001"))
+    assert unsure.returncode == 2 and "--previous" in json.loads(unsure.stderr)["detail"]
+    dropped = run(*publish, "--sequence", "4", "--previous", str(tmp_path / "rl3"),
+                  "--out", str(tmp_path / "rl4"), entries("LY0000001", "LY0000004"))
+    assert dropped.returncode == 2 and dropped.stdout == ""
+    error = json.loads(dropped.stderr)
+    assert (error["code"], error["category"]) == ("revocation_entries_dropped", "input")
+    assert "leaves out 2 entries" in error["detail"] and "LY0000003" in error["detail"]
+    assert not (tmp_path / "rl4").exists()
+    kept = run(*publish, "--sequence", "4", "--previous", str(tmp_path / "rl3"),
+               "--out", str(tmp_path / "rl4"),
+               entries("LY0000001", "LY0000002", "LY0000003", "LY0000004"))
+    assert kept.returncode == 0, kept.stderr
+    assert json.loads(kept.stdout)["dropped"] == []
+    pruned = run(*publish, "--sequence", "5", "--previous", str(tmp_path / "rl4"),
+                 "--allow-drop", "--out", str(tmp_path / "rl5"), entries("LY0000004"))
+    assert pruned.returncode == 0, pruned.stderr
+    report = json.loads(pruned.stdout)
+    assert (report["previous_sequence"], report["entries"]) == (4, 1)
+    assert [d["document_number"] for d in report["dropped"]] == [
+        "LY0000001", "LY0000002", "LY0000003"]
+    assert all(f"dropped LY000000{n}" in pruned.stderr for n in (1, 2, 3))
+    older = run(*publish, "--sequence", "5", "--previous", str(tmp_path / "rl5"),
+                "--out", str(tmp_path / "rl6"), entries("LY0000004"))
+    assert older.returncode == 2 and "must be above" in json.loads(older.stderr)["detail"]
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"\xa1\x01\x02")
+    damaged = run(*publish, "--sequence", "6", "--previous", str(junk),
+                  "--out", str(tmp_path / "rl6"), entries("LY0000004"))
+    assert damaged.returncode == 2 and str(junk) in json.loads(damaged.stderr)["detail"]
 
 
 def test_revocation_list_from_the_registry(tmp_path: Path) -> None:
@@ -588,6 +772,7 @@ def test_revocation_list_from_the_registry(tmp_path: Path) -> None:
 
     ca, trp, t0 = tmp_path / "ca", tmp_path / "trp", "2026-01-01T00:00:00Z"
     url = f"sqlite:///{tmp_path / 'registry.db'}"
+    ok("registry", "init", url)
     ok("ca", "init", "--out", str(ca), "--now", t0)
     ok("centre", "enrol", "--ca", str(ca), "--centre", "TRP-01", "--out", str(trp), "--now", t0)
     cert = str(trp / "centre.pem")
@@ -595,13 +780,15 @@ def test_revocation_list_from_the_registry(tmp_path: Path) -> None:
                   "--registry", url, "--now", "2026-01-10T09:00:00Z", str(EXAMPLE)).stdout.strip()
     ok("revoke", "--registry", url, "--reason", "fraud", "--now", "2026-01-12T00:00:00Z",
        "LY0001234")
-    listed = ok("revocation", "publish", "--ca", str(ca), "--registry", url, "--sequence", "3",
+    listed = ok("revocation", "publish", "--ca", str(ca), "--registry", url, "--first",
+                "--sequence", "3",
                 "--now", "2026-01-15T00:00:00Z", "--next-update", "2026-01-22T00:00:00Z",
                 "--out", str(tmp_path / "rl"))
     assert listed["entries"] == 1
     ok("trust", "publish", "--ca", str(ca), "--sequence", "1", "--now", t0,
        "--next-update", "2026-02-01T00:00:00Z", "--out", str(tmp_path / "tl"), cert)
-    ok("bundle", "export", "--trust-list", str(tmp_path / "tl"), "--revocation-list",
+    ok("bundle", "export", "--root", str(ca / "root.pem"), "--trust-list", str(tmp_path / "tl"),
+       "--revocation-list",
        str(tmp_path / "rl"), "--out", str(tmp_path / "b"))
     code, out = _verify("--bundle", str(tmp_path / "b"), "--root", str(ca / "root.pem"),
                         "--now", "2026-01-20T00:00:00Z", payload)
@@ -611,6 +798,7 @@ def test_revocation_list_from_the_registry(tmp_path: Path) -> None:
 def test_audit_log_mirrors_the_registry_and_key_events(keys: dict[str, Path],
                                                        tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registry.db'}"
+    assert run("registry", "init", url).returncode == 0
     log = str(tmp_path / "audit.jsonl")
     registry_key = tmp_path / "registry-key"
     assert run("keygen", "--out", str(registry_key)).returncode == 0
@@ -634,6 +822,129 @@ def test_audit_log_mirrors_the_registry_and_key_events(keys: dict[str, Path],
     assert verified.returncode == 0 and report["entries"] == 4 and report["unsealed"] == 1
     kinds = [json.loads(line)["kind"] for line in Path(log).read_text().splitlines()]
     assert kinds == ["issue", "revocation", "checkpoint", "key"]
+
+
+def _audit_log(tmp_path: Path, *, unsealed_tail: bool = False) -> Path:
+    """A log as `audit sync --key` leaves it: registry events 1-3, a checkpoint at 4, events 5-6,
+    a checkpoint at 7 (the last line); ``unsealed_tail`` adds a key event at 8 after it. The
+    registry key is ``registry.pem`` / ``registry-private.pem``; ``registry.db`` is empty."""
+    from datetime import UTC, datetime
+
+    import cardlib
+    from cardlib.audit import AuditLog
+    from cardlib.store import open_registry
+
+    with open_registry(f"sqlite:///{tmp_path / 'registry.db'}", create=True):
+        pass
+
+    key = cardlib.PrivateKey.generate("EdDSA")
+    (tmp_path / "registry.pem").write_bytes(key.public_key.to_pem())
+    (tmp_path / "registry-private.pem").write_bytes(key.to_pem())
+    path = tmp_path / "audit.jsonl"
+    with AuditLog.open(path) as log:
+        for n in range(5):
+            if n == 3:
+                log.checkpoint(key, now=datetime(2026, 1, 10, 9, n, tzinfo=UTC))
+            log.append("issue", now=datetime(2026, 1, 10, 9, n, tzinfo=UTC),
+                       holder="119850012347", document_number=f"LY000{n:04d}",
+                       data={"registry_seq": n + 1})
+        log.checkpoint(key, now=datetime(2026, 1, 10, 10, tzinfo=UTC))
+        if unsealed_tail:
+            log.append("key", now=datetime(2026, 1, 10, 11, tzinfo=UTC),
+                       data={"action": "centre_enrolled"})
+    return path
+
+
+def _audit_sync(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run("audit", "sync", "--registry", f"sqlite:///{tmp_path / 'registry.db'}", "--key",
+               str(tmp_path / "registry-private.pem"), "--now", NOW, *extra,
+               str(tmp_path / "audit.jsonl"))
+
+
+# (the 1-based lines removed, the anchor that catches it, the first line reported)
+_AUDIT_CUTS: dict[str, tuple[set[int], str | None, int]] = {
+    "deleted middle line": ({3}, None, 3),
+    "deleted last checkpoint": ({7}, "anchor", 7),  # the last line: seals 1-6
+    "cut at a checkpoint": ({5, 6, 7}, "anchor", 5),  # ends sealed and signed at 4
+    "deleted last line": ({8}, "head", 8),  # an unsealed key event after the checkpoint
+}
+
+
+@pytest.mark.parametrize("case", list(_AUDIT_CUTS))
+def test_audit_sync_refuses_a_log_that_lost_lines(tmp_path: Path, case: str) -> None:
+    """Today's bug: sync appended after a deleted line. Now sync and verify refuse, and sync
+    writes nothing; a clean cut at the end is caught by the anchor printed before it."""
+    removed, anchor_kind, line = _AUDIT_CUTS[case]
+    path = _audit_log(tmp_path, unsealed_tail=case == "deleted last line")
+    key = str(tmp_path / "registry.pem")
+    sound = run("audit", "verify", "--key", key, str(path))
+    assert sound.returncode == 0, sound.stderr
+    report = json.loads(sound.stdout)
+    anchor = None if anchor_kind is None else (
+        report["anchor"] if anchor_kind == "anchor" else f"{report['entries']}:{report['head']}")
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(text for n, text in enumerate(lines, 1) if n not in removed))
+    before = path.read_bytes()
+    with_anchor = [] if anchor is None else ["--anchor", anchor]
+    code = "audit_tampered" if anchor is None else "audit_truncated"
+    verified = run("audit", "verify", "--key", key, *with_anchor, str(path))
+    out = json.loads(verified.stdout)
+    assert verified.returncode == 1 and (out["code"], out["line"]) == (code, line), out
+    synced = _audit_sync(tmp_path, *with_anchor)
+    assert synced.returncode == 1 and synced.stdout == "", synced.stdout
+    refused = json.loads(synced.stderr)
+    assert (refused["code"], refused["line"], refused["category"]) == (code, line, "invalid")
+    assert path.read_bytes() == before  # nothing written, byte for byte
+    if anchor is not None:  # the chain alone cannot show a cut at the end
+        assert report["anchor"].startswith("7:")
+        blind = run("audit", "verify", "--key", key, str(path))
+        assert blind.returncode == 0 and json.loads(blind.stdout)["anchored"] is False
+        wrong = _audit_sync(tmp_path, "--anchor", f"{line - 1}:{'0' * 64}")
+        assert wrong.returncode == 1 and json.loads(wrong.stderr)["problem"] == "anchor_mismatch"
+        assert path.read_bytes() == before
+
+
+def test_audit_verify_and_sync_print_the_anchor_to_keep(tmp_path: Path) -> None:
+    path = _audit_log(tmp_path)
+    key = str(tmp_path / "registry.pem")
+    human = subprocess.run([str(CLI), "audit", "verify", "--key", key, str(path)],
+                           capture_output=True, text=True, timeout=60, check=False,
+                           stdin=subprocess.DEVNULL)
+    assert human.returncode == 0, human.stderr
+    assert "cannot be detected" in human.stdout and "anchor: 7:" in human.stdout
+    first = json.loads(run("audit", "verify", "--key", key, str(path)).stdout)
+    synced = _audit_sync(tmp_path, "--anchor", first["anchor"])
+    assert synced.returncode == 0, synced.stderr
+    out = json.loads(synced.stdout)
+    assert (out["appended"], out["checkpoint_seq"], out["anchored"]) == (0, 8, True)
+    assert out["anchor"].startswith("8:")
+    kept = tmp_path / "anchor.jsonl"  # the signed checkpoint line itself, kept elsewhere
+    kept.write_bytes(path.read_bytes().splitlines(keepends=True)[-1])
+    anchored = run("audit", "verify", "--key", key, "--anchor-file", str(kept), str(path))
+    report = json.loads(anchored.stdout)
+    assert anchored.returncode == 0 and report["anchored"] is True
+    assert report["anchor"] == out["anchor"] and report["warnings"] == []
+    bad = run("audit", "verify", "--key", key, "--anchor", "8:not-a-hash", str(path))
+    assert bad.returncode == 2 and json.loads(bad.stderr)["code"] == "audit_input_invalid"
+
+
+def test_audit_sync_checks_checkpoints_against_the_registry_keys(tmp_path: Path) -> None:
+    """With --key, sync checks every checkpoint's signature first; an earlier registry key (a
+    rotation) is accepted with --trust."""
+    import cardlib
+
+    path = _audit_log(tmp_path)
+    before = path.read_bytes()
+    new_key = cardlib.PrivateKey.generate("EdDSA")
+    (tmp_path / "new-private.pem").write_bytes(new_key.to_pem())
+    sync = ["audit", "sync", "--registry", f"sqlite:///{tmp_path / 'registry.db'}", "--key",
+            str(tmp_path / "new-private.pem"), "--now", NOW]
+    refused = run(*sync, str(path))
+    assert refused.returncode == 1 and json.loads(refused.stderr)["problem"] == "key_unknown"
+    assert path.read_bytes() == before
+    rotated = run(*sync, "--trust", str(tmp_path / "registry.pem"), str(path))
+    assert rotated.returncode == 0, rotated.stderr
+    assert json.loads(rotated.stdout)["checkpoint_seq"] == 8
 
 
 def test_trust_commands_print_for_people_unless_json(tmp_path: Path) -> None:

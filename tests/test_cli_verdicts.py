@@ -27,7 +27,7 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, 
     """Run ``cardlib ARGS``; the exit code and the JSON printed (stdout, or stderr for an
     error)."""
     try:
-        code = main(list(args))
+        code = main([*args, "--json"])
     except SystemExit as stop:
         code = int(stop.code or 0)
     out, err = capsys.readouterr()

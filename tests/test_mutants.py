@@ -166,9 +166,15 @@ CASES: dict[str, tuple[Callable[[PrivateKey], Built], str, str]] = {
     "not yet valid": (lambda k: (craft(k, cwt({1: "X"}, nbf=1_900_000_000)), k.public_key, {}),
                       "not_yet_valid", "the card is not valid before 2030-03-17 17:46 UTC"),
     "revoked, by label": (
-        lambda k: (craft(k, X), _certified(k, label="TRP-01", revoked_at=LONG_AGO), {}),
+        lambda k: (craft(k, X), _certified(k, label="TRP-01", revoked_at=LONG_AGO,
+                                           revocation_reason="superseded"), {}),
         "key_revoked", "the signing key of TRP-01 was revoked on 2020-01-01 00:00 UTC; this card "
         "was signed on 2023-11-14 22:13 UTC"),
+    "revoked as compromised, by label": (
+        lambda k: (craft(k, X), _certified(k, label="TRP-01", revoked_at=LONG_AGO,
+                                           revocation_reason="compromised"), {}),
+        "key_revoked", "the signing key of TRP-01 was revoked as compromised on 2020-01-01 "
+        "00:00 UTC; every card it signed is refused (re-issue)"),
     "no iat, by label": (
         lambda k: (craft(k, cwt({1: "X"}, iat=None)), _certified(k, label="TRP-01",
                                                                  revoked_at=LONG_AGO), {}),

@@ -204,7 +204,8 @@ def test_the_names_users_need_have_public_paths() -> None:
     expected = {
         "cardlib.store": {"open_registry", "IssuedCard", "IssuanceRegistry", "RegistryEvent",
                           "export_changes", "apply_changes", "list_conflicts", "sync_cursor",
-                          "SyncBatch", "SyncReport", "SyncConflict"},
+                          "SyncBatch", "SyncReport", "SyncConflict", "sign_changes",
+                          "open_changes", "VerifiedSyncBatch"},
         "cardlib.keys": {"PrivateKey", "PublicKey", "Signer", "TrustStore", "Pkcs11Signer",
                          "generate_keypair"},
         "cardlib.trust": {"publish_trust_list", "load_trust_list", "TrustList", "create_root",
@@ -212,7 +213,7 @@ def test_the_names_users_need_have_public_paths() -> None:
                           "certificate_pem", "kid_for_certificate", "check_root_key"},
         "cardlib.revocation": {"load_revocation_list", "publish_revocation_list",
                                "publish_delta", "Reason", "RevocationEntry", "CardStatus",
-                               "RevocationList"},
+                               "RevocationList", "dropped_entries"},
         "cardlib.bundle": {"export_bundle", "load_bundle", "Bundle"},
         "cardlib.audit": {"AuditLog", "AuditEntry", "AuditReport", "verify_log", "events_for"},
     }
@@ -269,7 +270,7 @@ def test_cardlib_store_opens_sqlite_without_psycopg(tmp_path: Path) -> None:
     code = _BLOCK + """
 from pathlib import Path
 import cardlib.store
-with cardlib.store.open_registry(Path(sys.argv[2])) as registry:
+with cardlib.store.open_registry(Path(sys.argv[2]), create=True) as registry:
     assert registry.schema_version >= 1
 assert loaded_blocked() == []
 """
@@ -405,6 +406,8 @@ def test_issue_with_a_registry_runs_without_the_cards_extra(
 ) -> None:
     path, key = key_pem
     database = tmp_path / "registry.db"
+    init = _run(_CLI, _CARDS_EXTRA, "registry", "init", f"sqlite:///{database}")
+    assert init.returncode == 0, init.stderr
     proc = _run(_CLI, _CARDS_EXTRA, "issue", "--key", str(path), "--registry",
                 f"sqlite:///{database}", "--now", "2026-01-10T09:00:00Z", str(EXAMPLE))
     assert proc.returncode == 0, proc.stderr
@@ -427,7 +430,9 @@ def test_batch_without_rendering_runs_without_the_cards_extra(
     source.write_text(json.dumps(json.loads(EXAMPLE.read_text("utf-8"))) + "\n", "utf-8")
     out = tmp_path / "out"
     database = tmp_path / "registry.db"
-    proc = _run(_CLI, _CARDS_EXTRA, "batch", "--key", str(path), "--format", "jsonl",
+    init = _run(_CLI, _CARDS_EXTRA, "registry", "init", f"sqlite:///{database}")
+    assert init.returncode == 0, init.stderr
+    proc = _run(_CLI, _CARDS_EXTRA, "batch", "--json", "--key", str(path), "--format", "jsonl",
                 "--no-render", "--registry", f"sqlite:///{database}",
                 "--now", "2026-01-10T09:00:00Z", "--out", str(out), str(source))
     assert proc.returncode == 0, proc.stderr

@@ -1,9 +1,11 @@
 """The issuance registry: one suite, run against SQLite and PostgreSQL.
 
-The ``backend`` fixture gives a fresh, empty database: an SQLite file under ``tmp_path``, or a
-PostgreSQL schema created for the test and dropped afterwards (``CARDLIB_TEST_POSTGRES``; CI sets
-it, a laptop without it skips). ``backend.execute`` runs raw SQL beside the registry, to build
-old databases by hand and to check that the database itself holds the rules.
+The ``backend`` fixture gives a fresh, empty database: an SQLite file under ``tmp_path`` (not yet
+created), or a PostgreSQL schema created for the test and dropped afterwards
+(``CARDLIB_TEST_POSTGRES``; CI sets it, a laptop without it skips). ``backend.create()`` creates
+the registry there (``cardlib registry init``), ``backend.open()`` opens an existing one.
+``backend.execute`` runs raw SQL beside the registry, to build old databases by hand and to
+check that the database itself holds the rules.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from cardlib.store._registry import (
     Migration,
     RegistryError,
     RegistryInputError,
+    RegistryNotFoundError,
+    RegistryNotOursError,
     RegistryUnavailableError,
     SchemaTooNewError,
     SqlRegistry,
@@ -47,7 +51,7 @@ from cardlib.store._registry import (
 from .conftest import require
 
 NOW = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
-LATEST = 2
+LATEST = 4
 PG_ENV = "CARDLIB_TEST_POSTGRES"
 
 Execute = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
@@ -63,6 +67,19 @@ class Backend:
 
     def open(self) -> IssuanceRegistry:
         return open_registry(self.url)
+
+    def create(self) -> IssuanceRegistry:
+        return open_registry(self.url, create=True)
+
+    def tables(self) -> set[str]:
+        if self.name == "sqlite":
+            rows = self.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite%'", ())
+        else:
+            rows = self.execute("SELECT table_name FROM information_schema.tables "
+                                "WHERE table_schema = current_schema()", ())
+        return {str(row[0]) for row in rows}
 
 
 def _sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
@@ -120,7 +137,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 @pytest.fixture
 def registry(backend: Backend) -> Iterator[IssuanceRegistry]:
-    with backend.open() as opened:
+    with backend.create() as opened:
         yield opened
 
 
@@ -370,7 +387,7 @@ def test_history_lists_every_event_in_order(registry: IssuanceRegistry) -> None:
 
 
 def test_nothing_from_the_driver_escapes_a_closed_registry(backend: Backend) -> None:
-    reg = backend.open()
+    reg = backend.create()
     reg.close()
     with pytest.raises(RegistryError):
         reg.get("AB0000001")
@@ -381,14 +398,122 @@ def test_nothing_from_the_driver_escapes_a_closed_registry(backend: Backend) -> 
 # --- migrations ------------------------------------------------------------------------------
 
 
-def test_open_creates_and_reopens(backend: Backend) -> None:
-    with backend.open() as reg:
+def test_create_then_reopen(backend: Backend) -> None:
+    with backend.create() as reg:
+        assert reg.created
         reg.record_issue(card("AB0000001"))
     with backend.open() as reg:  # reopening applies nothing twice
-        assert reg.schema_version == LATEST
+        assert reg.schema_version == LATEST and not reg.created
         assert reg.get("AB0000001") == card("AB0000001")
+    with backend.create() as reg:  # init on an existing registry opens it
+        assert not reg.created and reg.get("AB0000001") == card("AB0000001")
     rows = backend.execute("SELECT version, description FROM schema_version ORDER BY version", ())
     assert [row[0] for row in rows] == list(range(1, LATEST + 1))
+    assert backend.execute("SELECT id, format FROM cardlib_registry", ()) == [
+        (1, "cardlib-registry")]
+    assert {"cards", "events", "sync_conflicts", "sync_cursors", "cardlib_registry",
+            "schema_version"} <= backend.tables()
+
+
+# --- nothing is created by a typo (issue 9, item 5) ----------------------------------------------
+
+
+def test_open_refuses_a_missing_registry_and_creates_nothing(backend: Backend) -> None:
+    """A mistyped URL never yields a new, empty registry: only create=True makes one."""
+    with pytest.raises(RegistryNotFoundError) as info:
+        backend.open()
+    err = info.value
+    assert (err.code, err.category) == ("registry_not_found", "input")
+    assert isinstance(err, LookupError) and isinstance(err, RegistryError)
+    assert "registry init" in str(err)
+    if backend.name == "sqlite":
+        assert isinstance(backend.url, Path)
+        assert str(backend.url) in str(err)  # names the URL that was given
+        assert not backend.url.exists()  # the typo made no file
+    else:
+        assert backend.tables() == set()  # and no table
+    with backend.create() as reg:
+        assert reg.created and reg.schema_version == LATEST
+
+
+def test_open_refuses_an_empty_sqlite_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(RegistryNotFoundError):
+        open_registry(empty)
+    assert empty.read_bytes() == b""  # not even the journal mode was written
+    with open_registry(empty, create=True) as reg:  # init may use an empty file
+        assert reg.created
+
+
+def test_a_database_that_is_not_ours_is_refused_and_left_unchanged(backend: Backend) -> None:
+    """A table named like the registry's but no marker: someone else's database. Neither open
+    nor init touches it."""
+    backend.execute("CREATE TABLE cards (id INTEGER PRIMARY KEY, owner TEXT)", ())
+    backend.execute("INSERT INTO cards (id, owner) VALUES (1, 'the payroll')", ())
+    for opener in (backend.open, backend.create):
+        with pytest.raises(RegistryNotOursError) as info:
+            opener()
+        assert (info.value.code, info.value.category) == ("registry_not_ours", "input")
+        assert "left unchanged" in str(info.value)
+    assert backend.tables() == {"cards"}
+    assert backend.execute("SELECT id, owner FROM cards", ()) == [(1, "the payroll")]
+
+
+def test_a_foreign_marker_or_schema_version_is_refused(backend: Backend) -> None:
+    backend.execute("CREATE TABLE schema_version (version INTEGER, description TEXT)", ())
+    backend.execute("INSERT INTO schema_version VALUES (1, 'somebody else')", ())
+    with pytest.raises(RegistryNotOursError):
+        backend.create()
+    backend.execute("DROP TABLE schema_version", ())
+    backend.execute("CREATE TABLE cardlib_registry (id INTEGER, format TEXT)", ())
+    backend.execute("INSERT INTO cardlib_registry VALUES (1, 'not cardlib')", ())
+    with pytest.raises(RegistryNotOursError) as info:
+        backend.open()
+    assert "marker" in str(info.value)
+    assert backend.tables() == {"cardlib_registry"}
+
+
+def test_an_sqlite_file_of_another_application_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "notes.db"
+    with closing(sqlite3.connect(other)) as conn, conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    before = other.read_bytes()
+    for create in (False, True):
+        with pytest.raises(RegistryNotOursError) as info:
+            open_registry(f"sqlite:///{other}", create=create)
+        assert "notes" in str(info.value)
+    tagged = tmp_path / "tagged.db"
+    with closing(sqlite3.connect(tagged)) as conn:
+        conn.execute("PRAGMA application_id = 42")
+        conn.commit()
+    with pytest.raises(RegistryNotOursError) as info:
+        open_registry(tagged, create=True)
+    assert "application_id" in str(info.value)
+    assert other.read_bytes() == before
+
+
+def test_sqlite_registry_carries_the_application_id(tmp_path: Path) -> None:
+    from cardlib.store._sqlite import APPLICATION_ID
+
+    with open_registry(tmp_path / "r.db", create=True):
+        pass
+    with closing(sqlite3.connect(tmp_path / "r.db")) as conn:
+        assert conn.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
+
+
+def test_a_postgres_schema_may_hold_other_tables() -> None:
+    """A PostgreSQL schema is shared: other tables do not make it someone else's, but the
+    registry is still created only by init."""
+    for backend in _postgres_backend():
+        backend.execute("CREATE TABLE payroll (id INTEGER)", ())
+        with pytest.raises(RegistryNotFoundError):
+            backend.open()
+        assert backend.tables() == {"payroll"}
+        with backend.create() as reg:
+            assert reg.created
+        with backend.open() as reg:
+            assert reg.schema_version == LATEST
 
 
 def test_open_upgrades_an_old_database(backend: Backend) -> None:
@@ -412,8 +537,8 @@ def test_open_upgrades_an_old_database(backend: Backend) -> None:
     backend.execute(insert, ("AB0000002", b"k", t1, end1, bytes(32), "replacement", "active",
                              None, None, "AB0000001"))  # fmt: skip
 
-    with backend.open() as reg:
-        assert reg.schema_version == LATEST
+    with backend.open() as reg:  # an unmarked registry of version 1 is cardlib's: opened
+        assert reg.schema_version == LATEST and not reg.created
         assert reg.get("AB0000002").replaces == "AB0000001"
         assert reg.get("AB0000001").revoked_at == datetime.fromisoformat(t1)
         assert events(reg) == [
@@ -424,10 +549,13 @@ def test_open_upgrades_an_old_database(backend: Backend) -> None:
         later = datetime(2026, 3, 1, tzinfo=UTC)
         reg.renew("AB0000002", card("AB0000003", at=later), now=later)  # usable at once
         assert [e.event for e in reg.history("NIN-0001")][-2:] == ["revocation", "renewal"]
+    # ... and it now carries the marker and the sync tables.
+    assert backend.execute("SELECT format FROM cardlib_registry", ()) == [("cardlib-registry",)]
+    assert {"sync_conflicts", "sync_cursors"} <= backend.tables()
 
 
 def test_open_refuses_a_newer_database(backend: Backend) -> None:
-    with backend.open() as reg:
+    with backend.create() as reg:
         reg.record_issue(card("AB0000001"))
     backend.execute("INSERT INTO schema_version VALUES (?, 'from the future')", (LATEST + 1,))
     with pytest.raises(SchemaTooNewError) as info:
@@ -444,12 +572,14 @@ def test_failed_migration_changes_nothing(
     broken = (*backend.migrations, Migration(LATEST + 1, "broken", ("CREATE TABLE x (",)))
     monkeypatch.setattr(backend.cls, "_migrations", lambda self: broken)
     with pytest.raises(RegistryError):
-        backend.open()
-    for table in ("schema_version", "cards", "events"):
+        backend.create()
+    for table in ("schema_version", "cards", "events", "cardlib_registry"):
         with pytest.raises(Exception, match=f"(?i){table}"):
             backend.execute(f"SELECT COUNT(*) FROM {table}", ())
     monkeypatch.undo()
-    with backend.open() as reg:
+    with pytest.raises(RegistryNotFoundError):  # nothing half-made counts as a registry
+        backend.open()
+    with backend.create() as reg:
         assert reg.schema_version == LATEST
 
 
@@ -458,6 +588,7 @@ def test_failed_migration_changes_nothing(
 
 def _race(backend: Backend, cards: Sequence[IssuedCard]) -> list[IssuedCard | CardError]:
     """Record each card from its own connection, all released at the same moment."""
+    backend.create().close()
     registries = [backend.open() for _ in cards]
     barrier = threading.Barrier(len(cards))
     results: list[IssuedCard | CardError] = [CardError("not run")] * len(cards)
@@ -505,7 +636,10 @@ def test_racing_issues_of_one_document_number_one_wins(backend: Backend) -> None
 
 def test_open_registry_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with open_registry("sqlite:///relative.db") as reg:
+    with pytest.raises(RegistryNotFoundError) as info:
+        open_registry("sqlite:///relative.db")
+    assert "sqlite:///relative.db" in str(info.value)
+    with open_registry("sqlite:///relative.db", create=True) as reg:
         reg.record_issue(card("AB0000001"))
     with open_registry(f"sqlite:///{tmp_path / 'relative.db'}") as reg:  # absolute: 4 slashes
         assert reg.get("AB0000001") == card("AB0000001")
@@ -514,11 +648,16 @@ def test_open_registry_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     for bad in ("mysql://x", "sqlite://relative.db", "sqlite:///", 42):
         with pytest.raises(RegistryInputError):
             open_registry(bad)  # type: ignore[arg-type]
-    (tmp_path / "junk.db").write_bytes(b"this is not an SQLite database, not at all" * 40)
-    with pytest.raises(RegistryUnavailableError):
-        open_registry(tmp_path / "junk.db")
-    with pytest.raises(RegistryUnavailableError):
+    junk = b"this is not an SQLite database, not at all" * 40
+    (tmp_path / "junk.db").write_bytes(junk)
+    for create in (False, True):
+        with pytest.raises(RegistryNotOursError):
+            open_registry(tmp_path / "junk.db", create=create)
+    assert (tmp_path / "junk.db").read_bytes() == junk
+    with pytest.raises(RegistryNotFoundError):
         open_registry(tmp_path / "missing-dir" / "registry.db")
+    with pytest.raises(RegistryUnavailableError):
+        open_registry(tmp_path / "missing-dir" / "registry.db", create=True)
 
 
 def test_postgres_unreachable_is_typed() -> None:
@@ -561,6 +700,8 @@ def test_error_codes_are_stable() -> None:
         "RegistryError": "registry_error",
         "RegistryInputError": "registry_input_invalid",
         "RegistryUnavailableError": "registry_unavailable",
+        "RegistryNotFoundError": "registry_not_found",
+        "RegistryNotOursError": "registry_not_ours",
         "RegistryBusyError": "registry_busy",
         "SchemaTooNewError": "schema_too_new",
         "DocumentNumberReusedError": "document_number_reused",

@@ -3,12 +3,14 @@ from ``create_root``), pinned times."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -29,6 +31,7 @@ from cardlib.revocation._revocation import (
     CardStatus,
     Reason,
     RevocationDeltaBaseError,
+    RevocationEntriesDroppedError,
     RevocationEntry,
     RevocationInputError,
     RevocationLimits,
@@ -36,6 +39,7 @@ from cardlib.revocation._revocation import (
     RevocationListError,
     RevocationListRollbackError,
     RevocationListSignatureError,
+    dropped_entries,
     load_revocation_list,
     publish_delta,
     publish_revocation_list,
@@ -235,6 +239,57 @@ def test_delta_adds_and_corrects(root: Root, loaded: RevocationList) -> None:
                           base_sequence=6, sequence=9, issued=ISSUED + 2 * DAY,
                           next_update=NEXT + 2 * DAY)
     assert len(load(again, root, now=LOADED + 2 * DAY, previous=updated)) == len(ENTRIES) + 3
+
+
+# --- a new full list over the previous one (issue 9, item 5) ------------------------------------
+
+
+def test_a_new_list_never_drops_an_entry_of_the_previous_one(
+    root: Root, loaded: RevocationList
+) -> None:
+    """Before, a list with fewer (or no) entries was signed as readily as any other: a typo in
+    the registry URL published an empty list that silently un-revoked every card."""
+    later: dict[str, Any] = {"sequence": 6, "issued": ISSUED + DAY, "next_update": NEXT + DAY}
+    for kept in ([], list(ENTRIES[1:]), list(ENTRIES[:3])):
+        with pytest.raises(RevocationEntriesDroppedError) as info:
+            publish_revocation_list(root.key, root.der, kept, previous=loaded, **later)
+        err = info.value
+        assert (err.code, err.category) == ("revocation_entries_dropped", "input")
+        gone = sorted({e.document_number for e in ENTRIES} - {e.document_number for e in kept})
+        assert err.dropped == tuple(gone)
+        assert f"leaves out {len(gone)} entr" in str(err) and gone[0] in str(err)
+        assert "of revocation list 5" in str(err)
+    # Every entry kept, and new ones added: signed.
+    more = [*ENTRIES, RevocationEntry("LY10234599", Reason.LOST, ISSUED)]
+    assert len(load(publish_revocation_list(root.key, root.der, more, previous=loaded, **later),
+                    root, now=LOADED + DAY, previous=loaded)) == len(ENTRIES) + 1
+    # A corrected entry (other reason or day) is not a dropped one.
+    corrected = [dataclasses.replace(ENTRIES[0], reason=Reason.FRAUD), *ENTRIES[1:]]
+    publish_revocation_list(root.key, root.der, corrected, previous=loaded, **later)
+
+
+def test_dropping_on_purpose_names_each_number(root: Root, loaded: RevocationList) -> None:
+    later: dict[str, Any] = {"sequence": 6, "issued": ISSUED + DAY, "next_update": NEXT + DAY}
+    kept = [e for e in ENTRIES if e.document_number not in ("LY9000001", "ABCDEF")]
+    assert [e.document_number for e in dropped_entries(loaded, kept)] == ["ABCDEF", "LY9000001"]
+    assert dropped_entries(loaded, kept)[1] == RevocationEntry(
+        "LY9000001", Reason.REPLACED, datetime(2024, 2, 29, tzinfo=UTC))
+    with pytest.raises(RevocationEntriesDroppedError) as info:  # one allowed, one not
+        publish_revocation_list(root.key, root.der, kept, previous=loaded,
+                                allow_drop=["LY9000001"], **later)
+    assert info.value.dropped == ("ABCDEF",)
+    pruned = publish_revocation_list(root.key, root.der, kept, previous=loaded,
+                                     allow_drop={"LY9000001", "ABCDEF"}, **later)
+    assert len(load(pruned, root, now=LOADED + DAY, previous=loaded)) == len(ENTRIES) - 2
+    for bad in ({"sequence": 5}, {"sequence": 4}):  # not newer than the previous list
+        with pytest.raises(RevocationInputError, match="must be above"):
+            publish_revocation_list(root.key, root.der, ENTRIES, previous=loaded,
+                                    **(later | bad))
+    with pytest.raises(RevocationInputError, match="previous"):
+        publish_revocation_list(root.key, root.der, kept, allow_drop=["ABCDEF"], **later)
+    with pytest.raises(RevocationInputError, match="collection"):
+        publish_revocation_list(root.key, root.der, kept, previous=loaded, allow_drop="ABCDEF",
+                                **later)
 
 
 def test_delta_merges_into_a_dense_group(eddsa_root: Root) -> None:
@@ -492,11 +547,12 @@ def test_limits_are_enforced(root: Root, signed: bytes) -> None:
 
 def test_error_codes() -> None:
     classes = [RevocationInputError, RevocationListError, RevocationListSignatureError,
-               RevocationListRollbackError, RevocationDeltaBaseError]
+               RevocationListRollbackError, RevocationDeltaBaseError,
+               RevocationEntriesDroppedError]
     assert [cls.code for cls in classes] == [
         "revocation_input_invalid", "revocation_list_invalid",
         "revocation_list_signature_invalid", "revocation_list_rollback",
-        "revocation_delta_base_mismatch"]
+        "revocation_delta_base_mismatch", "revocation_entries_dropped"]
     assert all(issubclass(cls, CardError) and issubclass(cls, ValueError) for cls in classes)
     assert not issubclass(RevocationListError, TrustListError)
 

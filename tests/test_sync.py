@@ -3,7 +3,8 @@
 Each centre is its own SQLite registry under ``tmp_path``; the central is the ``central``
 fixture, run on both backends exactly as ``tests/test_registry.py`` runs the registry
 (PostgreSQL in a throw-away schema, required in CI through ``tests.conftest.require``). Every
-batch crosses ``json.dumps``/``json.loads`` as it would on the wire.
+batch crosses ``json.dumps``/``json.loads`` and is signed by its centre's certified key
+(``sign_changes``), as it would travel; the central checks it against a root-signed trust list.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from typing import Any, cast
 
 import pytest
 
+from cardlib import DEFAULT_LIMITS
 from cardlib._errors import CardError
+from cardlib.codec import _cose
+from cardlib.keys import PrivateKey
 from cardlib.store import _sync
 from cardlib.store._registry import (
     IssuanceRegistry,
+    IssuedCard,
     RegistryBusyError,
     RegistryError,
     RegistryInputError,
@@ -30,23 +35,73 @@ from cardlib.store._sync import (
     CONFLICT_KINDS,
     SyncBatch,
     SyncBatchInvalidError,
+    SyncBatchSignatureError,
     SyncBatchTamperedError,
     SyncChange,
     SyncError,
+    SyncForeignCardError,
     SyncGapError,
     SyncReport,
+    SyncSignerUntrustedError,
     SyncUnsupportedError,
     apply_changes,
     export_changes,
     list_conflicts,
+    open_changes,
+    sign_changes,
     sync_cursor,
 )
+from cardlib.trust import (
+    CertifiedSigner,
+    KeyRevocation,
+    TrustList,
+    certify_centre,
+    create_root,
+    load_trust_list,
+    publish_trust_list,
+)
 
-from .test_registry import Backend, _postgres_backend, _sqlite_backend, card
+from .test_registry import Backend, _postgres_backend, _sqlite_backend
+from .test_registry import card as registry_card
 
 T0 = datetime(2026, 3, 2, 8, 15, 30, 123456, tzinfo=UTC)  # microseconds survive the round trip
 SYNCED = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
 A, B = "RBT-01", "CAS-02"
+
+# The national PKI: a root, and a certified signing key for each centre (HQ: the central's own).
+PKI_START = datetime(2026, 1, 1, tzinfo=UTC)
+ROOT_KEY = PrivateKey.generate("EdDSA")
+ROOT = create_root("Sync test root", ROOT_KEY, now=PKI_START, days=3650)
+
+
+def _certified(code: str, alg: str = "EdDSA", days: int = 1826) -> CertifiedSigner:
+    key = PrivateKey.generate(alg)
+    der = certify_centre(ROOT_KEY, ROOT, key.public_key, centre_code=code,
+                         not_before=PKI_START, not_after=PKI_START + timedelta(days=days))
+    return CertifiedSigner(key, der)
+
+
+SIGNERS = {A: _certified(A), B: _certified(B, "ES256"), "HQ": _certified("HQ")}
+KID = {code: signer.kid for code, signer in SIGNERS.items()}
+
+
+def trust_list_of(*signers: CertifiedSigner, sequence: int = 1,
+                  revoked: dict[bytes, KeyRevocation] | None = None,
+                  next_update: datetime = PKI_START + timedelta(days=365)) -> TrustList:
+    data = publish_trust_list(ROOT_KEY, ROOT, [s.certificate_der for s in signers],
+                              sequence=sequence, issued=PKI_START, next_update=next_update,
+                              revoked=revoked)
+    return load_trust_list(data, ROOT, now=PKI_START)
+
+
+TRUST = trust_list_of(*SIGNERS.values())
+
+
+def card(number: str, holder: str = "NIN-0001", *, at: datetime = T0,
+         centre_code: str = A, **kw: Any) -> IssuedCard:
+    """A card issued by ``centre_code`` with that centre's certified key (its kid)."""
+    return registry_card(number, holder, at=at, centre_code=centre_code,
+                         kid=kw.pop("kid", KID.get(centre_code, b"\x01" * 8)), **kw)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -59,25 +114,32 @@ def central_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 
 @pytest.fixture
 def central(central_backend: Backend) -> Iterator[IssuanceRegistry]:
-    with central_backend.open() as opened:
+    with central_backend.create() as opened:
         yield opened
 
 
 @pytest.fixture
 def centre_a(tmp_path: Path) -> Iterator[IssuanceRegistry]:
-    with open_registry(tmp_path / "centre-a.db") as opened:
+    with open_registry(tmp_path / "centre-a.db", create=True) as opened:
         yield opened
 
 
 @pytest.fixture
 def centre_b(tmp_path: Path) -> Iterator[IssuanceRegistry]:
-    with open_registry(tmp_path / "centre-b.db") as opened:
+    with open_registry(tmp_path / "centre-b.db", create=True) as opened:
         yield opened
 
 
-def wire(batch: SyncBatch) -> SyncBatch:
-    """Send the batch as JSON text and read it back, as the central does."""
-    return SyncBatch.from_json(json.loads(json.dumps(batch.to_json())))
+def wire(batch: SyncBatch, signer: CertifiedSigner | None = None) -> bytes:
+    """The batch as it travels: through JSON text, signed by its centre's certified key."""
+    again = SyncBatch.from_json(json.loads(json.dumps(batch.to_json())))
+    assert again == batch
+    return sign_changes(again, signer or SIGNERS[batch.centre])
+
+
+def apply(central: IssuanceRegistry, signed: bytes, *, trust: TrustList = TRUST,
+          now: datetime = SYNCED) -> SyncReport:
+    return apply_changes(central, signed, trust_list=trust, now=now)
 
 
 def sync(
@@ -85,7 +147,7 @@ def sync(
 ) -> SyncReport:
     start = sync_cursor(central, code) if since is None else since
     batch = export_changes(centre, centre=code, since=start)
-    return apply_changes(central, wire(batch), now=SYNCED)
+    return apply(central, wire(batch))
 
 
 def numbers(changes: tuple[SyncChange, ...]) -> list[tuple[str, str]]:
@@ -109,15 +171,16 @@ def test_three_offline_cards_apply_once_then_resend_is_skipped(
     batch = export_changes(centre_a, centre=A, since=0)
     assert (batch.since, batch.until, len(batch.events), len(batch.cards)) == (0, 3, 3, 3)
 
-    first = apply_changes(central, wire(batch), now=SYNCED)
+    first = apply(central, wire(batch))
     assert numbers(first.applied) == [("issue", f"RB000000{i}") for i in range(1, 4)]
     assert (first.skipped, first.conflicts, first.cursor) == ((), (), 3)
     assert first.batch_sha256 == batch.content_sha256
+    assert first.signer_kid == KID[A]
     for i in range(1, 4):
         assert central.get(f"RB000000{i}") == centre_a.get(f"RB000000{i}")
         assert [e.event for e in central.history(f"NIN-000{i}")] == ["issue"]
 
-    again = apply_changes(central, wire(batch), now=SYNCED)
+    again = apply(central, wire(batch))
     assert (len(again.applied), len(again.skipped), again.conflicts) == (0, 3, ())
     assert again.cursor == 3
     assert [e.event for e in central.history("NIN-0001")] == ["issue"]  # nothing doubled
@@ -132,13 +195,13 @@ def test_cursor_advances_and_an_empty_batch_keeps_it(
     assert sync(centre_a, central, A).cursor == 3
     empty = export_changes(centre_a, centre=A, since=3)
     assert (empty.since, empty.until, empty.events, empty.cards) == (3, 3, (), ())
-    report = apply_changes(central, wire(empty), now=SYNCED)
+    report = apply(central, wire(empty))
     assert (report.applied, report.skipped, report.conflicts, report.cursor) == ((), (), (), 3)
     centre_a.record_issue(card("RB0000004", "NIN-0004", at=T0 + timedelta(hours=1)))
     report = sync(centre_a, central, A)
     assert (numbers(report.applied), report.cursor) == ([("issue", "RB0000004")], 4)
     # An older batch re-sent later neither fails nor moves the cursor back.
-    assert apply_changes(central, wire(export_changes(centre_a, centre=A, since=0)), now=SYNCED)
+    assert apply(central, wire(export_changes(centre_a, centre=A, since=0)))
     assert sync_cursor(central, A) == 4
 
 
@@ -152,7 +215,7 @@ def test_batches_in_chunks_with_limit(
         batch = export_changes(centre_a, centre=A, since=cursor, limit=2)
         if not batch.events:
             break
-        report = apply_changes(central, wire(batch), now=SYNCED)
+        report = apply(central, wire(batch))
         seen += [c.document_number for c in report.applied]
         cursor = report.cursor
     assert seen == ["RB0000001", "RB0000002", "RB0000003"]
@@ -165,7 +228,7 @@ def test_a_gap_is_refused_so_no_event_is_lost(
     issue_three(centre_a)
     late = export_changes(centre_a, centre=A, since=2)  # events 1 and 2 never reached the central
     with pytest.raises(SyncGapError) as info:
-        apply_changes(central, wire(late), now=SYNCED)
+        apply(central, wire(late))
     assert info.value.code == "sync_gap"
     assert "since=0" in str(info.value)
     assert central.active_for("NIN-0003") is None
@@ -389,18 +452,24 @@ def test_a_tampered_batch_is_refused(centre_a: IssuanceRegistry, central: Issuan
     with pytest.raises(SyncBatchTamperedError):  # a changed value keeps the old hash
         dataclasses.replace(batch, until=2, events=batch.events[:2])
 
-    forged = wire(batch)
-    object.__setattr__(forged, "centre", B)  # altered after it was sealed
-    with pytest.raises(SyncBatchTamperedError):
-        apply_changes(central, forged, now=SYNCED)
+    # Altered after it was signed: the JSON inside the signature no longer matches it.
+    message = _cose.decode(wire(batch), DEFAULT_LIMITS)
+    forged = message.payload.replace(b'"NIN-0001"', b'"NIN-9999"')
+    assert forged != message.payload
+    signed = _cose.encode(message.protected, {}, forged, message.signature)
+    with pytest.raises(SyncBatchSignatureError) as signature:
+        apply(central, signed)
+    assert (signature.value.code, signature.value.category) == (
+        "sync_batch_signature_invalid", "invalid")
     assert central.active_for("NIN-0001") is None
+    assert central.active_for("NIN-9999") is None
     assert sync_cursor(central, A) == sync_cursor(central, B) == 0
 
 
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        (lambda d: d.update(version=2), "version 1"),
+        (lambda d: d.update(version=1), "version 2"),
         (lambda d: d.update(format="other"), "cardlib-sync"),
         (lambda d: d.pop("cards"), "malformed"),
         (lambda d: d["cards"][0].update(kid="zz"), "malformed"),
@@ -440,8 +509,8 @@ def test_export_and_apply_on_either_backend(central: IssuanceRegistry, tmp_path:
     central.revoke("HQ0000001", "lost", now=T0 + timedelta(seconds=1))
     at = T0 + timedelta(seconds=2)
     central.replace("HQ0000001", card("HQ0000002", "NIN-0001", at=at, centre_code="HQ"), now=at)
-    with open_registry(tmp_path / "mirror.db") as mirror:
-        report = apply_changes(mirror, wire(export_changes(central, centre="HQ", since=0)), now=at)
+    with open_registry(tmp_path / "mirror.db", create=True) as mirror:
+        report = apply(mirror, wire(export_changes(central, centre="HQ", since=0)), now=at)
         assert [c.event for c in report.applied] == ["issue", "revocation", "replacement"]
         assert mirror.history("NIN-0001") == central.history("NIN-0001")
         assert mirror.get("HQ0000002") == central.get("HQ0000002")
@@ -459,7 +528,11 @@ def test_arguments_are_checked(centre_a: IssuanceRegistry) -> None:
         export_changes(centre_a, centre=A, since=0, limit=0)
     batch = export_changes(centre_a, centre=A, since=0)
     with pytest.raises(RegistryInputError):
-        apply_changes(centre_a, batch, now=datetime(2026, 1, 1))  # naive on purpose
+        apply(centre_a, wire(batch), now=datetime(2026, 1, 1))  # naive on purpose
+    with pytest.raises(RegistryInputError):  # an unsigned batch is not accepted at all
+        apply(centre_a, batch)  # type: ignore[arg-type]
+    with pytest.raises(RegistryInputError):
+        sign_changes(cast(Any, batch.to_json()), SIGNERS[A])
     with pytest.raises(SyncUnsupportedError) as info:
         export_changes(cast(IssuanceRegistry, object()), centre=A, since=0)
     assert info.value.code == "sync_registry_unsupported"
@@ -472,6 +545,9 @@ def test_error_classes_and_codes() -> None:
         SyncBatchTamperedError: "sync_batch_tampered",
         SyncGapError: "sync_gap",
         SyncUnsupportedError: "sync_registry_unsupported",
+        SyncBatchSignatureError: "sync_batch_signature_invalid",
+        SyncSignerUntrustedError: "sync_signer_untrusted",
+        SyncForeignCardError: "sync_batch_foreign_card",
     }
     for cls, code in expected.items():
         assert cls.code == code
@@ -484,6 +560,7 @@ def test_error_classes_and_codes() -> None:
         "unknown_card",
         "card_superseded",
         "revoked_differently",
+        "supersedes_other_centre",
     )
 
 
@@ -491,3 +568,201 @@ def test_every_name_in_all_exists() -> None:
     for name in _sync.__all__:
         assert hasattr(_sync, name), name
     assert sorted(_sync.__all__) == sorted(set(_sync.__all__))
+
+
+# --- the batch carries its own proof (issue 9, item 7) --------------------------------------------
+
+
+def test_a_centre_sends_only_its_own_cards(tmp_path: Path, central: IssuanceRegistry) -> None:
+    """A registry holding two centres' cards: `sync --centre A` sends A's cards and events only
+    (before, it sent B's too, and the central took them on A's word)."""
+    with open_registry(tmp_path / "shared.db", create=True) as shared:
+        shared.record_issue(card("RB0000001", "NIN-0001", at=T0, centre_code=A))
+        shared.record_issue(card("CA0000001", "NIN-0002", at=T0 + timedelta(minutes=1),
+                                 centre_code=B))
+        shared.record_issue(card("RB0000002", "NIN-0003", at=T0 + timedelta(minutes=2),
+                                 centre_code=A))
+        shared.revoke("CA0000001", "stolen", now=T0 + timedelta(hours=1))
+
+        batch = export_changes(shared, centre=A, since=0)
+        assert [c.document_number for c in batch.cards] == ["RB0000001", "RB0000002"]
+        assert [(e.seq, e.document_number) for e in batch.events] == [
+            (1, "RB0000001"), (3, "RB0000002")]
+        assert {c.centre_code for c in batch.cards} == {A}
+        report = apply(central, wire(batch))
+        assert numbers(report.applied) == [("issue", "RB0000001"), ("issue", "RB0000002")]
+        assert report.cursor == 3
+        assert central.active_for("NIN-0002") is None  # B's card did not come with A's batch
+        with pytest.raises(CardError):
+            central.get("CA0000001")
+
+        theirs = apply(central, wire(export_changes(shared, centre=B, since=0)))
+        assert numbers(theirs.applied) == [("issue", "CA0000001"), ("revocation", "CA0000001")]
+        assert theirs.signer_kid == KID[B]
+        assert central.get("CA0000001").revocation_reason == "stolen"
+
+
+def test_a_batch_holding_another_centres_card_is_refused_whole(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    honest = export_changes(centre_a, centre=A, since=0)
+    theirs = card("CA0000009", "NIN-0009", at=T0, centre_code=B)
+    events = (*honest.events, dataclasses.replace(honest.events[0], seq=4,
+                                                  document_number="CA0000009",
+                                                  holder_identifier="NIN-0009"))
+    smuggled = SyncBatch(centre=A, since=0, until=4, cards=(*honest.cards, theirs),
+                         events=events)
+    with pytest.raises(SyncForeignCardError) as info:
+        apply(central, wire(smuggled))
+    assert (info.value.code, info.value.category) == ("sync_batch_foreign_card", "invalid")
+    assert "CA0000009" in str(info.value) and B in str(info.value)
+
+    # A card in A's name but signed by B's key is not A's either.
+    posing = card("RB0000009", "NIN-0009", at=T0, centre_code=A, kid=KID[B])
+    events = (*honest.events, dataclasses.replace(honest.events[0], seq=4,
+                                                  document_number="RB0000009",
+                                                  holder_identifier="NIN-0009"))
+    with pytest.raises(SyncForeignCardError) as info:
+        apply(central, wire(SyncBatch(centre=A, since=0, until=4,
+                                      cards=(*honest.cards, posing), events=events)))
+    assert KID[B].hex() in str(info.value)
+
+    # Nothing of either batch was applied, not even A's own three cards.
+    assert [central.active_for(f"NIN-000{i}") for i in (1, 2, 3, 9)] == [None] * 4
+    assert (sync_cursor(central, A), list_conflicts(central)) == (0, ())
+    assert numbers(apply(central, wire(honest)).applied) == [
+        ("issue", f"RB000000{i}") for i in range(1, 4)]
+
+
+def test_a_batch_signed_for_another_centre_or_by_an_untrusted_key_is_refused(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    batch = export_changes(centre_a, centre=A, since=0)
+    other_root_key = PrivateKey.generate("EdDSA")
+    other_root = create_root("Another root", other_root_key, now=PKI_START, days=3650)
+    stranger_key = PrivateKey.generate("EdDSA")
+    stranger = CertifiedSigner(stranger_key, certify_centre(
+        other_root_key, other_root, stranger_key.public_key, centre_code=A,
+        not_before=PKI_START, not_after=PKI_START + timedelta(days=365)))
+    unlisted = _certified(A)  # the root's, but not in the trust list
+    cases: list[tuple[bytes, TrustList, datetime, str]] = [
+        (wire(batch, SIGNERS[B]), TRUST, SYNCED, f"centre {B!r}"),  # B signs A's batch
+        (wire(batch, stranger), TRUST, SYNCED, "not a centre certificate in the trust list"),
+        (wire(batch, unlisted), TRUST, SYNCED, "not a centre certificate in the trust list"),
+        (sign_changes(batch, SIGNERS[A].key), TRUST, SYNCED, "not a centre certificate"),
+        (wire(batch), trust_list_of(*SIGNERS.values(), revoked={
+            KID[A]: KeyRevocation(SYNCED - timedelta(days=1), "compromised")}), SYNCED,
+         "revoked"),
+        (wire(batch), TRUST, PKI_START + timedelta(days=400), "due for an update"),
+        (wire(batch), trust_list_of(*SIGNERS.values(), next_update=PKI_START
+                                    + timedelta(days=4000)), PKI_START + timedelta(days=2000),
+         "cannot sign now"),  # the centre certificate expired
+    ]
+    for signed, trust, now, needle in cases:
+        with pytest.raises(SyncSignerUntrustedError) as info:
+            apply(central, signed, trust=trust, now=now)
+        assert (info.value.code, info.value.category) == ("sync_signer_untrusted", "invalid")
+        assert needle in str(info.value), (needle, str(info.value))
+    assert central.active_for("NIN-0001") is None
+    assert sync_cursor(central, A) == 0
+
+
+def test_an_unsigned_or_damaged_batch_is_refused(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    issue_three(centre_a)
+    batch = export_changes(centre_a, centre=A, since=0)
+    good = _cose.decode(wire(batch), DEFAULT_LIMITS)
+    impostor = PrivateKey.generate("EdDSA")  # claims A's kid, signs with its own key
+    forged_signature = impostor.sign(_cose.sig_structure(good.protected, good.payload))
+    other_type = _cose.encode_header({1: -8, 3: "application/json", 4: KID[A]})
+    for signed in (
+        json.dumps(batch.to_json()).encode(),  # the unsigned JSON of version 1
+        b"",
+        wire(batch)[:-3],
+        _cose.encode(good.protected, {}, good.payload, forged_signature),
+        _cose.encode(other_type, {}, good.payload, good.signature),
+    ):
+        with pytest.raises(SyncBatchSignatureError):
+            apply(central, signed)
+    assert open_changes(wire(batch), trust_list=TRUST, now=SYNCED).batch == batch
+    assert central.active_for("NIN-0001") is None
+
+
+def test_a_successor_to_another_centres_card_is_a_stored_conflict(
+    tmp_path: Path, central: IssuanceRegistry
+) -> None:
+    """A's batch never carries B's card; so A's replacement of it is not applied on A's word
+    (it would revoke B's card) but kept as a conflict for the central to decide."""
+    with open_registry(tmp_path / "shared.db", create=True) as shared:
+        shared.record_issue(card("CA0000001", "NIN-0001", at=T0, centre_code=B))
+        sync(shared, central, B)
+        at = T0 + timedelta(days=1)
+        shared.replace("CA0000001", card("RB0000001", "NIN-0001", at=at, centre_code=A),
+                       now=at)
+        batch = export_changes(shared, centre=A, since=0)
+        assert [c.document_number for c in batch.cards] == ["RB0000001"]
+        report = apply(central, wire(batch))
+    (conflict,) = report.conflicts
+    assert (conflict.kind, conflict.document_number, conflict.central_document_number) == (
+        "supersedes_other_centre", "RB0000001", "CA0000001")
+    assert central.get("CA0000001").status == "active"
+    assert list_conflicts(central)[0].kind == "supersedes_other_centre"
+
+
+def test_the_sync_tables_are_a_migration(central_backend: Backend) -> None:
+    """A fresh registry has the sync tables before any sync (migration 3)."""
+    with central_backend.create() as reg:
+        assert reg.schema_version == 4
+        assert sync_cursor(reg, A) == 0 and list_conflicts(reg) == ()
+    assert {"sync_conflicts", "sync_cursors"} <= central_backend.tables()
+    versions = central_backend.execute("SELECT version, description FROM schema_version", ())
+    assert (3, "sync: conflicts and cursors") in versions
+
+
+def test_a_version_2_database_with_sync_rows_migrates(
+    central_backend: Backend, centre_a: IssuanceRegistry
+) -> None:
+    """A central registry at version 2 whose sync tables the old code created on its first sync
+    keeps its cursors and stored conflicts through migrations 3 and 4, and syncs on."""
+    execute = central_backend.execute
+    execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+            "description TEXT NOT NULL)", ())
+    for step in central_backend.migrations[:2]:
+        for statement in step.statements:
+            execute(statement, ())
+        execute("INSERT INTO schema_version VALUES (?, ?)", (step.version, step.description))
+    time, serial = ("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT") \
+        if central_backend.name == "sqlite" else (
+            "TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+    from cardlib.store._registry import sync_tables_sql
+
+    for statement in sync_tables_sql(text_time=time, serial=serial):  # as the old _prepare did
+        execute(statement.replace(" IF NOT EXISTS", ""), ())
+    stamp = "2026-03-04T10:00:00.000000+00:00"
+    execute("INSERT INTO sync_cursors (centre, last_seq, batch_sha256, applied_at) "
+            "VALUES (?, 2, 'old', ?)", (A, stamp))
+    incoming = card("RB0000001", "NIN-0001", at=T0, centre_code=A)
+    event = {"seq": 1, "event": "issue", "document_number": "RB0000001",
+             "holder_identifier": "NIN-0001", "at": _sync._time_json(T0), "reason": None,
+             "replaces": None}
+    execute("INSERT INTO sync_conflicts (fingerprint, kind, centre, seq, event, document_number, "
+            "holder_identifier, incoming_centre, incoming_event, incoming_card, batch_sha256, "
+            "detected_at) VALUES ('f1', 'unknown_card', ?, 1, 'issue', 'RB0000001', 'NIN-0001', "
+            "?, ?, ?, 'old', ?)",
+            (A, A, _sync._dumps(event), _sync._dumps(_sync._card_json(incoming)), stamp))
+
+    with central_backend.open() as reg:
+        assert reg.schema_version == 4
+        assert sync_cursor(reg, A) == 2
+        (kept,) = list_conflicts(reg)
+        assert (kept.kind, kept.incoming, kept.detected_at) == (
+            "unknown_card", incoming, datetime.fromisoformat(stamp))
+        versions = [row[0] for row in central_backend.execute(
+            "SELECT version FROM schema_version ORDER BY version", ())]
+        assert versions == [1, 2, 3, 4]
+        issue_three(centre_a)  # the centre's events 1 and 2 reached the central before
+        report = sync(centre_a, reg, A)
+        assert (numbers(report.applied), report.cursor) == ([("issue", "RB0000003")], 3)

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import pytest
 from cryptography import x509
@@ -40,6 +41,7 @@ from cardlib.trust._trustlist import (
     CENTRES,
     CONTENT_TYPE,
     SEQUENCE,
+    KeyRevocation,
     TrustList,
     load_trust_list,
     publish_trust_list,
@@ -65,9 +67,32 @@ class Root:
 class Centre:
     key: cardlib.PrivateKey
     der: bytes
+    code: str = "TRP-01"
+
+    def card(self, record: cardlib.HolderRecord) -> cardlib.HolderRecord:
+        """``record`` as this centre issues it (a card names the centre that signs it)."""
+        return dataclasses.replace(record, centre_code=self.code)
 
 
 CentreSigner = CertifiedSigner
+
+
+@dataclass(frozen=True)
+class _Anonymous:
+    """A certified signer that does not say its centre (as a dishonest station's would not)."""
+
+    inner: CertifiedSigner
+
+    @property
+    def algorithm(self) -> str:
+        return self.inner.algorithm
+
+    @property
+    def kid(self) -> bytes:
+        return self.inner.kid
+
+    def sign(self, data: bytes) -> bytes:
+        return self.inner.sign(data)
 
 
 def make_root(algorithm: str, name: str = "Civil Registry Root") -> Root:
@@ -79,7 +104,7 @@ def make_centre(root: Root, algorithm: str, code: str) -> Centre:
     key = cardlib.PrivateKey.generate(algorithm)
     der = certify_centre(root.key, root.der, key.public_key, centre_code=code,
                          not_before=CENTRE_FROM, not_after=CENTRE_UNTIL)
-    return Centre(key, der)
+    return Centre(key, der, code)
 
 
 @pytest.fixture(scope="module", params=["EdDSA", "ES256"])
@@ -287,14 +312,26 @@ def test_card_from_a_certified_centre_verifies_through_the_trust_list(
     for centre in centres:
         signer = CentreSigner(centre.key, centre.der)
         assert isinstance(signer, cardlib.Signer)
-        payload = cardlib.issue(record, signer, now=ISSUED)
+        payload = cardlib.issue(centre.card(record), signer, now=ISSUED)
         card = cardlib.verify(payload, store, now=CHECKED)
         assert card.kid == kid_for_certificate(centre.der)
+        # The same centre cannot issue a card in another centre's name: issue refuses it,
+        # and a card made anyway (by a signer that hides its centre) fails verification.
+        other = dataclasses.replace(record, centre_code="BEN-02" if centre.code == "TRP-01"
+                                    else "TRP-01")
+        with pytest.raises(cardlib.ValidationError) as refused:
+            cardlib.issue(other, signer, now=ISSUED)
+        assert [(p.path, p.code) for p in refused.value.problems] == [
+            ("centre_code", "signer_mismatch")]
+        forged = cardlib.issue(other, _Anonymous(signer), now=ISSUED)
+        with pytest.raises(cardlib.CentreMismatchError):
+            cardlib.verify(forged, store, now=CHECKED)
         assert card.algorithm == centre.key.algorithm
         # A key outside the list is not trusted, whatever kid it claims.
         stranger = CentreSigner(cardlib.PrivateKey.generate(centre.key.algorithm), centre.der)
         with pytest.raises(cardlib.SignatureInvalidError):
-            cardlib.verify(cardlib.issue(record, stranger, now=ISSUED), store, now=CHECKED)
+            cardlib.verify(cardlib.issue(centre.card(record), stranger, now=ISSUED), store,
+                           now=CHECKED)
 
 
 def test_trust_list_signed_by_another_root_is_refused(
@@ -365,22 +402,49 @@ def test_a_revoked_centre_key_refuses_cards_signed_after_the_revocation(
 ) -> None:
     gone = kid_for_certificate(centres[1].der)
     when = datetime(2026, 1, 5, 12, 30, tzinfo=UTC)
-    data = publish_trust_list(root.key, root.der, [c.der for c in centres], sequence=8,
-                              issued=LIST_ISSUED, next_update=LIST_NEXT, revoked={gone: when})
-    trust_list = load(data, root)
-    assert dict(trust_list.revoked) == {gone: when}
-    store = trust_list.trust_store()
-    revoked_key = store.by_kid(gone)[0]
-    assert revoked_key.revoked_at == when and revoked_key.label == "BEN-02"
     signer = CertifiedSigner(centres[1].key, centres[1].der)
+    record = centres[1].card(record)
     after = cardlib.issue(record, signer, now=ISSUED)  # 2026-01-10: after the revocation
-    with pytest.raises(cardlib.KeyRevokedError) as info:
-        cardlib.verify(after, store, now=CHECKED)
-    assert info.value.code == "key_revoked"
     before_record = dataclasses.replace(record, issue_date=datetime(2026, 1, 4).date())
     before = cardlib.issue(before_record, signer, now=datetime(2026, 1, 4, 9, tzinfo=UTC))
-    card = cardlib.verify(before, store, now=CHECKED)  # signed before: still good
-    assert card.signer == "BEN-02" and card.record == before_record
+    reasons: tuple[Literal["superseded", "compromised"], ...] = ("superseded", "compromised")
+    for reason in reasons:
+        revocation = KeyRevocation(when, reason)
+        data = publish_trust_list(root.key, root.der, [c.der for c in centres], sequence=8,
+                                  issued=LIST_ISSUED, next_update=LIST_NEXT,
+                                  revoked={gone: revocation})
+        trust_list = load(data, root)
+        assert dict(trust_list.revoked) == {gone: revocation}
+        store = trust_list.trust_store()
+        revoked_key = store.by_kid(gone)[0]
+        assert (revoked_key.revoked_at, revoked_key.revocation_reason) == (when, reason)
+        assert revoked_key.label == "BEN-02"
+        with pytest.raises(cardlib.KeyRevokedError) as info:
+            cardlib.verify(after, store, now=CHECKED)
+        assert info.value.code == "key_revoked"
+        if reason == "superseded":  # signed before a retirement: still good
+            card = cardlib.verify(before, store, now=CHECKED)
+            assert card.signer == "BEN-02" and card.record == before_record
+        else:  # a compromised key's holder chooses the iat: a date before proves nothing
+            with pytest.raises(cardlib.KeyRevokedError, match="compromised"):
+                cardlib.verify(before, store, now=CHECKED)
+
+
+def test_a_key_revocation_needs_a_reason_and_a_listed_kid(
+    root: Root, centres: tuple[Centre, Centre]
+) -> None:
+    gone = kid_for_certificate(centres[1].der)
+    when = datetime(2026, 1, 5, tzinfo=UTC)
+    base: dict[str, Any] = {"sequence": 9, "issued": LIST_ISSUED, "next_update": LIST_NEXT}
+    with pytest.raises(cardlib.TrustInputError, match="reason"):
+        publish_trust_list(root.key, root.der, [c.der for c in centres],
+                           revoked={gone: when}, **base)  # type: ignore[dict-item]
+    with pytest.raises(cardlib.TrustInputError):
+        KeyRevocation(when, "lost")  # type: ignore[arg-type]
+    with pytest.raises(cardlib.TrustInputError, match="not the kid of a centre"):
+        publish_trust_list(root.key, root.der, [centres[0].der],
+                           revoked={gone: KeyRevocation(when, "compromised")}, **base)
+
 
 
 def test_cards_must_be_signed_inside_the_certificate_window(

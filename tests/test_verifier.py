@@ -29,6 +29,7 @@ from cardlib._state import VerifierState
 from cardlib._verifier import Policy, Verifier
 from cardlib.bundle._bundle import export_bundle
 from cardlib.revocation._revocation import Reason, RevocationEntry, publish_revocation_list
+from cardlib.trust import KeyRevocation
 from cardlib.trust._certs import certify_centre, create_root
 from cardlib.trust._signer import CertifiedSigner
 from cardlib.trust._trustlist import publish_trust_list
@@ -58,8 +59,8 @@ class Chain:
                                        issued=T0 + timedelta(days=5), next_update=next_update)
 
     def bundle(self, *numbers: str, sequence: int = 1) -> bytes:
-        return export_bundle(self.trust_list(sequence), self.revocations(*numbers,
-                                                                         sequence=sequence))
+        return export_bundle(self.trust_list(sequence),
+                             self.revocations(*numbers, sequence=sequence), root_der=self.root)
 
 
 @pytest.fixture(scope="module")
@@ -408,7 +409,8 @@ def test_a_bare_key_that_the_trust_list_revokes_is_revoked_under_every_kid(
     centre_key = chain.signer.key  # the private key behind the certificate
     revoked = publish_trust_list(chain.root_key, chain.root, [chain.cert], sequence=1,
                                  issued=T0, next_update=TRUST_DUE,
-                                 revoked={kid_for_certificate(chain.cert): T0})
+                                 revoked={kid_for_certificate(chain.cert):
+                                          KeyRevocation(T0, "compromised")})
     verifier = Verifier(keys=[centre_key.public_key], root=chain.root, trust_list=revoked,
                         revocation_list=chain.revocations(), now=NOW)
     from cardlib._pipeline import build

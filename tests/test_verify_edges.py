@@ -21,7 +21,7 @@ from cardlib._pipeline import build, end_of_day
 from cardlib.codec import _cbor
 from cardlib.trust._certs import certify_centre, create_root, kid_for_certificate
 from cardlib.trust._signer import CertifiedSigner
-from cardlib.trust._trustlist import load_trust_list, publish_trust_list
+from cardlib.trust._trustlist import KeyRevocation, load_trust_list, publish_trust_list
 from tests._craft import craft, cwt
 
 from .conftest import CHECKED, ISSUED
@@ -78,14 +78,27 @@ def pki() -> Pki:
     live, gone = signers
     data = publish_trust_list(root_key, root_der, [s.certificate_der for s in signers],
                               sequence=1, issued=LIST_ISSUED, next_update=LIST_NEXT,
-                              revoked={kid_for_certificate(gone.certificate_der): REVOKED_AT})
+                              revoked={kid_for_certificate(gone.certificate_der):
+                                       KeyRevocation(REVOKED_AT, "superseded")})
     store = load_trust_list(data, root_der, now=LIST_ISSUED).trust_store()
     return Pki(store, live, gone)
 
 
 def _signed_at(record: HolderRecord, signer: CertifiedSigner, moment: datetime) -> str:
-    """The example record issued by ``signer`` with iat = ``moment`` (its issue date that day)."""
-    return cardlib.issue(dataclasses.replace(record, issue_date=moment.date()), signer, now=moment)
+    """The example record issued by ``signer`` with iat = ``moment`` (its issue date that day),
+    naming the signer's centre."""
+    centre = check_centre_certificate_code(signer.certificate_der)
+    return cardlib.issue(dataclasses.replace(record, issue_date=moment.date(), centre_code=centre),
+                         signer, now=moment)
+
+
+def check_centre_certificate_code(der: bytes) -> str:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    unit = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(
+        NameOID.ORGANIZATIONAL_UNIT_NAME)
+    return str(unit[0].value)
 
 
 def test_the_trust_store_carries_the_certificate_window_and_revocation(pki: Pki) -> None:
@@ -145,7 +158,8 @@ AT = datetime.fromtimestamp(IAT, UTC)
 def _key_with(key: PrivateKey, window: dict[str, datetime]) -> PublicKey:
     return dataclasses.replace(
         key.public_key, label="LAB-01", valid_from=window.get("valid_from"),
-        valid_until=window.get("valid_until"), revoked_at=window.get("revoked_at"))
+        valid_until=window.get("valid_until"), revoked_at=window.get("revoked_at"),
+        revocation_reason=None if "revoked_at" not in window else "superseded")
 
 
 def _generic(key: PrivateKey, iat: int | None = IAT) -> str:

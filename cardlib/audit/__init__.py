@@ -2,7 +2,9 @@
 sealed by checkpoints that the registry key signs, with a holder's view of their own events.
 
 :class:`AuditLog` appends (and mirrors a registry's events); :func:`verify_log` re-checks a log
-and returns an :class:`AuditReport`; :func:`events_for` is a holder's view. The file format is
+and returns an :class:`AuditReport`, against an :class:`AuditAnchor` kept elsewhere
+(:func:`parse_anchor`) to catch entries cut from its end; :func:`read_log` returns the entries of
+a log that checks; :func:`events_for` is a holder's view. The file format is
 described in ``specs/format.md`` §13.3.
 """
 
@@ -16,11 +18,14 @@ from ._log import (
     MAX_LINE_BYTES,
     PROBLEMS,
     ZERO_HASH,
+    AuditAnchor,
     AuditEntry,
     AuditLog,
     AuditReport,
     checkpoint_message,
     events_for,
+    parse_anchor,
+    read_log,
     verify_log,
 )
 
@@ -32,10 +37,13 @@ __all__ = [
     "MAX_LINE_BYTES",
     "PROBLEMS",
     "ZERO_HASH",
+    "AuditAnchor",
     "AuditEntry",
     "AuditLog",
     "AuditReport",
     "checkpoint_message",
     "events_for",
+    "parse_anchor",
+    "read_log",
     "verify_log",
 ]

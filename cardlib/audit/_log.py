@@ -68,17 +68,24 @@ the log file for the read-tail-append-fsync step, so two processes never interle
 What a hash chain cannot show on its own
 ----------------------------------------
 
-Removing entries **from the end** of the log leaves a shorter, still sound chain. Entries after
-the last checkpoint are only as trustworthy as the file (:attr:`AuditReport.unsealed` counts
-them), and a log cut back to before a checkpoint is only caught against a checkpoint kept
-elsewhere: pass it to :func:`verify_log` as ``anchor``.
+Removing entries **from the end** of the log leaves a shorter, still sound chain; cut exactly
+after a checkpoint, it even ends sealed and signed. Only a point of the log kept elsewhere (an
+**anchor**) shows such a cut. An anchor is written ``SEQ:HASH``: an entry's ``seq`` and its
+``hash`` (the hash covers ``prev``, so it pins every entry up to ``seq``); the latest
+checkpoint's is :attr:`AuditReport.anchor`, and ``entries:head`` of a report covers the
+unsealed entries as well. A checkpoint's whole line is an anchor too (its signature is then
+checked). Given an anchor, :func:`verify_log` and :func:`read_log` raise
+:class:`AuditTruncatedError` (``audit_truncated``) when the log ends before its entry
+(``truncated``, naming the missing entries) or when that entry hashes to anything else
+(``anchor_mismatch``). Without one, :attr:`AuditReport.anchored` is false and the report
+warns that a cut at the end cannot be detected.
 
 Error codes
 ===========
 
 ``audit_error`` (root), ``audit_input_invalid``, ``audit_unavailable``, ``audit_busy``,
-``audit_tampered`` (with a ``problem`` code: see :class:`AuditTamperedError`) and
-``audit_access_denied``.
+``audit_tampered`` (with a ``problem`` code: see :class:`AuditTamperedError`), its subclass
+``audit_truncated`` (the anchor is missing or differs) and ``audit_access_denied``.
 """
 
 from __future__ import annotations
@@ -104,6 +111,7 @@ from .._errors import (
     AuditError,
     AuditInputError,
     AuditTamperedError,
+    AuditTruncatedError,
     AuditUnavailableError,
     VerificationError,
 )
@@ -119,6 +127,7 @@ __all__ = [
     "PROBLEMS",
     "ZERO_HASH",
     "AuditAccessError",
+    "AuditAnchor",
     "AuditBusyError",
     "AuditEntry",
     "AuditError",
@@ -126,9 +135,12 @@ __all__ = [
     "AuditLog",
     "AuditReport",
     "AuditTamperedError",
+    "AuditTruncatedError",
     "AuditUnavailableError",
     "checkpoint_message",
     "events_for",
+    "parse_anchor",
+    "read_log",
     "verify_log",
 ]
 
@@ -155,6 +167,7 @@ _KID_HEX = re.compile(r"(?:[0-9a-f]{2}){1,64}")
 _SIG_HEX = re.compile(r"[0-9a-f]{128}")
 _AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_ANCHOR = re.compile(r"([1-9][0-9]{0,17}):([0-9a-f]{64})")
 _INT_BOUND: Final = 2**63
 _ALGORITHMS: Final = frozenset({"EdDSA", "ES256"})
 
@@ -169,8 +182,10 @@ PROBLEMS: Final[Mapping[str, str]] = MappingProxyType({
     "checkpoint_mismatch": "the checkpoint's count or head does not match the log before it",
     "key_unknown": "the checkpoint is signed by a key that is not trusted",
     "signature_invalid": "the checkpoint's signature does not verify",
-    "truncated": "the log ends before a checkpoint kept elsewhere (the anchor)",
-    "anchor_mismatch": "the log's entry differs from the checkpoint kept elsewhere (the anchor)",
+    "truncated": "the log ends before the entry kept elsewhere (the anchor): entries were cut "
+                 "from its end (AuditTruncatedError)",
+    "anchor_mismatch": "the log's entry at the anchor's seq hashes to something else: the "
+                       "history up to it was rewritten (AuditTruncatedError)",
 })
 
 
@@ -255,14 +270,71 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditAnchor:
+    """A point of the log kept elsewhere: entry ``seq`` and its ``hash``, written ``SEQ:HASH``.
+
+    An entry's hash covers its ``prev``, so an anchor pins every entry up to ``seq``: a log that
+    ends before ``seq``, or whose entry ``seq`` hashes to anything else, is not the log the
+    anchor was taken from (:class:`AuditTruncatedError`). :attr:`AuditReport.anchor` gives the
+    latest checkpoint's; ``AuditAnchor(report.entries, report.head)`` covers unsealed entries
+    too. Read one back with :func:`parse_anchor`.
+    """
+
+    seq: int
+    hash: str
+
+    def __post_init__(self) -> None:
+        if type(self.seq) is not int or not 1 <= self.seq < _INT_BOUND:
+            raise AuditInputError("an anchor's seq is a positive integer (entries count from 1)")
+        if not isinstance(self.hash, str) or not _HEX64.fullmatch(self.hash):
+            raise AuditInputError("an anchor's hash is 64 lowercase hex digits")
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditAnchor:
+        """The anchor at ``entry`` (usually a checkpoint)."""
+        return cls(entry.seq, entry.hash)
+
+
+def parse_anchor(text: str | bytes) -> AuditAnchor | AuditEntry:
+    """Read an anchor kept elsewhere: ``SEQ:HASH`` (as ``cardlib audit verify`` and ``audit
+    sync`` print it), or a checkpoint's whole line (its signature is then checked as well).
+
+    White space around it is ignored; anything else raises :class:`AuditInputError`.
+    """
+    try:
+        raw = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError:
+        raise AuditInputError("an anchor is UTF-8 text") from None
+    if not isinstance(raw, str):
+        raise AuditInputError("an anchor is text: SEQ:HASH or a checkpoint's line")
+    stripped = raw.strip()
+    if stripped.startswith("{"):
+        entry = AuditEntry.from_line(stripped)
+        if entry.kind != "checkpoint":
+            raise AuditInputError(f"the anchor line is a {entry.kind!r} entry, not a checkpoint")
+        return entry
+    match = _ANCHOR.fullmatch(stripped)
+    if match is None:
+        raise AuditInputError("an anchor is written SEQ:HASH (an entry's number and its hash in "
+                              "64 lowercase hex digits, as `cardlib audit verify` prints it) or "
+                              "is a checkpoint's line")
+    return AuditAnchor(int(match[1]), match[2])
+
+
+@dataclass(frozen=True, slots=True)
 class AuditReport:
     """What :func:`verify_log` checked, returned only when every check passed.
 
     ``entries`` counts the entries (checkpoints included); ``head`` is the last entry's hash
-    (64 zeros for an empty log); ``last_checkpoint`` is the last checkpoint entry (keep it
-    elsewhere and pass it back as ``anchor`` to catch a later truncation); ``unsealed`` counts
-    the entries after it, which no signature covers yet; ``torn_tail_bytes`` counts the bytes
-    after the last ``\\n`` that a crash left and that were ignored.
+    (64 zeros for an empty log); ``last_checkpoint`` is the last checkpoint entry and
+    :attr:`anchor` its ``SEQ:HASH`` (keep it elsewhere and pass it back as ``anchor`` to catch
+    a later truncation); ``unsealed`` counts the entries after it, which no signature covers
+    yet; ``torn_tail_bytes`` counts the bytes after the last ``\\n`` that a crash left and that
+    were ignored; ``anchored`` says whether an anchor was checked: without one, entries cut
+    from the end of the log cannot be detected.
     """
 
     entries: int
@@ -271,10 +343,40 @@ class AuditReport:
     last_checkpoint: AuditEntry | None
     unsealed: int
     torn_tail_bytes: int
+    anchored: bool = False
 
     @property
     def last_checkpoint_seq(self) -> int | None:
         return None if self.last_checkpoint is None else self.last_checkpoint.seq
+
+    @property
+    def anchor(self) -> AuditAnchor | None:
+        """The anchor to keep elsewhere: the latest checkpoint (``None`` before the first)."""
+        return None if self.last_checkpoint is None else AuditAnchor.of(self.last_checkpoint)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What this report cannot vouch for, in words for the reader."""
+        found: list[str] = []
+        if not self.anchored:
+            found.append("no anchor was checked, so entries cut from the end of the log cannot "
+                         "be detected: keep the anchor elsewhere and give it to the next "
+                         "verify or sync")
+        if self.unsealed:
+            what = ("1 entry follows" if self.unsealed == 1
+                    else f"{self.unsealed} entries follow")
+            found.append(f"{what} the last checkpoint: no signature covers them yet, nor does "
+                         "its anchor; seal the log with a checkpoint")
+        return tuple(found)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as plain JSON values (what ``cardlib audit verify --json`` prints)."""
+        return {"status": "valid", "entries": self.entries, "head": self.head,
+                "checkpoints": self.checkpoints, "last_checkpoint_seq": self.last_checkpoint_seq,
+                "unsealed": self.unsealed, "torn_tail_bytes": self.torn_tail_bytes,
+                "anchored": self.anchored,
+                "anchor": None if self.anchor is None else str(self.anchor),
+                "warnings": list(self.warnings)}
 
 
 # --- encoding and parsing ----------------------------------------------------------------------
@@ -471,14 +573,14 @@ def _check_signature(entry: AuditEntry, trusted: PublicKey | TrustStore) -> None
 def _walk(
     path: str | os.PathLike[str],
     trusted: PublicKey | TrustStore | None,
-    anchor: AuditEntry | None,
+    anchor: AuditAnchor | AuditEntry | None,
     keep: Callable[[AuditEntry], bool],
 ) -> tuple[AuditReport, tuple[AuditEntry, ...]]:
     """Check the whole log in order and raise at the first problem; collect the kept entries."""
-    if anchor is not None:
+    if anchor is not None and not isinstance(anchor, AuditAnchor):
         if not isinstance(anchor, AuditEntry) or anchor.kind != "checkpoint":
-            raise AuditInputError("the anchor is a checkpoint entry (AuditEntry of kind "
-                                  "'checkpoint') kept from an earlier verification")
+            raise AuditInputError("the anchor is an AuditAnchor (SEQ:HASH) or a checkpoint "
+                                  "entry kept from an earlier verification")
         if trusted is not None:
             try:
                 _check_signature(anchor, trusted)
@@ -525,26 +627,31 @@ def _walk(
                                 raise
                         checkpoints += 1
                         last_checkpoint = entry
-                    if anchor is not None and number == anchor.seq and entry.hash != anchor.hash:
-                        raise _Problem("anchor_mismatch", "this is not the checkpoint kept "
-                                       "elsewhere: the history before it was rewritten",
-                                       first_suspect=1)
                 except _Problem as problem:
                     raise AuditTamperedError(problem.problem, problem.detail, line=number,
                                              seq=number,
                                              first_suspect=problem.first_suspect) from None
+                if anchor is not None and number == anchor.seq and entry.hash != anchor.hash:
+                    raise AuditTruncatedError(
+                        "anchor_mismatch", f"entry {number} hashes to {entry.hash[:16]}…, not "
+                        f"to the anchor's {anchor.hash[:16]}…: the history up to it was "
+                        "rewritten", line=number, seq=number, first_suspect=1,
+                        anchor=f"{anchor.seq}:{anchor.hash}")
                 head, count = entry.hash, number
                 if keep(entry):
                     kept.append(entry)
         except OSError as err:
             raise AuditUnavailableError(f"cannot read the audit log ({err})") from err
     if anchor is not None and count < anchor.seq:
-        raise AuditTamperedError(
-            "truncated", f"the log has {count} entries but the checkpoint kept elsewhere is "
-            f"entry {anchor.seq}: entries were removed from its end",
-            line=count + 1, seq=count + 1)
+        missing = (f"entry {anchor.seq} is missing" if count + 1 == anchor.seq
+                   else f"entries {count + 1} to {anchor.seq} are missing")
+        raise AuditTruncatedError(
+            "truncated", f"the log ends after entry {count}, but the anchor is entry "
+            f"{anchor.seq}: {missing} (cut from the end, or the file was replaced by an older "
+            "copy)", line=count + 1, seq=count + 1, anchor=f"{anchor.seq}:{anchor.hash}")
     unsealed = count if last_checkpoint is None else count - last_checkpoint.seq
-    report = AuditReport(count, head, checkpoints, last_checkpoint, unsealed, torn)
+    report = AuditReport(count, head, checkpoints, last_checkpoint, unsealed, torn,
+                         anchored=anchor is not None)
     return report, tuple(kept)
 
 
@@ -552,20 +659,39 @@ def verify_log(
     path: str | os.PathLike[str],
     trusted: PublicKey | TrustStore,
     *,
-    anchor: AuditEntry | None = None,
+    anchor: AuditAnchor | AuditEntry | None = None,
 ) -> AuditReport:
     """Re-check every line, hash, link and checkpoint signature; raise at the first problem.
 
     Raises :class:`AuditTamperedError` naming the first line that is wrong (see its
     ``problem``, ``line``, ``seq`` and ``first_suspect``); returns an :class:`AuditReport` when
-    all is sound. ``anchor`` is a checkpoint kept from an earlier run (``report.last_checkpoint``
-    or :meth:`AuditEntry.from_line`): its signature is checked, and the log must still hold it
-    unchanged, so removing entries from the end up to or past it is caught.
+    all is sound. ``anchor`` is a point kept from an earlier run (``report.anchor``, or
+    :func:`parse_anchor` of its ``SEQ:HASH`` or of a checkpoint's line, whose signature is then
+    checked too): the log must still hold that entry unchanged, else
+    :class:`AuditTruncatedError` (a subclass), so removing entries from the end up to or past
+    it is caught. Without an anchor such a cut cannot be seen (``report.anchored`` is false).
     """
     if not isinstance(trusted, PublicKey | TrustStore):
         raise AuditInputError("trusted is the registry's PublicKey or a TrustStore")
     report, _ = _walk(path, trusted, anchor, lambda entry: False)
     return report
+
+
+def read_log(
+    path: str | os.PathLike[str],
+    trusted: PublicKey | TrustStore | None = None,
+    *,
+    anchor: AuditAnchor | AuditEntry | None = None,
+) -> tuple[AuditReport, tuple[AuditEntry, ...]]:
+    """Every entry of the log, returned only after the whole log checks (what a writer reads
+    before it extends a log: ``cardlib audit sync`` refuses a log that does not).
+
+    The checks of :func:`verify_log`, the anchor's included; checkpoint signatures are checked
+    only when ``trusted`` is given (without it: lines, hashes, links and checkpoint form).
+    """
+    if trusted is not None and not isinstance(trusted, PublicKey | TrustStore):
+        raise AuditInputError("trusted is the registry's PublicKey, a TrustStore or None")
+    return _walk(path, trusted, anchor, lambda entry: True)
 
 
 def events_for(

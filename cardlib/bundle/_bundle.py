@@ -12,10 +12,10 @@ revocation list.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from .._errors import BundleError, DecodeError
+from .._errors import BundleError, DecodeError, RevocationDeltaBaseError
 from .._limits import Limits
 from .._pipeline import VerifiedCard
 from ..codec import _cbor
@@ -26,6 +26,7 @@ from ..trust import TrustList, load_trust_list
 MAGIC: Final = "cardlib-bundle"
 VERSION: Final = 1
 MAX_BUNDLE_BYTES: Final = 8 * 1024 * 1024
+_EXPORT_TIME: Final = datetime(1970, 1, 1, tzinfo=UTC)  # loads need a time; staleness unused
 _LIMITS = Limits(max_decompressed_bytes=MAX_BUNDLE_BYTES, max_items=16, max_depth=2,
                  max_text_chars=64)
 
@@ -46,10 +47,18 @@ class Bundle:
         return self.revocations.status(card.record.document_number, now=now)
 
 
-def export_bundle(trust_list: bytes, revocation_list: bytes) -> bytes:
-    """Put a signed trust list and a signed full revocation list into one file."""
+def export_bundle(trust_list: bytes, revocation_list: bytes, *, root_der: bytes) -> bytes:
+    """Put a signed trust list and a signed full revocation list into one file, after checking
+    both against the pinned root: the right kinds (a trust list, then a full revocation list,
+    not a delta), each signed by that root. Freshness is not judged here (a verifier does)."""
     if not isinstance(trust_list, bytes) or not isinstance(revocation_list, bytes):
         raise BundleError("a bundle holds the signed trust list and revocation list as bytes")
+    load_trust_list(trust_list, root_der, now=_EXPORT_TIME)
+    try:
+        load_revocation_list(revocation_list, root_der, now=_EXPORT_TIME)
+    except RevocationDeltaBaseError:
+        raise BundleError("a bundle holds a full revocation list, not a delta; publish a full "
+                          "list for the bundle") from None
     return _cbor.dumps({1: MAGIC, 2: VERSION, 3: trust_list, 4: revocation_list})
 
 

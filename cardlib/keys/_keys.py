@@ -64,6 +64,9 @@ class PublicKey:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     revoked_at: datetime | None = None
+    # "compromised": every card of the key is refused; "superseded": cards signed before
+    # revoked_at stay valid (the signing time is the card's own iat).
+    revocation_reason: str | None = None
 
     @classmethod
     def from_raw(cls, algorithm: str, raw: bytes) -> PublicKey:

@@ -79,6 +79,16 @@ the base entry for the same number, e.g. lost → fraud) since the list with seq
 otherwise). Deltas never remove entries: pruning happens in a new full list. About 1,000 new
 revocations among 10 million cards make a delta of 2.7 KB.
 
+Publishing over the previous list
+=================================
+
+A revocation is never undone by accident. :func:`publish_revocation_list` takes the previous
+list (``previous``, loaded and checked against the root, deltas applied): the new list's
+sequence must be above it, and every entry of it must be in the new list, unless its document
+number is named in ``allow_drop`` (e.g. cards past their expiry, pruned on purpose); otherwise
+:class:`RevocationEntriesDroppedError` lists the numbers left out, and nothing is signed.
+:func:`dropped_entries` tells a publisher which entries a new list would leave out.
+
 Status rules (:meth:`RevocationList.status`)
 ============================================
 
@@ -107,7 +117,7 @@ import struct
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -118,6 +128,7 @@ from typing import Final, Literal
 from .._errors import (
     InputTooLargeError,
     RevocationDeltaBaseError,
+    RevocationEntriesDroppedError,
     RevocationInputError,
     RevocationListError,
     RevocationListRollbackError,
@@ -134,6 +145,7 @@ __all__ = [
     "CardStatus",
     "Reason",
     "RevocationDeltaBaseError",
+    "RevocationEntriesDroppedError",
     "RevocationEntry",
     "RevocationInputError",
     "RevocationLimits",
@@ -141,6 +153,7 @@ __all__ = [
     "RevocationListError",
     "RevocationListRollbackError",
     "RevocationListSignatureError",
+    "dropped_entries",
     "load_revocation_list",
     "publish_delta",
     "publish_revocation_list",
@@ -443,6 +456,66 @@ def _table(groups: Mapping[tuple[str, int], _Group]) -> tuple[bytes, int]:
     return table, count
 
 
+def _missing(
+    previous: Mapping[tuple[str, int], _Group], groups: Mapping[tuple[str, int], _Group]
+) -> Iterator[tuple[tuple[str, int], int]]:
+    """The (group, index) of every entry of ``previous`` whose number is not in ``groups``."""
+    for key, old in sorted(previous.items()):
+        new = groups.get(key)
+        kept = frozenset(new.serials) if new is not None else frozenset()
+        for index, serial in enumerate(old.serials):
+            if serial not in kept:
+                yield key, index
+
+
+def dropped_entries(
+    previous: RevocationList, entries: Iterable[RevocationEntry]
+) -> tuple[RevocationEntry, ...]:
+    """The entries of ``previous`` whose document numbers are not among ``entries`` (the
+    entries a new full list of ``entries`` would drop), by (stem, width) then serial."""
+    if not isinstance(previous, RevocationList):
+        raise RevocationInputError("previous must be a RevocationList (load_revocation_list)")
+    groups = _collect(entries, _MAX_TIME // _DAY)
+    return tuple(
+        RevocationEntry(_join(*key, previous._groups[key].serials[index]),
+                        _REASONS[previous._groups[key].reasons[index]],
+                        _from_day(previous._groups[key].days[index]))
+        for key, index in _missing(previous._groups, groups)
+    )
+
+
+def _check_previous(
+    previous: RevocationList,
+    groups: Mapping[tuple[str, int], _Group],
+    sequence: int,
+    allow_drop: Collection[str],
+) -> None:
+    if not isinstance(previous, RevocationList):
+        raise RevocationInputError("previous must be a RevocationList (load_revocation_list)")
+    if sequence <= previous.sequence:
+        raise RevocationInputError(
+            f"the new list's sequence {sequence} must be above the previous list's "
+            f"({previous.sequence}), or verifiers holding that list refuse it"
+        )
+    allowed = frozenset(allow_drop)
+    dropped = tuple(sorted(
+        number for number in (_join(*key, previous._groups[key].serials[index])
+                              for key, index in _missing(previous._groups, groups))
+        if number not in allowed
+    ))
+    if dropped:
+        shown = ", ".join(dropped[:5]) + (f", … (+{len(dropped) - 5} more)"
+                                          if len(dropped) > 5 else "")
+        raise RevocationEntriesDroppedError(
+            f"the new list leaves out {len(dropped)} entr{'y' if len(dropped) == 1 else 'ies'} "
+            f"of revocation list {previous.sequence} ({shown}); nothing was signed. A "
+            "revocation is never dropped by mistake: add them back, or name each one to drop "
+            "on purpose, e.g. a card past its expiry (allow_drop; cardlib revocation publish "
+            "--allow-drop)",
+            dropped,
+        )
+
+
 def _publish(
     root_key: PrivateKey,
     root_der: bytes,
@@ -452,6 +525,8 @@ def _publish(
     issued: datetime,
     next_update: datetime,
     limits: RevocationLimits,
+    previous: RevocationList | None = None,
+    allow_drop: Collection[str] = (),
 ) -> bytes:
     check_root_key(root_key, root_der)
     if type(sequence) is not int or not 0 <= sequence <= _MAX_UINT:
@@ -465,6 +540,13 @@ def _publish(
     if end < start:
         raise RevocationInputError("next_update must not be earlier than issued")
     groups = _collect(entries, start // _DAY)
+    if isinstance(allow_drop, str | bytes) or not all(isinstance(n, str) for n in allow_drop):
+        raise RevocationInputError("allow_drop is a collection of document numbers (str)")
+    if previous is not None:
+        _check_previous(previous, groups, sequence, allow_drop)
+    elif allow_drop:
+        raise RevocationInputError("allow_drop names entries of the previous list: give it "
+                                   "(previous=...)")
     table, count = _table(groups)
     if count > limits.max_entries or len(table) > limits.max_inflated_bytes:
         raise RevocationInputError(
@@ -491,6 +573,8 @@ def publish_revocation_list(
     sequence: int,
     issued: datetime,
     next_update: datetime,
+    previous: RevocationList | None = None,
+    allow_drop: Collection[str] = (),
     limits: RevocationLimits = DEFAULT_REVOCATION_LIMITS,
 ) -> bytes:
     """Sign a full revocation list (every revocation in force) with the root key.
@@ -498,8 +582,15 @@ def publish_revocation_list(
     ``revoked_at`` is truncated to the day (UTC) and must not be after ``issued``; a document
     number may appear once. The list must fit ``limits`` (the verifiers' defaults), so the root
     never signs a list a verifier would refuse.
+
+    ``previous`` is the list this one replaces (loaded with :func:`load_revocation_list`, its
+    deltas applied); give it for every list but the first. The new ``sequence`` must be above
+    its sequence, and each of its entries must be in ``entries`` unless its document number is
+    in ``allow_drop`` (pruned on purpose, e.g. a card past its expiry; see
+    :func:`dropped_entries`): otherwise :class:`RevocationEntriesDroppedError`, nothing signed.
     """
-    return _publish(root_key, root_der, entries, None, sequence, issued, next_update, limits)
+    return _publish(root_key, root_der, entries, None, sequence, issued, next_update, limits,
+                    previous, allow_drop)
 
 
 def publish_delta(

@@ -2,12 +2,15 @@
 
 ``open_registry("sqlite:///path/registry.db")`` (or a :class:`~pathlib.Path`) opens the embedded
 default; ``open_registry("postgresql://...")`` a shared PostgreSQL database for several nodes
-(the ``registry`` extra; psycopg is imported only then). Both apply the schema migrations at
-open and return an :class:`IssuanceRegistry` that records :class:`IssuedCard` values.
+(the ``registry`` extra; psycopg is imported only then). Both open an existing registry only
+(``RegistryNotFoundError`` otherwise; ``create=True`` creates one, as ``cardlib registry init``
+does), apply the schema migrations at open and return an :class:`IssuanceRegistry` that records
+:class:`IssuedCard` values.
 
-Centre sync: :func:`export_changes` at the centre, :func:`apply_changes` at the central (a
-:class:`SyncReport`, conflicts kept as :class:`SyncConflict`), :func:`list_conflicts`,
-:func:`sync_cursor`.
+Centre sync: :func:`export_changes` and :func:`sign_changes` at the centre,
+:func:`apply_changes` at the central (it checks the signed batch with :func:`open_changes`
+against the trust list first; a :class:`SyncReport`, conflicts kept as :class:`SyncConflict`),
+:func:`list_conflicts`, :func:`sync_cursor`.
 """
 
 from __future__ import annotations
@@ -27,11 +30,15 @@ from ._sync import (
     SyncChange,
     SyncConflict,
     SyncReport,
+    VerifiedSyncBatch,
     apply_changes,
     export_changes,
     list_conflicts,
+    open_changes,
+    sign_changes,
     sync_cursor,
 )
+from ._sync import CONTENT_TYPE as SYNC_CONTENT_TYPE
 from ._sync import FORMAT as SYNC_FORMAT
 from ._sync import FORMAT_VERSION as SYNC_FORMAT_VERSION
 
@@ -39,6 +46,7 @@ __all__ = [
     "CONFLICT_KINDS",
     "KINDS",
     "REASONS",
+    "SYNC_CONTENT_TYPE",
     "SYNC_FORMAT",
     "SYNC_FORMAT_VERSION",
     "IssuanceRegistry",
@@ -49,9 +57,12 @@ __all__ = [
     "SyncChange",
     "SyncConflict",
     "SyncReport",
+    "VerifiedSyncBatch",
     "apply_changes",
     "export_changes",
     "list_conflicts",
+    "open_changes",
     "open_registry",
+    "sign_changes",
     "sync_cursor",
 ]

@@ -5,6 +5,11 @@ the rules against writers on other nodes; their failures become the same typed e
 SQLite. Opening takes an advisory lock while it migrates, so nodes starting together migrate
 once. Tables live in the connection's ``search_path`` (choose a schema with
 ``?options=-csearch_path%3Dname`` in the URL).
+
+The database must exist; the registry's tables are created in its current schema only with
+``create=True`` (``cardlib registry init``). A schema without them is
+:class:`RegistryNotFoundError`; one holding a table of the registry's names without the
+``cardlib_registry`` marker is :class:`RegistryNotOursError`. The schema may hold other tables.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ._registry import (
     DOCUMENT_NUMBER,
     EVENTS_BACKFILL_SQL,
     EVENTS_INDEX_SQL,
+    MARKER_SQL,
     REPLACES,
     Migration,
     RegistryBusyError,
@@ -31,10 +37,13 @@ from ._registry import (
     Tx,
     card_table_sql,
     events_table_sql,
+    shown_url,
+    sync_tables_sql,
 )
 
 _TIME = "TIMESTAMPTZ"
 _MIGRATION_LOCK = 0x63617264_6C696231  # "cardlib1": the advisory lock key taken while migrating
+_SERIAL = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "cards", (card_table_sql(text_time=_TIME, blob="BYTEA"), ACTIVE_INDEX_SQL)),
@@ -42,13 +51,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "events: the holder history",
         (
-            events_table_sql(
-                text_time=_TIME, serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-            ),
+            events_table_sql(text_time=_TIME, serial=_SERIAL),
             EVENTS_INDEX_SQL,
             EVENTS_BACKFILL_SQL,
         ),
     ),
+    Migration(
+        3, "sync: conflicts and cursors", sync_tables_sql(text_time=_TIME, serial=_SERIAL)
+    ),
+    Migration(4, "cardlib_registry: the registry marker", MARKER_SQL),
 )
 
 _RULES = {
@@ -63,8 +74,9 @@ class PostgresRegistry(SqlRegistry):
 
     _for_update = " FOR UPDATE"
 
-    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, *, create: bool = False, connect_timeout: int = 10) -> None:
         super().__init__()
+        self._url = shown_url(url)
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.Error as err:
@@ -74,7 +86,7 @@ class PostgresRegistry(SqlRegistry):
                 "server runs and that it accepts this user"
             ) from err
         try:
-            self._migrate()
+            self._migrate(create=create)
         except BaseException:
             self._conn.close()
             raise
@@ -90,6 +102,17 @@ class PostgresRegistry(SqlRegistry):
 
     def lock_schema(self, tx: Tx) -> None:
         tx("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+
+    @property
+    def where(self) -> str:
+        return self._url
+
+    def _tables(self, tx: Tx) -> frozenset[str]:
+        rows = tx(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema()"
+        )
+        return frozenset(str(row[0]) for row in rows)
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Tx]:

@@ -10,6 +10,14 @@ writer on another connection or node meets the same typed error, never a driver 
 Backends (:mod:`._sqlite`, :mod:`._postgres`) supply a connection, a transaction, value
 conversion and the translation of their constraint failures; the operations are written once
 in :class:`SqlRegistry`.
+
+Nothing is created by accident: :func:`open_registry` opens an existing registry only (a
+missing SQLite file or a database without cardlib's tables is :class:`RegistryNotFoundError`);
+``open_registry(url, create=True)`` (``cardlib registry init``) creates one. A registry carries
+a marker (the ``cardlib_registry`` table, and on SQLite the ``application_id`` in the file
+header); a database that holds other tables and no marker is :class:`RegistryNotOursError`,
+refused and left unchanged. Registries made before the marker (schema version 1 or 2) are
+recognised by cardlib's own first migration row and receive the marker when they migrate.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from .._errors import (
     RegistryBusyError,
     RegistryError,
     RegistryInputError,
+    RegistryNotFoundError,
+    RegistryNotOursError,
     RegistryUnavailableError,
     SchemaTooNewError,
 )
@@ -56,6 +66,8 @@ __all__ = [
     "RegistryError",
     "RegistryEvent",
     "RegistryInputError",
+    "RegistryNotFoundError",
+    "RegistryNotOursError",
     "RegistryUnavailableError",
     "SchemaTooNewError",
     "open_registry",
@@ -210,6 +222,17 @@ class IssuanceRegistry(ABC):
     def schema_version(self) -> int:
         """The schema version of the open database."""
 
+    @property
+    def created(self) -> bool:
+        """True when this open created the registry (``open_registry(url, create=True)`` on a
+        missing file or an empty database); False when it opened an existing one."""
+        return False
+
+    @property
+    def where(self) -> str:
+        """Where the registry is, for messages and reports (a PostgreSQL password masked)."""
+        return type(self).__name__
+
     @abstractmethod
     def close(self) -> None:
         """Close the connection; the registry is unusable afterwards."""
@@ -226,17 +249,23 @@ class IssuanceRegistry(ABC):
         self.close()
 
 
-def open_registry(url: str | Path) -> IssuanceRegistry:
-    """Open (creating and migrating if needed) the registry at ``url``.
+def open_registry(url: str | Path, *, create: bool = False) -> IssuanceRegistry:
+    """Open the existing registry at ``url`` (migrating its schema if it is older).
 
     ``"sqlite:///relative/path.db"``, ``"sqlite:////absolute/path.db"`` or a :class:`Path` for
     SQLite; ``"postgresql://user@host:port/db"`` (any libpq URI; pick a schema with
     ``?options=-csearch_path%3Dname``) for PostgreSQL, which needs ``cardlib[registry]``.
+
+    A missing SQLite file, or a database (PostgreSQL: the current schema) without cardlib's
+    tables, is :class:`RegistryNotFoundError`: a mistyped URL never yields a new, empty
+    registry. ``create=True`` (``cardlib registry init``) creates the registry there instead,
+    or opens it if it exists. A database that holds tables of something else and no registry
+    marker is :class:`RegistryNotOursError` either way, left unchanged.
     """
     if isinstance(url, Path):
         from ._sqlite import SqliteRegistry
 
-        return SqliteRegistry(url)
+        return SqliteRegistry(url, create=create)
     if not isinstance(url, str):
         raise RegistryInputError(f"a registry URL is a str or a Path, got {type(url).__name__}")
     if url.startswith("sqlite:///"):
@@ -245,14 +274,34 @@ def open_registry(url: str | Path) -> IssuanceRegistry:
         path = url.removeprefix("sqlite:///")
         if not path:
             raise RegistryInputError("sqlite:/// needs a file path, e.g. sqlite:///registry.db")
-        return SqliteRegistry(Path(path))
+        return SqliteRegistry(Path(path), create=create)
     if url.startswith(("postgresql://", "postgres://")):
         from ._postgres import PostgresRegistry
 
-        return PostgresRegistry(url)
+        return PostgresRegistry(url, create=create)
     raise RegistryInputError(
         "unsupported registry URL: use sqlite:///path/to/registry.db or postgresql://..."
     )
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown in a message or a report: a PostgreSQL password (in the user
+    part or as a ``password=`` parameter) is masked."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = original = urlsplit(url)
+        if parts.password is not None:
+            host = parts.hostname or ""
+            port = f":{parts.port}" if parts.port is not None else ""
+            parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}{port}")
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if any(key == "password" for key, _ in query):
+            masked = [(key, "***" if key == "password" else value) for key, value in query]
+            parts = parts._replace(query=urlencode(masked, safe="*"))
+        return url if parts == original else urlunsplit(parts)
+    except ValueError:  # an unparsable URL: show its scheme only
+        return url.partition("://")[0] + "://***"
 
 
 # --- migrations --------------------------------------------------------------------------------
@@ -331,6 +380,59 @@ SELECT event, document_number, holder_identifier, at, reason, replaces FROM (
 ORDER BY at, rank, document_number"""
 
 
+
+def sync_tables_sql(*, text_time: str, serial: str) -> tuple[str, ...]:
+    """Version 3's sync tables (centre sync: stored conflicts, per-centre cursors) and index.
+
+    ``IF NOT EXISTS``: cardlib before version 3 created these tables on the first sync, outside
+    the migrations; such a database keeps them (and their rows) when it migrates.
+    """
+    return (
+        f"""CREATE TABLE IF NOT EXISTS sync_conflicts (
+    id                      {serial},
+    fingerprint             TEXT NOT NULL UNIQUE,
+    kind                    TEXT NOT NULL,
+    centre                  TEXT NOT NULL,
+    seq                     BIGINT NOT NULL,
+    event                   TEXT NOT NULL,
+    document_number         TEXT NOT NULL,
+    holder_identifier       TEXT NOT NULL,
+    incoming_centre         TEXT NOT NULL,
+    central_document_number TEXT,
+    central_centre          TEXT,
+    incoming_event          TEXT NOT NULL,
+    incoming_card           TEXT NOT NULL,
+    central_card            TEXT,
+    batch_sha256            TEXT NOT NULL,
+    detected_at             {text_time} NOT NULL
+)""",
+        "CREATE INDEX IF NOT EXISTS sync_conflicts_by_holder "
+        "ON sync_conflicts (holder_identifier, id)",
+        f"""CREATE TABLE IF NOT EXISTS sync_cursors (
+    centre       TEXT PRIMARY KEY,
+    last_seq     BIGINT NOT NULL CHECK (last_seq >= 0),
+    batch_sha256 TEXT NOT NULL,
+    applied_at   {text_time} NOT NULL
+)""",
+    )
+
+
+#: The registry marker: one row naming the format, written by version 4 (and so by every
+#: registry cardlib creates). A database without it (and not an unmarked registry of version 1
+#: or 2) is not opened as a registry.
+MARKER_TABLE = "cardlib_registry"
+MARKER_FORMAT = "cardlib-registry"
+MARKER_SQL = (
+    "CREATE TABLE cardlib_registry (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "format TEXT NOT NULL)",
+    "INSERT INTO cardlib_registry (id, format) VALUES (1, 'cardlib-registry')",
+)
+#: Every table a registry has; any of them without the marker means someone else's database.
+REGISTRY_TABLES = frozenset(
+    {"schema_version", "cards", "events", "sync_conflicts", "sync_cursors", MARKER_TABLE}
+)
+
+
 # --- the shared SQL implementation -------------------------------------------------------------
 
 
@@ -379,10 +481,15 @@ class SqlRegistry(IssuanceRegistry):
     """
 
     _for_update = ""  # the row-lock suffix of a SELECT (PostgreSQL: " FOR UPDATE")
+    #: True when the database belongs to the registry alone (an SQLite file): any table of
+    #: another application in it means the file is not a registry. A PostgreSQL schema may
+    #: hold other tables beside the registry's.
+    _exclusive = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version = 0
+        self._created = False
 
     # --- backend hooks ---
 
@@ -397,6 +504,15 @@ class SqlRegistry(IssuanceRegistry):
     def lock_schema(self, tx: Tx) -> None:
         """Serialise concurrent openers (and syncs) inside ``tx``: PostgreSQL takes the schema
         advisory lock; SQLite's write transaction already holds the only write lock."""
+
+    @abstractmethod
+    def _tables(self, tx: Tx) -> frozenset[str]:
+        """The names of the tables in the database (PostgreSQL: in the current schema)."""
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """The registry's location for messages (a file path, or the URL without password)."""
 
     @abstractmethod
     def broken_rule(self, err: Exception) -> str | None:
@@ -437,13 +553,62 @@ class SqlRegistry(IssuanceRegistry):
                     raise
                 raise mapped from err
 
-    def _migrate(self) -> None:
+    def _inspect(self, tx: Tx) -> bool:
+        """Whether the database holds a registry (``True``) or nothing of cardlib's yet
+        (``False``); :class:`RegistryNotOursError` when it holds something else."""
+        tables = self._tables(tx)
+        if MARKER_TABLE in tables:
+            try:
+                marked = tx("SELECT format FROM cardlib_registry") == [(MARKER_FORMAT,)]
+            except Exception:  # a table of that name with other columns: not ours
+                marked = False
+            if not marked:
+                raise self._not_ours(f"its {MARKER_TABLE} table is not cardlib's marker")
+            return True
+        if "schema_version" in tables and "cards" in tables:
+            # A registry from before the marker: cardlib's own first migration row.
+            try:
+                first = tx("SELECT description FROM schema_version WHERE version = 1")
+            except Exception:
+                first = []
+            if first == [("cards",)]:
+                return True
+        if tables & REGISTRY_TABLES:
+            found = ", ".join(sorted(tables & REGISTRY_TABLES))
+            raise self._not_ours(f"it holds table(s) named like the registry's ({found}) "
+                                 "without the registry marker")
+        if self._exclusive and tables:
+            found = ", ".join(sorted(tables)[:5])
+            raise self._not_ours(f"it holds other tables ({found})")
+        return False
+
+    def _not_ours(self, why: str) -> RegistryNotOursError:
+        return RegistryNotOursError(
+            f"{self.where} is not a cardlib issuance registry ({why}); it was left unchanged. "
+            "Check the URL; a new registry needs a database of its own (cardlib registry init)"
+        )
+
+    def _not_found(self) -> RegistryNotFoundError:
+        return RegistryNotFoundError(
+            f"no issuance registry at {self.where}; check the URL (nothing was created), or "
+            "create the registry once with `cardlib registry init URL` "
+            "(open_registry(url, create=True))"
+        )
+
+    @property
+    def created(self) -> bool:
+        return self._created
+
+    def _migrate(self, *, create: bool) -> None:
         steps = self._migrations()
         if [step.version for step in steps] != list(range(1, len(steps) + 1)):
             raise RegistryError("migration steps must be numbered 1, 2, ... without gaps")
         latest = len(steps)
         with self.transaction(write=True) as tx:
             self.lock_schema(tx)
+            exists = self._inspect(tx)
+            if not exists and not create:
+                raise self._not_found()
             tx(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 "version INTEGER PRIMARY KEY, description TEXT NOT NULL)"
@@ -463,6 +628,7 @@ class SqlRegistry(IssuanceRegistry):
                     (step.version, step.description),
                 )
         self._version = latest
+        self._created = not exists
 
     @property
     def schema_version(self) -> int:

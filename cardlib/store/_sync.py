@@ -1,9 +1,22 @@
 """Offline centres: export what a centre recorded while disconnected, apply it to the central.
 
 A centre issues into its own registry (usually SQLite) while offline. :func:`export_changes`
-reads the centre's events after a cursor (the events' ``seq``) with a snapshot of every card they
-name, as a versioned, JSON-serialisable :class:`SyncBatch` sealed by a SHA-256 content hash.
-:func:`apply_changes` applies a batch to the central registry in **one transaction**:
+reads the events about the centre's **own** cards (``centre_code`` is the centre's) after a
+cursor (the events' ``seq``) with a snapshot of every card they name, as a versioned,
+JSON-serialisable :class:`SyncBatch` sealed by a SHA-256 content hash. :func:`sign_changes`
+signs it with the centre's certified key: a COSE_Sign1 (tag 18) over the batch's canonical JSON,
+content type :data:`CONTENT_TYPE`. The batch carries its own proof: the central accepts it only
+through :func:`apply_changes`, which first checks it (:func:`open_changes`) against the
+root-signed trust list, before anything is read into the registry:
+
+* the signature verifies with the key of a centre certificate in the trust list (so issued by
+  the root), fresh, inside its validity window and not revoked
+  (:class:`SyncBatchSignatureError`, :class:`SyncSignerUntrustedError`);
+* that certificate certifies the batch's centre, and every card in the batch is that centre's:
+  its ``centre_code`` is the batch's centre and its kid one of that centre's certificates in the
+  trust list (:class:`SyncForeignCardError`; the whole batch is refused, nothing applied).
+
+A verified batch is applied to the central registry in **one transaction**:
 
 * an incoming card already held with identical issuance content is *skipped* (re-sending a
   batch is harmless); a revocation already held with the same time and reason likewise;
@@ -15,8 +28,11 @@ name, as a versioned, JSON-serialisable :class:`SyncBatch` sealed by a SHA-256 c
 * the central remembers, per centre, the last cursor it applied (``sync_cursors``); a batch that
   starts after it is refused (:class:`SyncGapError`), so no event is skipped between batches.
 
-Both tables are created here (``CREATE TABLE IF NOT EXISTS``, in the batch's transaction) rather
-than by a registry migration. This module works through the transaction seam of
+Both tables are created by the registry's schema migration 3 (both backends). A card that
+supersedes a card of *another* centre is sent without that card (a centre's batch holds only its
+own cards), and the central stores it as a ``supersedes_other_centre`` conflict instead of
+revoking another centre's card on this centre's word. This module works through the
+transaction seam of
 :class:`~._registry.SqlRegistry` (``transaction``, ``select_card``, ``insert_card``, ...), so it
 works with the SQLite and PostgreSQL registries and refuses any other
 :class:`~._registry.IssuanceRegistry`.
@@ -30,20 +46,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as _replace
 from datetime import UTC, datetime
-from typing import Literal, cast, get_args
+from typing import Final, Literal, cast, get_args
 
 from .._errors import (
+    CardError,
     DocumentNumberReusedError,
     HolderHasActiveCardError,
     RegistryBusyError,
     RegistryError,
     RegistryInputError,
     SyncBatchInvalidError,
+    SyncBatchSignatureError,
     SyncBatchTamperedError,
     SyncError,
+    SyncForeignCardError,
     SyncGapError,
+    SyncSignerUntrustedError,
     SyncUnsupportedError,
 )
+from .._limits import DEFAULT_LIMITS
+from ..codec import _cose
+from ..keys import BY_NAME, Signer
+from ..trust import CentreCertificate, TrustList
 from ._registry import (
     EVENTS,
     KINDS,
@@ -62,25 +86,39 @@ from ._registry import (
 
 __all__ = [
     "CONFLICT_KINDS",
+    "CONTENT_TYPE",
     "FORMAT",
     "FORMAT_VERSION",
+    "MAX_SIGNED_BATCH_BYTES",
     "SyncBatch",
     "SyncBatchInvalidError",
+    "SyncBatchSignatureError",
     "SyncBatchTamperedError",
     "SyncChange",
     "SyncConflict",
     "SyncError",
+    "SyncForeignCardError",
     "SyncGapError",
     "SyncReport",
+    "SyncSignerUntrustedError",
     "SyncUnsupportedError",
+    "VerifiedSyncBatch",
     "apply_changes",
     "export_changes",
     "list_conflicts",
+    "open_changes",
+    "sign_changes",
     "sync_cursor",
 ]
 
 FORMAT = "cardlib-sync"
-FORMAT_VERSION = 1
+#: 2: signed by the centre (COSE_Sign1), only the centre's own cards. Version 1 was unsigned.
+FORMAT_VERSION = 2
+#: The COSE content type (protected header label 3) of a signed batch.
+CONTENT_TYPE: Final = "application/vnd.cardlib.sync-batch+json"
+#: The largest signed batch :func:`open_changes` reads (export in chunks with ``limit``).
+MAX_SIGNED_BATCH_BYTES: Final = 256 * 1024 * 1024
+_HEADER_CONTENT_TYPE = 3
 
 ConflictKind = Literal[
     "document_number_reused",  # the central holds another card under this document number
@@ -88,6 +126,7 @@ ConflictKind = Literal[
     "unknown_card",  # a revocation of / successor to a card the central does not hold as sent
     "card_superseded",  # a successor to a card the central saw superseded by another card
     "revoked_differently",  # the central revoked the card already, at another time or reason
+    "supersedes_other_centre",  # a successor to another centre's card (not in this batch)
 ]
 CONFLICT_KINDS: tuple[ConflictKind, ...] = get_args(ConflictKind)
 
@@ -145,6 +184,7 @@ class SyncReport:
     conflicts: tuple[SyncConflict, ...]
     cursor: int
     batch_sha256: str
+    signer_kid: bytes  # the kid of the centre certificate that signed the batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +192,9 @@ class SyncBatch:
     """A centre's events in ``(since, until]`` and the cards they name, sealed by a hash.
 
     Build one with :func:`export_changes` or :meth:`from_json`; construction checks the
-    structure and the content hash (:class:`SyncBatchTamperedError`). The hash detects damage
-    and edits in transit; it is not a signature (anyone can recompute it).
+    structure and the content hash (:class:`SyncBatchTamperedError`). The hash detects damage;
+    it is not a signature (anyone can recompute it): the central takes a batch only signed by
+    the centre (:func:`sign_changes`, checked by :func:`open_changes`).
     """
 
     centre: str
@@ -234,17 +275,20 @@ _EXPORT_SQL = """SELECT e.seq, e.event, e.document_number, e.holder_identifier, 
     o.payload_sha256, o.kind, o.status, o.revoked_at, o.revocation_reason, o.replaces
     FROM events e JOIN cards c ON c.document_number = e.document_number
     LEFT JOIN cards o ON o.document_number = c.replaces
-    WHERE e.seq > ? ORDER BY e.seq"""
+    WHERE e.seq > ? AND c.centre_code = ? ORDER BY e.seq"""
 
 
 def export_changes(
     centre_registry: IssuanceRegistry, *, centre: str, since: int, limit: int | None = None
 ) -> SyncBatch:
-    """The events the centre recorded after ``since`` (at most ``limit`` of them, oldest first)
-    and a snapshot of every card they name (and of the card each new card supersedes).
+    """The events about the centre's own cards (``centre_code == centre``) recorded after
+    ``since`` (at most ``limit`` of them, oldest first) and a snapshot of every card they name
+    (and of the card each new card supersedes, when that card is the centre's too).
 
-    ``centre`` names the sending centre at the central (its cursor is kept under that name).
-    Send the batch, then export again from the report's ``cursor`` (or :func:`sync_cursor`).
+    ``centre`` names the sending centre at the central (its cursor is kept under that name); a
+    registry that also holds other centres' cards sends none of them. Sign the batch
+    (:func:`sign_changes`), send it, then export again from the report's ``cursor`` (or
+    :func:`sync_cursor`).
     """
     registry = _sql(centre_registry)
     if not isinstance(centre, str) or not centre.strip():
@@ -255,7 +299,7 @@ def export_changes(
         if limit == 0:
             raise RegistryInputError("limit must be at least 1 (or None for every event)")
     sql = _EXPORT_SQL + ("" if limit is None else " LIMIT ?")
-    params: tuple[object, ...] = (since,) if limit is None else (since, limit)
+    params: tuple[object, ...] = (since, centre) if limit is None else (since, centre, limit)
     with registry.transaction(write=False) as tx:
         rows = tx(sql, params)
     events: list[RegistryEvent] = []
@@ -266,7 +310,8 @@ def export_changes(
         cards[card.document_number] = card
         if row[19] is not None:
             old = registry.card_from_row(row[19:31])
-            cards.setdefault(old.document_number, old)
+            if old.centre_code == centre:  # another centre's card is never in this batch
+                cards.setdefault(old.document_number, old)
     until = events[-1].seq if events else since
     return SyncBatch(
         centre=centre,
@@ -280,32 +325,183 @@ def export_changes(
 # --- apply (at the central) --------------------------------------------------------------------
 
 
-def apply_changes(
-    central_registry: IssuanceRegistry, batch: SyncBatch, *, now: datetime
-) -> SyncReport:
-    """Apply a centre's batch to the central registry, in one transaction.
+def sign_changes(batch: SyncBatch, signer: Signer) -> bytes:
+    """The batch signed by its centre: a COSE_Sign1 (tag 18) whose payload is the batch's
+    canonical JSON (:meth:`SyncBatch.to_json`, keys sorted, no spaces, UTF-8) and whose
+    protected header is ``{1: alg, 3: CONTENT_TYPE, 4: kid}``.
 
-    Idempotent: what the central already holds identically is skipped. Conflicts are stored in
-    ``sync_conflicts`` and reported, never dropped. Raises :class:`SyncBatchTamperedError` for a
-    batch whose content no longer matches its hash, :class:`SyncGapError` when events between
-    the central's cursor for this centre and ``batch.since`` are missing, and
+    Sign with the centre's certified key (:class:`cardlib.trust.CertifiedSigner`, kid = the
+    certificate's): the central finds that certificate in its trust list by the kid, and refuses
+    the batch unless it certifies ``batch.centre`` (:func:`open_changes`).
+    """
+    if not isinstance(batch, SyncBatch):
+        raise RegistryInputError(f"sign_changes takes a SyncBatch, got {type(batch).__name__}")
+    algorithm = BY_NAME.get(signer.algorithm)
+    kid = signer.kid
+    if algorithm is None or not isinstance(kid, bytes) or not kid:
+        raise RegistryInputError(
+            "the signer must be a centre key (EdDSA or ES256) named by its certificate kid "
+            "(cardlib.trust.CertifiedSigner)"
+        )
+    payload = _dumps(batch.to_json()).encode("utf-8")
+    protected = _cose.encode_header(
+        {_cose.HEADER_ALG: algorithm.cose_id, _HEADER_CONTENT_TYPE: CONTENT_TYPE,
+         _cose.HEADER_KID: kid}
+    )
+    signature = signer.sign(_cose.sig_structure(protected, payload))
+    return _cose.encode(protected, {}, payload, signature)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedSyncBatch:
+    """What :func:`open_changes` returns: the batch, and the centre certificate that signed it
+    (checked against the trust list)."""
+
+    batch: SyncBatch
+    signer: CentreCertificate
+
+
+def open_changes(data: bytes, *, trust_list: TrustList, now: datetime) -> VerifiedSyncBatch:
+    """Check a signed batch (:func:`sign_changes`) before anything in it is used.
+
+    ``trust_list`` is the root-signed trust list, loaded and checked against the pinned root
+    (:func:`cardlib.trust.load_trust_list`). In order: the batch names a certificate of the list
+    by its kid (:class:`SyncSignerUntrustedError` otherwise); the list is fresh at ``now`` and
+    the certificate inside its validity window and not revoked (idem); the signature verifies
+    with the certificate's key (:class:`SyncBatchSignatureError`); the payload is a well-formed
+    batch (:class:`SyncBatchInvalidError`, :class:`SyncBatchTamperedError`) of the centre the
+    certificate certifies (:class:`SyncSignerUntrustedError`) whose every card is that
+    centre's: its ``centre_code``, and a kid of one of the centre's certificates in the list
+    (:class:`SyncForeignCardError`).
+    """
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise RegistryInputError(f"now must be a timezone-aware datetime (UTC), got {now!r}")
+    if not isinstance(data, bytes):
+        raise RegistryInputError(
+            f"a signed sync batch is bytes (sign_changes), got {type(data).__name__}"
+        )
+    if len(data) > MAX_SIGNED_BATCH_BYTES:
+        raise SyncBatchInvalidError(
+            f"the signed batch has {len(data)} bytes, over {MAX_SIGNED_BATCH_BYTES}; export in "
+            "smaller batches (export_changes(..., limit=N))"
+        )
+    try:
+        message = _cose.decode(data, DEFAULT_LIMITS)
+    except CardError as err:
+        raise SyncBatchSignatureError(
+            f"this is not a signed sync batch, or it is damaged ({err.message}); sign batches "
+            "with the centre's key (cardlib sync --key ... --certificate ...)"
+        ) from None
+    header = message.protected_header
+    if message.envelope != "tag18" or header.get(_HEADER_CONTENT_TYPE) != CONTENT_TYPE:
+        raise SyncBatchSignatureError(
+            f"this COSE message is not a signed sync batch (a COSE_Sign1, tag 18, of content "
+            f"type {CONTENT_TYPE!r})"
+        )
+    kid = header.get(_cose.HEADER_KID)
+    signer = next((c for c in trust_list.centres if c.kid == kid), None)
+    if signer is None:
+        shown = kid.hex() if isinstance(kid, bytes) else repr(kid)[:40]
+        raise SyncSignerUntrustedError(
+            f"the batch is signed by key {shown}, which is not a centre certificate in the "
+            f"trust list (sequence {trust_list.sequence}); sign with the centre's certified key "
+            "(--key with its --certificate) listed in the current trust list"
+        )
+    _check_signer(signer, trust_list, now)
+    if header.get(_cose.HEADER_ALG) != BY_NAME[signer.public_key.algorithm].cose_id:
+        raise SyncBatchSignatureError(
+            f"the batch's algorithm is not the {signer.public_key.algorithm} of centre "
+            f"{signer.centre_code}'s certificate {signer.kid.hex()}"
+        )
+    try:
+        signer.public_key.verify(
+            message.signature, _cose.sig_structure(message.protected, message.payload)
+        )
+    except CardError as err:
+        raise SyncBatchSignatureError(
+            f"the batch's signature does not verify with the key of centre "
+            f"{signer.centre_code}'s certificate {signer.kid.hex()}: it was altered after it "
+            "was signed, or signed by another key; nothing was applied"
+        ) from err
+    # --- signed by a listed, valid centre key from here on ---
+    try:
+        document = json.loads(message.payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise SyncBatchInvalidError(f"the signed batch is not JSON ({err})") from None
+    batch = SyncBatch.from_json(document)
+    if batch.centre != signer.centre_code:
+        raise SyncSignerUntrustedError(
+            f"the batch of centre {batch.centre!r} is signed by the certificate of centre "
+            f"{signer.centre_code!r} ({signer.kid.hex()}); a centre signs only its own batches"
+        )
+    _check_cards(batch, trust_list)
+    return VerifiedSyncBatch(batch, signer)
+
+
+def _check_signer(signer: CentreCertificate, trust_list: TrustList, now: datetime) -> None:
+    """The certificate may sign a batch at ``now``: a fresh list, inside its window, not
+    revoked."""
+    if now > trust_list.next_update:
+        raise SyncSignerUntrustedError(
+            f"the trust list (sequence {trust_list.sequence}) was due for an update on "
+            f"{trust_list.next_update.isoformat()}; load the current trust list"
+        )
+    try:
+        signer.check_valid_at(now)
+    except CardError as err:
+        raise SyncSignerUntrustedError(
+            f"the batch's signing certificate cannot sign now ({err.message})"
+        ) from err
+    revocation = trust_list.revoked.get(signer.kid)
+    if revocation is not None and revocation.at <= now:
+        raise SyncSignerUntrustedError(
+            f"the key of centre {signer.centre_code}'s certificate {signer.kid.hex()} was "
+            f"revoked on {revocation.at.isoformat()} ({revocation.reason}); sign with the "
+            "centre's current key"
+        )
+
+
+def _check_cards(batch: SyncBatch, trust_list: TrustList) -> None:
+    """Every card of the batch is its centre's: the centre code, and a key of that centre."""
+    kids = {c.kid for c in trust_list.centres if c.centre_code == batch.centre}
+    for card in batch.cards:
+        if card.centre_code != batch.centre:
+            raise SyncForeignCardError(
+                f"card {card.document_number} was issued by centre {card.centre_code!r}, not by "
+                f"{batch.centre!r} that sent the batch; a centre sends only its own cards, so "
+                "the whole batch was refused (export it again with this cardlib)"
+            )
+        if card.kid not in kids:
+            raise SyncForeignCardError(
+                f"card {card.document_number} names signing key {card.kid.hex()}, which is not "
+                f"a certificate of centre {batch.centre!r} in the trust list; the whole batch "
+                "was refused"
+            )
+
+
+def apply_changes(
+    central_registry: IssuanceRegistry,
+    signed: bytes,
+    *,
+    trust_list: TrustList,
+    now: datetime,
+) -> SyncReport:
+    """Check a centre's signed batch (:func:`open_changes`), then apply it to the central
+    registry, in one transaction.
+
+    A batch that fails a check is refused whole with its typed error, before the registry is
+    touched. Idempotent: what the central already holds identically is skipped. Conflicts are
+    stored in ``sync_conflicts`` and reported, never dropped. Raises :class:`SyncGapError` when
+    events between the central's cursor for this centre and ``batch.since`` are missing, and
     :class:`~._registry.RegistryBusyError` when another writer recorded a colliding card while
     the batch was applied (nothing of the batch was applied then; send it again).
     """
     registry = _sql(central_registry)
-    if not isinstance(batch, SyncBatch):
-        raise RegistryInputError(f"apply_changes takes a SyncBatch, got {type(batch).__name__}")
-    if not isinstance(now, datetime) or now.utcoffset() is None:
-        raise RegistryInputError(f"now must be a timezone-aware datetime (UTC), got {now!r}")
-    expected = _digest(batch._body())
-    if batch.content_sha256 != expected:  # altered after construction
-        raise SyncBatchTamperedError(
-            f"the batch from centre {batch.centre!r} was altered after it was sealed; "
-            "export it again at the centre"
-        )
+    verified = open_changes(signed, trust_list=trust_list, now=now)
+    batch = verified.batch
     try:
         with registry.transaction(write=True) as tx:
-            _prepare(registry, tx)
+            registry.lock_schema(tx)  # one sync at a time (PostgreSQL; SQLite: the write lock)
             stored = _stored_cursor(tx, batch.centre)
             if batch.since > stored:
                 raise SyncGapError(
@@ -313,7 +509,7 @@ def apply_changes(
                     f"but this batch starts after {batch.since}; events {stored + 1} to "
                     f"{batch.since} would be lost: export again with since={stored}"
                 )
-            report = _Applier(registry, tx, batch, now).run()
+            report = _Applier(registry, tx, batch, now, verified.signer.kid).run()
             _store_cursor(registry, tx, batch, max(stored, batch.until), now)
             return _replace(report, cursor=max(stored, batch.until))
     except RegistryError as err:
@@ -333,11 +529,14 @@ def apply_changes(
 class _Applier:
     """Applies one batch's events inside the transaction ``tx``."""
 
-    def __init__(self, registry: SqlRegistry, tx: Tx, batch: SyncBatch, now: datetime) -> None:
+    def __init__(
+        self, registry: SqlRegistry, tx: Tx, batch: SyncBatch, now: datetime, signer_kid: bytes
+    ) -> None:
         self.registry = registry
         self.tx = tx
         self.batch = batch
         self.now = now
+        self.signer_kid = signer_kid
         self.cards = {card.document_number: card for card in batch.cards}
         self.applied: list[SyncChange] = []
         self.skipped: list[SyncChange] = []
@@ -356,6 +555,7 @@ class _Applier:
             conflicts=tuple(self.conflicts),
             cursor=self.batch.until,
             batch_sha256=self.batch.content_sha256,
+            signer_kid=self.signer_kid,
         )
 
     def _change(self, event: RegistryEvent) -> SyncChange:
@@ -382,6 +582,12 @@ class _Applier:
             return
         new = _replace(incoming, status="active", revoked_at=None, revocation_reason=None)
         old: IssuedCard | None = None
+        if incoming.replaces is not None and incoming.replaces not in self.cards:
+            # It supersedes another centre's card: not revoked on this centre's word.
+            self._conflict(
+                "supersedes_other_centre", event, incoming, self._select(incoming.replaces)
+            )
+            return
         if incoming.replaces is not None:
             old = self._select(incoming.replaces)
             sent = self.cards[incoming.replaces]
@@ -499,8 +705,7 @@ def list_conflicts(
     if holder_identifier is not None:
         sql += " WHERE holder_identifier = ?"
         params = (holder_identifier,)
-    with registry.transaction(write=True) as tx:
-        _prepare(registry, tx)
+    with registry.transaction(write=False) as tx:
         rows = tx(sql + " ORDER BY id", params)
     return tuple(_stored_conflict(registry, row) for row in rows)
 
@@ -529,60 +734,11 @@ def sync_cursor(central_registry: IssuanceRegistry, centre: str) -> int:
     """The cursor up to which the central applied ``centre``'s events (0: never synced); a
     centre that lost its own cursor exports from here."""
     registry = _sql(central_registry)
-    with registry.transaction(write=True) as tx:
-        _prepare(registry, tx)
+    with registry.transaction(write=False) as tx:
         return _stored_cursor(tx, centre)
 
 
-# --- the sync tables ---------------------------------------------------------------------------
-
-
-def _dialect(registry: SqlRegistry) -> tuple[str, str]:
-    """(time column type, serial primary key) for the registry's backend."""
-    from ._sqlite import SqliteRegistry
-
-    if isinstance(registry, SqliteRegistry):
-        return "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"
-    return "TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-
-
-def _prepare(registry: SqlRegistry, tx: Tx) -> None:
-    """Serialise syncs (PostgreSQL: the registry's schema advisory lock; SQLite: the write lock
-    already held) and create the sync tables if missing."""
-    registry.lock_schema(tx)
-    time, serial = _dialect(registry)
-    tx(
-        f"""CREATE TABLE IF NOT EXISTS sync_conflicts (
-    id                      {serial},
-    fingerprint             TEXT NOT NULL UNIQUE,
-    kind                    TEXT NOT NULL,
-    centre                  TEXT NOT NULL,
-    seq                     BIGINT NOT NULL,
-    event                   TEXT NOT NULL,
-    document_number         TEXT NOT NULL,
-    holder_identifier       TEXT NOT NULL,
-    incoming_centre         TEXT NOT NULL,
-    central_document_number TEXT,
-    central_centre          TEXT,
-    incoming_event          TEXT NOT NULL,
-    incoming_card           TEXT NOT NULL,
-    central_card            TEXT,
-    batch_sha256            TEXT NOT NULL,
-    detected_at             {time} NOT NULL
-)"""
-    )
-    tx(
-        "CREATE INDEX IF NOT EXISTS sync_conflicts_by_holder "
-        "ON sync_conflicts (holder_identifier, id)"
-    )
-    tx(
-        f"""CREATE TABLE IF NOT EXISTS sync_cursors (
-    centre       TEXT PRIMARY KEY,
-    last_seq     BIGINT NOT NULL CHECK (last_seq >= 0),
-    batch_sha256 TEXT NOT NULL,
-    applied_at   {time} NOT NULL
-)"""
-    )
+# --- the sync tables (created by the registry's migration 3) ------------------------------------
 
 
 def _stored_cursor(tx: Tx, centre: str) -> int:
@@ -685,8 +841,8 @@ def _check_structure(batch: SyncBatch) -> None:
                 raise bad(f"revocation {event.seq} has no reason")
         elif event.event != card.kind or event.replaces != card.replaces:
             raise bad(f"event {event.seq} does not match card {card.document_number!r}")
-        elif card.replaces is not None and card.replaces not in cards:
-            raise bad(f"card {card.document_number!r} supersedes a card missing from the batch")
+        # A superseded card missing from the batch is another centre's (never sent): the
+        # central stores such a successor as a conflict.
 
 
 def _digest(value: object) -> str:

@@ -19,6 +19,7 @@ from ._certs import (
     certify_centre,
     check_centre_certificate,
     check_root_key,
+    check_signing_certificate,
     create_root,
     kid_for_certificate,
     root_public_key,
@@ -26,19 +27,21 @@ from ._certs import (
 from ._signed import open_root_signed, sign_root_document
 from ._signer import CertifiedSigner
 from ._trustlist import CONTENT_TYPE as TRUST_LIST_CONTENT_TYPE
-from ._trustlist import TrustList, load_trust_list, publish_trust_list
+from ._trustlist import KeyRevocation, TrustList, load_trust_list, publish_trust_list
 
 __all__ = [
     "CARD_SIGNING_EKU",
     "TRUST_LIST_CONTENT_TYPE",
     "CentreCertificate",
     "CertifiedSigner",
+    "KeyRevocation",
     "TrustList",
     "certificate_der",
     "certificate_pem",
     "certify_centre",
     "check_centre_certificate",
     "check_root_key",
+    "check_signing_certificate",
     "create_root",
     "kid_for_certificate",
     "load_trust_list",

@@ -351,6 +351,36 @@ def check_centre_certificate(
     cert = _load(der, what)
     _check_issued_by(cert, root, what)
     # --- signed by the pinned root from here on ---
+    centre = _centre_profile(cert, der)
+    if now is not None:
+        centre.check_valid_at(now)
+    return centre
+
+
+def check_signing_certificate(
+    der: bytes, public_key: PublicKey, *, now: datetime, root_der: bytes | None = None
+) -> CentreCertificate:
+    """Before a printing station signs with a certified key: the certificate is a centre's
+    card-signing certificate (not the root, not any CA), certifies exactly ``public_key`` and
+    is valid at ``now``; with ``root_der``, it is also issued by that root. Raises
+    :class:`CertificateInvalidError`, :class:`CertificateExpiredError` or
+    :class:`CertificateNotYetValidError`: nothing is signed with a certificate that would make
+    the card fail."""
+    if root_der is not None:
+        centre = check_centre_certificate(der, root_der)
+    else:
+        centre = _centre_profile(_load(der, "centre certificate"), der)
+    if not isinstance(public_key, PublicKey) or centre.public_key.spki_der != public_key.spki_der:
+        raise CertificateInvalidError(
+            f"the signing key does not match the certificate of centre {centre.centre_code} "
+            "(another key, or another centre's certificate); nothing was signed")
+    centre.check_valid_at(now)
+    return centre
+
+
+def _centre_profile(cert: x509.Certificate, der: bytes) -> CentreCertificate:
+    """The centre-certificate profile (once the issuer is checked, or when signing locally)."""
+    what = "centre certificate"
     _check_critical(cert, what)
     if _extension(cert, x509.BasicConstraints, what).value.ca:
         raise CertificateInvalidError("a centre certificate must not be a CA (CA=true); refused")
@@ -371,7 +401,7 @@ def check_centre_certificate(
         raise CertificateInvalidError(
             "a centre certificate's subject must hold exactly one OU with the centre code"
         )
-    centre = CentreCertificate(
+    return CentreCertificate(
         public_key=_cardlib_key(cert, what),
         kid=kid_for_certificate(der),
         centre_code=code,
@@ -379,9 +409,17 @@ def check_centre_certificate(
         not_after=cert.not_valid_after_utc,
         der=der,
     )
-    if now is not None:
-        centre.check_valid_at(now)
-    return centre
+
+
+def certificate_centre(der: bytes) -> str | None:
+    """The centre code a certificate names (its single OU), or None (unreadable, no OU)."""
+    try:
+        units = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(
+            NameOID.ORGANIZATIONAL_UNIT_NAME)
+    except (ValueError, TypeError):
+        return None
+    code = units[0].value if len(units) == 1 else None
+    return code if isinstance(code, str) else None
 
 
 def certificate_pem(der: bytes) -> bytes:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..keys import PrivateKey
-from ._certs import kid_for_certificate
+from ._certs import certificate_centre, check_signing_certificate, kid_for_certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,21 @@ class CertifiedSigner:
 
     key: PrivateKey
     certificate_der: bytes
+    #: The centre the certificate names (its OU), or None if the certificate cannot be read;
+    #: ``cardlib.issue`` refuses a record naming another centre (``signer_mismatch``).
+    centre_code: str | None = field(init=False, default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "centre_code", certificate_centre(self.certificate_der))
+
+    @classmethod
+    def checked(cls, key: PrivateKey, certificate_der: bytes, *, now: datetime,
+                root_der: bytes | None = None) -> CertifiedSigner:
+        """A signer whose certificate was checked first (:func:`check_signing_certificate`):
+        a centre's card-signing certificate for exactly this key, valid at ``now``, and with
+        ``root_der`` issued by that root. The plain constructor checks nothing."""
+        check_signing_certificate(certificate_der, key.public_key, now=now, root_der=root_der)
+        return cls(key, certificate_der)
 
     @property
     def algorithm(self) -> str:

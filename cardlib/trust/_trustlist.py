@@ -15,11 +15,13 @@ Wire format: a COSE_Sign1 (tag 18) signed by the root key.
   2       issued            uint, seconds since 1970 (UTC)
   3       next_update       uint, seconds since 1970; after it the list is *stale*, not invalid
   4       centres           array of bstr, each a centre certificate (DER), no two with one kid
-  5       revoked           array of ``[kid (bstr), revoked_at (uint seconds)]`` pairs, sorted by
-                            kid, no kid twice
+  5       revoked           array of ``[kid (bstr), revoked_at (uint seconds), reason (uint)]``
+                            triples, sorted by kid, no kid twice, each kid one of the centres';
+                            reason 1 = compromised (every card of the key is refused, whatever
+                            its date), 2 = superseded (cards signed before revoked_at stay valid)
   ======  ================  =====================================================================
 
-  Label 5 is an array of pairs rather than a ``{kid: revoked_at}`` map because cardlib's strict
+  Label 5 is an array of triples rather than a ``{kid: …}`` map because cardlib's strict
   CBOR decoder admits only integer and text map keys (a kid is a byte string).
 
 Loading verifies the COSE signature with the pinned root's key **before** the payload is
@@ -35,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .._errors import (
     InputTooLargeError,
@@ -66,6 +68,30 @@ _MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z
 
 
 
+KeyRevocationReason = Literal["compromised", "superseded"]
+_REASON_CODES: Final[dict[str, int]] = {"compromised": 1, "superseded": 2}
+_REASONS: Final[dict[int, KeyRevocationReason]] = {1: "compromised", 2: "superseded"}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRevocation:
+    """A centre key's revocation: since when, and why.
+
+    ``compromised``: someone else may hold the key, and the card's own signing time (iat) is
+    set by whoever signs, so EVERY card of that key is refused whatever its date (its holders
+    get new cards). ``superseded``: the key was retired in good order (rotation, centre
+    closed); cards it signed before ``at`` stay valid.
+    """
+
+    at: datetime
+    reason: KeyRevocationReason
+
+    def __post_init__(self) -> None:
+        if self.reason not in _REASON_CODES:
+            raise TrustInputError("a key revocation's reason is 'compromised' or 'superseded'")
+        _seconds(self.at, "revoked_at")
+
+
 @dataclass(frozen=True, slots=True)
 class TrustList:
     """A trust list verified against the pinned root.
@@ -78,7 +104,7 @@ class TrustList:
     issued: datetime
     next_update: datetime
     centres: tuple[CentreCertificate, ...]
-    revoked: Mapping[bytes, datetime]
+    revoked: Mapping[bytes, KeyRevocation]
     stale: bool
 
     def trust_store(self) -> TrustStore:
@@ -94,7 +120,8 @@ class TrustList:
         return TrustStore(
             dataclasses.replace(centre.public_key, kid=centre.kid, label=centre.centre_code,
                                 valid_from=centre.not_before, valid_until=centre.not_after,
-                                revoked_at=self.revoked.get(centre.kid))
+                                revoked_at=_at(self.revoked.get(centre.kid)),
+                                revocation_reason=_why(self.revoked.get(centre.kid)))
             for centre in self.centres
         )
 
@@ -124,7 +151,7 @@ def publish_trust_list(
     sequence: int,
     issued: datetime,
     next_update: datetime,
-    revoked: Mapping[bytes, datetime] | None = None,
+    revoked: Mapping[bytes, KeyRevocation] | None = None,
 ) -> bytes:
     """Sign a trust list with the root key and return its COSE_Sign1 bytes.
 
@@ -145,12 +172,16 @@ def publish_trust_list(
             raise TrustInputError(f"centre certificate {kid.hex()} is listed twice")
         kids.add(kid)
     gone: list[list[Any]] = []
-    for kid, when in sorted((revoked or {}).items()):
-        if not isinstance(kid, bytes) or not 0 < len(kid) <= DEFAULT_LIMITS.max_kid_bytes:
-            raise TrustInputError(
-                f"a revoked kid must be 1-{DEFAULT_LIMITS.max_kid_bytes} bytes"
-            )
-        gone.append([kid, _seconds(when, "revoked_at")])
+    for kid, revocation in sorted((revoked or {}).items()):
+        if not isinstance(kid, bytes) or kid not in kids:
+            shown = kid.hex() if isinstance(kid, bytes) else repr(kid)[:40]
+            raise TrustInputError(f"the revoked kid {shown} is not the kid of a centre "
+                                  "certificate in this list (a revocation names a listed key)")
+        if not isinstance(revocation, KeyRevocation):
+            raise TrustInputError("a key revocation is a KeyRevocation(at, reason) with reason "
+                                  "'compromised' or 'superseded'")
+        gone.append([kid, _seconds(revocation.at, "revoked_at"),
+                     _REASON_CODES[revocation.reason]])
     body = {SEQUENCE: sequence, ISSUED: start, NEXT_UPDATE: end, CENTRES: list(centres),
             REVOKED: gone}
     return sign_root_document(root_key, root_der, content_type=CONTENT_TYPE,
@@ -199,6 +230,10 @@ def load_trust_list(
         )
     centres = _centres(body[CENTRES], root_der)
     revoked = _revoked(body[REVOKED], limits)
+    unknown = set(revoked) - {centre.kid for centre in centres}
+    if unknown:
+        raise TrustListError(f"the trust list revokes kid {min(unknown).hex()}, which is not "
+                             "the kid of any centre it lists")
     return TrustList(
         sequence=sequence,
         issued=_stamp(issued),
@@ -223,17 +258,29 @@ def _centres(items: object, root_der: bytes) -> tuple[CentreCertificate, ...]:
     return tuple(found)
 
 
-def _revoked(items: object, limits: Limits) -> Mapping[bytes, datetime]:
+def _revoked(items: object, limits: Limits) -> Mapping[bytes, KeyRevocation]:
     if type(items) is not list:
-        raise TrustListError("the trust list's revoked entries must be an array of pairs")
-    revoked: dict[bytes, datetime] = {}
-    for pair in items:
-        if type(pair) is not list or len(pair) != 2:
-            raise TrustListError("a revoked entry is a pair [kid, revoked_at]")
-        kid, when = pair
+        raise TrustListError("the trust list's revoked entries must be an array of triples")
+    revoked: dict[bytes, KeyRevocation] = {}
+    for entry in items:
+        if type(entry) is not list or len(entry) != 3:
+            raise TrustListError("a revoked entry is a triple [kid, revoked_at, reason]")
+        kid, when, why = entry
         if type(kid) is not bytes or not 0 < len(kid) <= limits.max_kid_bytes:
             raise TrustListError(f"a revoked kid must be 1-{limits.max_kid_bytes} bytes")
         if kid in revoked:
             raise TrustListError(f"kid {kid.hex()} is revoked twice")
-        revoked[kid] = _stamp(_uint(when, "revocation time", _MAX_TIME))
+        reason = _REASONS.get(why) if type(why) is int else None
+        if reason is None:
+            raise TrustListError("a key revocation's reason is 1 (compromised) or 2 "
+                                 "(superseded)")
+        revoked[kid] = KeyRevocation(_stamp(_uint(when, "revocation time", _MAX_TIME)), reason)
     return MappingProxyType(revoked)
+
+
+def _at(revocation: KeyRevocation | None) -> datetime | None:
+    return None if revocation is None else revocation.at
+
+
+def _why(revocation: KeyRevocation | None) -> str | None:
+    return None if revocation is None else revocation.reason
