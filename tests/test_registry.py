@@ -733,3 +733,43 @@ def test_events_since_for_the_audit_log(registry: IssuanceRegistry) -> None:
     assert [e.event for e in everything] == ["issue", "revocation"]
     assert registry.events_since(everything[0].seq) == everything[1:]
     assert registry.events_since(everything[-1].seq) == ()
+
+
+@pytest.mark.parametrize("conflict", ["document_number", "holder"])
+def test_two_writers_racing_for_one_card_lose_with_one_code(backend: Backend,
+                                                            conflict: str) -> None:
+    """Two writers (each with its own connection, as two processes have) record clashing cards
+    at the same instant: one wins, and the loser gets the same typed code every time, whether
+    its pre-check or the database's constraint caught it."""
+    backend.create().close()
+    expected = {"document_number": "document_number_reused",
+                "holder": "holder_has_active_card"}[conflict]
+    rounds = 15
+    registries = [backend.open(), backend.open()]
+    try:
+        for round_ in range(rounds):
+            gate = threading.Barrier(2)
+            outcomes: list[str] = []
+
+            def write(side: int, round_: int = round_, gate: threading.Barrier = gate,
+                      outcomes: list[str] = outcomes) -> None:
+                number = (f"LY{round_:05d}" if conflict == "document_number"
+                          else f"LY{round_:03d}{side:02d}")
+                holder = (f"NIN-{round_}-{side}" if conflict == "document_number"
+                          else f"NIN-{round_}")
+                gate.wait()
+                try:
+                    registries[side].record_issue(card(number, holder))
+                    outcomes.append("ok")
+                except CardError as err:
+                    outcomes.append(err.code)
+
+            writers = [threading.Thread(target=write, args=(side,)) for side in (0, 1)]
+            for writer in writers:
+                writer.start()
+            for writer in writers:
+                writer.join()
+            assert sorted(outcomes) == sorted(["ok", expected]), (round_, outcomes)
+    finally:
+        for registry in registries:
+            registry.close()
