@@ -85,10 +85,16 @@ def test_issue_checks_the_certificate_before_signing(capsys: pytest.CaptureFixtu
         "another root": ([*_signer(pki), "--root", str(pki["other"])], ISSUE_AT,
                          "certificate_invalid", 2),
     }
+    registry = f"sqlite:///{base / 'issue-checks.db'}"
+    ok(capsys, "registry", "init", registry)
     for name, (signer, moment, expected, exit_code) in cases.items():
-        code, out = cli(capsys, "issue", *signer, "--now", moment, str(EXAMPLE))
+        code, out = cli(capsys, "issue", *signer, "--registry", registry, "--now", moment,
+                        str(EXAMPLE))
         assert (code, out["code"]) == (exit_code, expected), name
         assert "payload" not in out
+    code, out = cli(capsys, "history", "--registry", registry, "--holder", "119850012347",
+                    "--document", "LY0001234")
+    assert (code, out["code"]) == (2, "history_not_found")  # nothing was recorded
     code, out = cli(capsys, "issue", *_signer(pki), "--root", str(pki["root"]), "--now",
                     ISSUE_AT, str(EXAMPLE))
     assert code == 0 and out["payload"]
