@@ -53,6 +53,8 @@ def _report(args: argparse.Namespace, data: Any) -> None:
 
 
 def _lines(value: Any, indent: int) -> list[str]:
+    """Readable ``key: value`` lines: nested objects indented, list items as ``- …``, and no
+    Python spellings (null is ``—``, booleans ``yes``/``no``)."""
     pad = "  " * indent
     out: list[str] = []
     if isinstance(value, dict):
@@ -61,17 +63,27 @@ def _lines(value: Any, indent: int) -> list[str]:
                 out.append(f"{pad}{key}:\n")
                 out.extend(_lines(item, indent + 1))
             else:
-                shown = "—" if item is None or item == [] or item == {} else item
-                out.append(f"{pad}{key}: {shown}\n")
+                out.append(f"{pad}{key}: {_shown(item)}\n")
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, dict):
-                out.append(f"{pad}- " + ", ".join(f"{k}={v}" for k, v in item.items()) + "\n")
+                out.append(f"{pad}- " + ", ".join(f"{k}={_shown(v)}" for k, v in item.items())
+                           + "\n")
             else:
-                out.append(f"{pad}- {item}\n")
+                out.append(f"{pad}- {_shown(item)}\n")
     else:
-        out.append(f"{pad}{value}\n")
+        out.append(f"{pad}{_shown(value)}\n")
     return out
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _warn(text: str) -> None:
@@ -617,22 +629,25 @@ def _root(ca: str, passphrase_file: str | None) -> tuple[PrivateKey, bytes]:
 def cmd_centre_enrol(args: argparse.Namespace) -> int:
     from .trust import certificate_pem, certify_centre, kid_for_certificate
 
-    _check_audit(args.audit)  # before anything is written: a refused log leaves no files
+    _check_audit(args.audit, args.audit_trust)  # before anything is written
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
     out = Path(args.out)
     cert_path = out / "centre.pem"
     if cert_path.exists():
         raise UsageError(f"{cert_path} exists; refusing to overwrite a certificate")
-    out.mkdir(parents=True, exist_ok=True)
+    key = None
     if args.public is not None:  # a key held elsewhere (an HSM): certify its public key
         public = PublicKey.from_pem(_read_bytes(args.public))
     else:
         key = PrivateKey.generate(args.alg)
-        _save_private(out / "private.pem", key, _passphrase(args.passphrase_file, confirm=True))
         public = key.public_key
     start = _now(args.now) or datetime.now(UTC)
+    # Certify first: a refused centre code or window leaves no key file behind.
     der = certify_centre(root_key, root_der, public, centre_code=args.centre,
                          not_before=start, not_after=start + timedelta(days=args.days))
+    out.mkdir(parents=True, exist_ok=True)
+    if key is not None:
+        _save_private(out / "private.pem", key, _passphrase(args.passphrase_file, confirm=True))
     _write(cert_path, certificate_pem(der), 0o644)
     _audit_key_event(args.audit, start, {"action": "centre_enrolled", "centre": args.centre,
                                          "kid": kid_for_certificate(der).hex()})
@@ -644,7 +659,7 @@ def cmd_centre_enrol(args: argparse.Namespace) -> int:
 def cmd_trust_publish(args: argparse.Namespace) -> int:
     from .trust import KeyRevocation, certificate_der, publish_trust_list
 
-    _check_audit(args.audit)
+    _check_audit(args.audit, args.audit_trust)
 
     root_key, root_der = _root(args.ca, args.ca_passphrase_file)
     centres = [certificate_der(_read_bytes(path)) for path in args.certificates]
@@ -708,6 +723,15 @@ def cmd_revocation_publish(args: argparse.Namespace) -> int:
     for path in args.previous or ():  # the full list, then its deltas, checked against the root
         previous = _load_file(path, partial(load_revocation_list, root_der=root_der,
                                             now=issued, previous=previous))
+    # The CA folder remembers the last list it published: --first is refused after it, and so
+    # is a --previous older than it (either would silently drop the revocations since).
+    published = _last_published(Path(args.ca))
+    if published is not None and previous is None:
+        raise UsageError(f"revocation list {published} was already published from {args.ca}: "
+                         "give it (and its deltas) with --previous, not --first")
+    if published is not None and previous is not None and previous.sequence < published:
+        raise UsageError(f"--previous is revocation list {previous.sequence}, but list "
+                         f"{published} was published since from {args.ca}: give the newest")
     entries = []
     if args.registry is not None:  # every revoked, unexpired card the registry holds
         with _open_registry(args.registry) as registry:
@@ -739,6 +763,7 @@ def cmd_revocation_publish(args: argparse.Namespace) -> int:
                                    issued=issued, next_update=next_update, previous=previous,
                                    allow_drop=allowed)
     _write_atomic(Path(args.out), data)
+    _write_atomic(Path(args.ca) / _PUBLISHED, json.dumps({"sequence": args.sequence}).encode())
     for entry in dropped:  # only reached with --allow-drop: each one is said out loud
         _warn(f"--allow-drop: dropped {entry.document_number} ({entry.reason.name.lower()}, "
               f"revoked {entry.revoked_at:%Y-%m-%d}) of revocation list {base}")
@@ -749,6 +774,24 @@ def cmd_revocation_publish(args: argparse.Namespace) -> int:
                         "revoked_at": entry.revoked_at.date().isoformat()} for entry in dropped],
            "bytes": len(data)})
     return EXIT_OK
+
+
+_PUBLISHED = "revocation-published.json"
+
+
+def _last_published(ca: Path) -> int | None:
+    """The sequence of the last revocation list published from this CA folder, or None."""
+    try:
+        data = json.loads((ca / _PUBLISHED).read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{ca / _PUBLISHED} cannot be read ({err}); it records the last "
+                         "revocation list published: restore it") from None
+    sequence = data.get("sequence") if isinstance(data, dict) else None
+    if type(sequence) is not int:
+        raise UsageError(f"{ca / _PUBLISHED} is damaged; restore it")
+    return sequence
 
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
@@ -856,12 +899,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_INVALID if report.conflicts else EXIT_OK
 
 
-def _check_audit(path: str | None) -> None:
-    """Refuse an audit log that does not check before a command writes anything else."""
-    if path is not None and Path(path).exists():
-        from .audit import read_log
+_UNCHECKED_CHECKPOINTS = (
+    "the audit log has checkpoints signed by the registry key: give {option} "
+    "REGISTRY_PUBLIC.pem so their signatures are checked before the log is extended (a log "
+    "rewritten with recomputed hashes passes every other check)")
 
-        read_log(path)
+
+def _check_audit(path: str | None, trust: Sequence[str] | None = None) -> None:
+    """Refuse an audit log that does not check before a command writes anything else; a log
+    with checkpoints is checked against the registry key(s) given."""
+    if path is None or not Path(path).exists():
+        return
+    from .audit import read_log
+    from .keys import TrustStore
+
+    keys = [PublicKey.from_pem(_read_bytes(key)) for key in trust or ()]
+    report, _ = read_log(path, TrustStore(keys) if keys else None)
+    if report.checkpoints and not keys:
+        raise UsageError(_UNCHECKED_CHECKPOINTS.format(option="--audit-trust"))
 
 
 def _audit_key_event(path: str | None, now: datetime, data: dict[str, Any]) -> None:
@@ -899,6 +954,8 @@ def cmd_audit_sync(args: argparse.Namespace) -> int:
                                        anchor=anchor)
         except AuditTamperedError as err:
             _fail(EXIT_INVALID, error_to_json(err) | err.details)
+        if report is not None and report.checkpoints and not keys:
+            raise UsageError(_UNCHECKED_CHECKPOINTS.format(option="--trust"))
     last = 0
     for entry in entries:
         seq = entry.data.get("registry_seq") if entry.data else None
@@ -1259,6 +1316,8 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--now", metavar="ISO-8601")
     enrol.add_argument("--passphrase-file", metavar="F", help="encrypt the centre key with this")
     enrol.add_argument("--audit", metavar="AUDIT_LOG", help="record the key event in this log")
+    enrol.add_argument("--audit-trust", action="append", metavar="REGISTRY_PUBLIC.pem",
+                        help="the registry key that signed the log's checkpoints (checked first)")
     enrol.add_argument("--json", action="store_true", help="print JSON")
     enrol.set_defaults(func=cmd_centre_enrol)
 
@@ -1277,6 +1336,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--out", required=True, metavar="FILE")
     publish.add_argument("certificates", nargs="+", metavar="CENTRE.pem")
     publish.add_argument("--audit", metavar="AUDIT_LOG", help="record the key event in this log")
+    publish.add_argument("--audit-trust", action="append", metavar="REGISTRY_PUBLIC.pem",
+                        help="the registry key that signed the log's checkpoints (checked first)")
     publish.add_argument("--json", action="store_true", help="print JSON")
     publish.set_defaults(func=cmd_trust_publish)
 

@@ -379,10 +379,12 @@ def verify(
             if exp != end_of_day(record.expiry_date):
                 raise ValidationError([Problem("cwt.exp", "inconsistent",
                                                "exp must be the end of the card's expiry date")])
-            if signer.label is not None and record.centre_code != signer.label:
-                raise CentreMismatchError(
-                    f"the card names centre {record.centre_code} but was signed with the "
-                    f"certificate of centre {signer.label}")
+        # A certified centre signs only cards that name it (key 21, the profile's centre_code,
+        # or the standard locationCode of a card without the profile).
+        named = claims.location_code
+        if signer.label is not None and named is not None and named != signer.label:
+            raise CentreMismatchError(f"the card names centre {named} but was signed with the "
+                                      f"certificate of centre {signer.label}")
     except CardError:
         if refusal is not None:  # the earlier step's refusal is the one reported (§7)
             raise refusal from None

@@ -198,3 +198,59 @@ def test_readable_output_has_no_python_none(pki: dict[str, Path], tmp_path: Path
     text = capsys.readouterr().out
     assert code == 3 and "status: unknown" in text and "revocation_missing" in text
     assert "None" not in text and not text.startswith("{")
+
+
+def test_a_sealed_audit_log_is_extended_only_with_its_key(capsys: pytest.CaptureFixture[str],
+                                                          pki: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    """Checkpoints are signed by the registry key; a writer that does not check them would
+    extend a log rewritten with recomputed hashes. So every writer needs the key."""
+    registry = f"sqlite:///{tmp_path / 'r.db'}"
+    ok(capsys, "registry", "init", registry)
+    ok(capsys, "keygen", "--out", str(tmp_path / "rk"))
+    log = str(tmp_path / "audit.jsonl")
+    sealed = ok(capsys, "audit", "sync", "--registry", registry, "--key",
+                str(tmp_path / "rk" / "private.pem"), log)
+    assert sealed["anchor"]
+    before = Path(log).read_bytes()
+    code, out = cli(capsys, "audit", "sync", "--registry", registry, log)
+    assert (code, out["code"]) == (2, "usage") and "--trust" in out["detail"]
+    code, out = cli(capsys, "centre", "enrol", "--ca", str(pki["base"] / "ca"), "--centre",
+                    "MIS-01", "--out", str(tmp_path / "mis"), "--audit", log)
+    assert (code, out["code"]) == (2, "usage") and "--audit-trust" in out["detail"]
+    assert Path(log).read_bytes() == before and not (tmp_path / "mis").exists()
+    ok(capsys, "centre", "enrol", "--ca", str(pki["base"] / "ca"), "--centre", "MIS-01",
+       "--out", str(tmp_path / "mis"), "--audit", log, "--audit-trust",
+       str(tmp_path / "rk" / "public.pem"))
+    assert len(Path(log).read_bytes()) > len(before)
+
+
+def test_the_ca_remembers_its_last_revocation_list(capsys: pytest.CaptureFixture[str],
+                                                   pki: dict[str, Path], tmp_path: Path) -> None:
+    """--first after a list was published, or a --previous older than the last list, would
+    drop every revocation since without a word: both are refused."""
+    entries = _empty(tmp_path / "none.jsonl")
+    args = ["revocation", "publish", "--ca", str(pki["base"] / "ca"), "--now", T0,
+            "--next-update", "2026-03-01T00:00:00Z"]
+    code, out = cli(capsys, *args, "--sequence", "2", "--first", "--out",
+                    str(tmp_path / "a.cose"), str(entries))
+    assert (code, out["code"]) == (2, "usage") and "already published" in out["detail"]
+    ok(capsys, *args, "--sequence", "2", "--previous", str(pki["revocations"]), "--out",
+       str(tmp_path / "two.cose"), str(entries))
+    code, out = cli(capsys, *args, "--sequence", "3", "--previous", str(pki["revocations"]),
+                    "--out", str(tmp_path / "b.cose"), str(entries))
+    assert (code, out["code"]) == (2, "usage") and "newest" in out["detail"]
+    assert not (tmp_path / "a.cose").exists() and not (tmp_path / "b.cose").exists()
+    ok(capsys, *args, "--sequence", "3", "--previous", str(tmp_path / "two.cose"), "--out",
+       str(tmp_path / "three.cose"), str(entries))
+
+
+def test_registry_files_are_private_and_centre_codes_are_card_codes(
+        capsys: pytest.CaptureFixture[str], pki: dict[str, Path], tmp_path: Path) -> None:
+    ok(capsys, "registry", "init", f"sqlite:///{tmp_path / 'private.db'}")
+    assert stat.S_IMODE((tmp_path / "private.db").stat().st_mode) == 0o600  # holders' numbers
+    for code in ("trp-01", "TRP.01", "T"):  # a certificate no card could ever name
+        out = cli(capsys, "centre", "enrol", "--ca", str(pki["base"] / "ca"), "--centre", code,
+                  "--out", str(tmp_path / code))
+        assert out[0] == 2 and out[1]["code"] == "trust_input_invalid", code
+        assert not (tmp_path / code).exists()  # nothing written for a refused centre

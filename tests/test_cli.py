@@ -656,7 +656,7 @@ def test_registry_init_is_the_only_way_to_make_a_registry(tmp_path: Path) -> Non
     assert again["created"] is False
     human = subprocess.run([str(CLI), "registry", "init", url], capture_output=True, text=True,
                            timeout=60, check=False, stdin=subprocess.DEVNULL)
-    assert human.returncode == 0 and "created: False" in human.stdout
+    assert human.returncode == 0 and "created: no" in human.stdout
     foreign = tmp_path / "notes.db"
     import sqlite3
 
@@ -811,12 +811,13 @@ def test_audit_log_mirrors_the_registry_and_key_events(keys: dict[str, Path],
                  str(registry_key / "private.pem"), "--now", "2026-01-12T00:00:00Z", log)
     assert synced.returncode == 0, synced.stderr
     assert json.loads(synced.stdout)["appended"] == 2
-    again = json.loads(run("audit", "sync", "--registry", url, log).stdout)
+    public = str(registry_key / "public.pem")
+    again = json.loads(run("audit", "sync", "--registry", url, "--trust", public, log).stdout)
     assert again["appended"] == 0  # idempotent: the registry is the source of truth
     ca = tmp_path / "ca"
     assert run("ca", "init", "--out", str(ca)).returncode == 0
     assert run("centre", "enrol", "--ca", str(ca), "--centre", "TRP-01", "--out",
-               str(tmp_path / "trp"), "--audit", log).returncode == 0
+               str(tmp_path / "trp"), "--audit", log, "--audit-trust", public).returncode == 0
     verified = run("audit", "verify", "--key", str(registry_key / "public.pem"), log)
     report = json.loads(verified.stdout)
     assert verified.returncode == 0 and report["entries"] == 4 and report["unsealed"] == 1

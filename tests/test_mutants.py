@@ -751,3 +751,18 @@ def test_the_expiry_date_survives_the_round_trip(record: HolderRecord, ed_key: P
     card = verify(cardlib.issue(record, ed_key, now=ISSUED), ed_key.public_key, now=CHECKED)
     assert card.record is not None and card.record.expiry_date == date(2036, 1, 9)
     assert card.signing_key is ed_key.public_key
+
+
+def test_a_certified_signer_of_another_centre_is_worded_exactly(record: HolderRecord) -> None:
+    from cardlib.trust import CertifiedSigner, certify_centre, create_root
+
+    root_key, centre_key = PrivateKey.generate("EdDSA"), PrivateKey.generate("EdDSA")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    root = create_root("R", root_key, now=start, days=10)
+    cert = certify_centre(root_key, root, centre_key.public_key, centre_code="BEN-02",
+                          not_before=start, not_after=start + timedelta(days=5))
+    with pytest.raises(cardlib.ValidationError) as refused:
+        cardlib.issue(record, CertifiedSigner(centre_key, cert), now=ISSUED)
+    assert [(p.path, p.code, p.message) for p in refused.value.problems] == [
+        ("centre_code", "signer_mismatch", "the signer is the key of centre BEN-02; a centre "
+         "issues only cards that name it (verifiers refuse centre_mismatch)")]

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import pytest
 
@@ -766,3 +766,25 @@ def test_a_version_2_database_with_sync_rows_migrates(
         issue_three(centre_a)  # the centre's events 1 and 2 reached the central before
         report = sync(centre_a, reg, A)
         assert (numbers(report.applied), report.cursor) == ([("issue", "RB0000003")], 3)
+
+
+@pytest.mark.parametrize("case", ["compromised", "superseded_after", "before_window"])
+def test_a_card_its_own_key_no_longer_vouches_for_is_refused(
+        centre_a: IssuanceRegistry, central: IssuanceRegistry, case: str) -> None:
+    """The batch is signed by the centre's current key, but a card in it carries the kid of a
+    key a verifier would refuse for it: the whole batch is refused, nothing is recorded."""
+    old = _certified(A)
+    revoked_at = T0 - timedelta(days=1)
+    reason: Literal["compromised", "superseded"] = (
+        "compromised" if case == "compromised" else "superseded")
+    trust = trust_list_of(*SIGNERS.values(), old,
+                          revoked={old.kid: KeyRevocation(revoked_at, reason)})
+    at = {"compromised": T0 - timedelta(days=2), "superseded_after": T0,
+          "before_window": PKI_START - timedelta(days=1)}[case]
+    centre_a.record_issue(card("RB0000009", "NIN-0009", at=at, kid=old.kid))
+    signed = wire(export_changes(centre_a, centre=A, since=0))
+    if case == "before_window":  # a key whose window the card falls outside, unrevoked
+        trust = trust_list_of(*SIGNERS.values(), old)
+    with pytest.raises(SyncSignerUntrustedError, match="RB0000009"):
+        apply(central, signed, trust=trust)
+    assert sync_cursor(central, A) == 0

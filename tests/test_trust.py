@@ -589,3 +589,47 @@ def test_a_serial_number_can_be_fixed_for_reproducible_certificates() -> None:
     for bad in (0, -1, 2**159, True, 1.5):
         with pytest.raises(cardlib.TrustInputError):
             create_root("R", key, now=start, days=10, serial_number=bad)  # type: ignore[arg-type]
+
+
+def test_a_compromised_key_is_refused_under_every_certificate_of_it(
+    root: Root, centres: tuple[Centre, Centre], record: cardlib.HolderRecord
+) -> None:
+    """A key certified twice (a renewed certificate) and revoked as compromised under one kid is
+    revoked under the other too: a revocation is of the key, not of one certificate."""
+    centre = centres[0]
+    renewed = certify_centre(root.key, root.der, centre.key.public_key, centre_code=centre.code,
+                             not_before=CENTRE_FROM, not_after=CENTRE_UNTIL)
+    data = publish_trust_list(
+        root.key, root.der, [centre.der, renewed], sequence=10, issued=LIST_ISSUED,
+        next_update=LIST_NEXT,
+        revoked={kid_for_certificate(centre.der): KeyRevocation(LIST_ISSUED, "compromised")})
+    store = load(data, root).trust_store()
+    for der in (centre.der, renewed):
+        payload = cardlib.issue(centre.card(record), CertifiedSigner(centre.key, der), now=ISSUED)
+        with pytest.raises(cardlib.KeyRevokedError, match="compromised"):
+            cardlib.verify(payload, store, now=CHECKED)
+
+
+def test_a_card_without_the_profile_must_name_its_signers_centre(
+    root: Root, centres: tuple[Centre, Centre], signed_list: bytes
+) -> None:
+    """A certified centre's card without the national profile names its centre in the standard
+    locationCode (key 21): another centre's code is centre_mismatch; none at all is allowed."""
+    from ._craft import craft, cwt
+
+    store = load(signed_list, root).trust_store()
+    centre = centres[0]
+    signer = CertifiedSigner(centre.key, centre.der)
+    alg = -8 if centre.key.algorithm == "EdDSA" else -7
+    for named, expected in (("BEN-02", "centre_mismatch"), (centre.code, None), (None, None)):
+        claims: dict[int, object] = {1: "119850012347", 4: "Mohamed Ali Salem Elwarfali"}
+        if named is not None:
+            claims[21] = named
+        iat = int(ISSUED.timestamp())
+        payload = craft(centre.key, cwt(claims, iat=iat, nbf=iat),
+                        protected={1: alg, 4: signer.kid})
+        if expected is None:
+            assert cardlib.verify(payload, store, now=CHECKED).record is None
+        else:
+            with pytest.raises(cardlib.CentreMismatchError):
+                cardlib.verify(payload, store, now=CHECKED)

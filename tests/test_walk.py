@@ -34,6 +34,7 @@ def test_the_readme_walks_the_whole_chain(tmp_path: Path) -> None:
     assert (tmp_path / "bundle.cbor").stat().st_size > 0
     history = done.stdout
     assert "replacement" in history and "LY0001300" in history
+    assert "None" not in history and "True" not in history  # readable, not Python reprs
     assert "status: valid" in history  # the anchored audit verify
     anchor = re.search(r"^anchor: (\S+)$", history, re.M)
     assert anchor is not None

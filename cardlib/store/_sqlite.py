@@ -13,6 +13,7 @@ created only with ``create=True``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -85,6 +86,15 @@ class SqliteRegistry(SqlRegistry):
         self.path = path
         # Without create, the file is opened read-write but never created (SQLite's mode=rw).
         target = path if create else f"file:{quote(str(path))}?mode=rw"
+        if create and not path.exists():  # holders' numbers: readable by its owner only
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+            except OSError as err:
+                raise RegistryUnavailableError(
+                    f"cannot create the registry file {str(path)!r}: {err.strerror or err}"
+                ) from err
         try:
             self._conn = sqlite3.connect(
                 target, timeout=timeout, isolation_level=None, check_same_thread=False,

@@ -464,6 +464,7 @@ def _check_signer(signer: CentreCertificate, trust_list: TrustList, now: datetim
 def _check_cards(batch: SyncBatch, trust_list: TrustList) -> None:
     """Every card of the batch is its centre's: the centre code, and a key of that centre."""
     kids = {c.kid for c in trust_list.centres if c.centre_code == batch.centre}
+    keys = {key.kid: key for key in trust_list.trust_store().keys}
     for card in batch.cards:
         if card.centre_code != batch.centre:
             raise SyncForeignCardError(
@@ -477,6 +478,21 @@ def _check_cards(batch: SyncBatch, trust_list: TrustList) -> None:
                 f"a certificate of centre {batch.centre!r} in the trust list; the whole batch "
                 "was refused"
             )
+        # The card's own key, judged as a verifier judges it: a card a verifier would refuse
+        # is not recorded as the holder's active card.
+        key = keys[card.kid]
+        refused = None
+        if key.revoked_at is not None and (key.revocation_reason != "superseded"
+                                           or card.issued_at >= key.revoked_at):
+            refused = f"its key was revoked ({key.revocation_reason}) on {key.revoked_at:%Y-%m-%d}"
+        elif key.valid_from is not None and card.issued_at < key.valid_from:
+            refused = "it was issued before its key's certificate became valid"
+        elif key.valid_until is not None and card.issued_at > key.valid_until:
+            refused = "it was issued after its key's certificate expired"
+        if refused is not None:
+            raise SyncSignerUntrustedError(
+                f"card {card.document_number} cannot be trusted: {refused}; the whole batch was "
+                "refused")
 
 
 def apply_changes(

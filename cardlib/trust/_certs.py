@@ -51,7 +51,8 @@ from ..keys import KID_BYTES, PrivateKey, PublicKey
 # Number arc (1.3.6.1.4.1.<PEN>.1) before certificates are issued for production.
 CARD_SIGNING_EKU: Final = x509.ObjectIdentifier("2.25.48171838564180339287699196138801570316")
 
-_CENTRE_CODE = re.compile(r"[A-Za-z0-9._-]{1,32}")
+# The holder record's centre_code pattern: a certificate only for a centre a card can name.
+_CENTRE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,15}")
 _MAX_NAME_CHARS = 64  # ub-common-name (RFC 5280)
 # Extensions this profile understands; any other extension marked critical is refused.
 _KNOWN_EXTENSIONS = frozenset({
@@ -299,7 +300,8 @@ def certify_centre(
     unless given)."""
     if not isinstance(centre_code, str) or not _CENTRE_CODE.fullmatch(centre_code):
         raise TrustInputError(
-            "a centre code is 1-32 characters of letters, digits, '.', '_' or '-'"
+            "a centre code is 2-16 capital letters, digits or '-', starting with a letter or "
+            "digit (as a card's centre_code)"
         )
     start, end = _cert_time(not_before, "not_before"), _cert_time(not_after, "not_after")
     if end <= start:

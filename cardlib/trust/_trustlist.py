@@ -117,13 +117,30 @@ class TrustList:
         window and before the revocation (``key_revoked``). Retired keys stay in the list, so
         cards they signed keep verifying until they expire (rotation with overlap).
         """
+        revocations = self.key_revocations()
         return TrustStore(
             dataclasses.replace(centre.public_key, kid=centre.kid, label=centre.centre_code,
                                 valid_from=centre.not_before, valid_until=centre.not_after,
-                                revoked_at=_at(self.revoked.get(centre.kid)),
-                                revocation_reason=_why(self.revoked.get(centre.kid)))
+                                revoked_at=_at(revocations.get(centre.public_key.spki_der)),
+                                revocation_reason=_why(
+                                    revocations.get(centre.public_key.spki_der)))
             for centre in self.centres
         )
+
+    def key_revocations(self) -> dict[bytes, KeyRevocation]:
+        """The revocation of each KEY (by SubjectPublicKeyInfo), from the revocations of its
+        certificates: a key certified twice (a renewed certificate) is revoked under both kids.
+        Compromised wins over superseded; the earliest time of that reason applies."""
+        by_key: dict[bytes, KeyRevocation] = {}
+        for centre in self.centres:
+            revocation = self.revoked.get(centre.kid)
+            if revocation is None:
+                continue
+            spki = centre.public_key.spki_der
+            held = by_key.get(spki)
+            if held is None or _stronger(revocation, held):
+                by_key[spki] = revocation
+        return by_key
 
 
 def _seconds(moment: datetime, name: str) -> int:
@@ -276,6 +293,12 @@ def _revoked(items: object, limits: Limits) -> Mapping[bytes, KeyRevocation]:
                                  "(superseded)")
         revoked[kid] = KeyRevocation(_stamp(_uint(when, "revocation time", _MAX_TIME)), reason)
     return MappingProxyType(revoked)
+
+
+def _stronger(new: KeyRevocation, held: KeyRevocation) -> bool:
+    if new.reason != held.reason:
+        return new.reason == "compromised"
+    return new.at < held.at
 
 
 def _at(revocation: KeyRevocation | None) -> datetime | None:
