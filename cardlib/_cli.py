@@ -1124,7 +1124,7 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cardlib", description="Issue and verify signed Claim 169 identity-card payloads.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -1443,10 +1443,20 @@ def _fail(code: int, payload: dict[str, Any]) -> NoReturn:
     raise SystemExit(code)
 
 
-_JSON_ERRORS = [True]  # set from the parsed arguments in main()
+_JSON_ERRORS = [True]  # set from the arguments in main()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose own usage errors follow --json like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        if not _JSON_ERRORS[0]:
+            super().error(message)
+        _fail(EXIT_USAGE, _usage_json(f"{self.prog}: {message}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _JSON_ERRORS[0] = "--json" in (sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     _JSON_ERRORS[0] = bool(getattr(args, "json", False))
     try:

@@ -254,3 +254,12 @@ def test_registry_files_are_private_and_centre_codes_are_card_codes(
                   "--out", str(tmp_path / code))
         assert out[0] == 2 and out[1]["code"] == "trust_input_invalid", code
         assert not (tmp_path / code).exists()  # nothing written for a refused centre
+
+
+def test_argument_errors_follow_json_too(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cli(capsys, "verify", "--bogus", "x")
+    assert (code, out["code"], out["category"]) == (2, "usage", "input")
+    assert "--bogus" in out["detail"]
+    with pytest.raises(SystemExit) as stop:
+        main(["verify", "--bogus", "x"])  # without --json: argparse's own text
+    assert stop.value.code == 2 and "usage:" in capsys.readouterr().err
