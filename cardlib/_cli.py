@@ -226,9 +226,8 @@ def _signer(args: argparse.Namespace, now: datetime) -> Any:
     from .trust import CertifiedSigner
 
     root = None if args.root is None else _load_file(args.root, _pinned_root)
-    certificate = _load_file(args.certificate, certificate_der)
-    return _load_file(args.certificate, lambda _: CertifiedSigner.checked(
-        key, certificate, now=now, root_der=root))
+    return _load_file(args.certificate, lambda data: CertifiedSigner.checked(
+        key, certificate_der(data), now=now, root_der=root))
 
 
 def _signer_options(parser: argparse.ArgumentParser) -> None:
@@ -371,9 +370,9 @@ def _verifier(args: argparse.Namespace, now: datetime | None) -> Verifier:
             for path in args.revocation_list or ():
                 _load_file(path, update.load_revocation_list)
     except (TrustListRollbackError, RevocationListRollbackError) as err:
-        if not err.message.startswith(tuple(path for _, path in given)):
-            err.message = f"{', '.join(path for _, path in given)}: {err.message}"
-            err.args = (err.message,)
+        # Judged on the update as a whole (at its end): name every file it was made of.
+        err.message = f"{', '.join(path for _, path in given)}: {err.message}"
+        err.args = (err.message,)
         raise
     return verifier
 

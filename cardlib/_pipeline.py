@@ -280,8 +280,9 @@ def _check_signature(message: _cose.Sign1, keys: tuple[PublicKey, ...]) -> Publi
     raise failure
 
 
-def _check_signer(key: PublicKey, iat: int | None) -> None:
-    """A certified key signs only inside its certificate's window and before its revocation."""
+def check_signer(key: PublicKey, iat: int | None) -> None:
+    """A certified key signs only inside its certificate's window and before its revocation
+    (never, once revoked as compromised). Also judges the cards a centre syncs."""
     if key.valid_from is None and key.valid_until is None and key.revoked_at is None:
         return
     who = key.label or key.kid.hex()
@@ -362,7 +363,7 @@ def verify(
     # read (it is signed) and handed to the caller on the error, so a clerk sees whose it is.
     refusal: ValidityError | KeyRevokedError | None = None
     try:
-        _check_signer(signer, iat)
+        check_signer(signer, iat)
         if exp is not None and moment - slack >= exp:
             raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
         start = max(-1 if nbf is None else nbf, -1 if iat is None else iat)

@@ -58,10 +58,6 @@ class SignerInfo:
         return cls(key.kid.hex(), key.algorithm, key.label, key.valid_from, key.valid_until,
                    key.revoked_at)
 
-    @property
-    def certified(self) -> bool:
-        return self.certificate_valid_from is not None or self.certificate_valid_until is not None
-
     def to_json(self) -> dict[str, Any]:
         return {"kid": self.kid, "algorithm": self.algorithm, "centre": self.centre,
                 "certificate_valid_from": iso(self.certificate_valid_from),
@@ -151,8 +147,7 @@ class VerificationResult:
             "detail": self.detail,
             "checked_at": iso(self.checked_at),
             "card": None if self.card is None else card_to_json(self.card),
-            "problems": [{"path": p.path, "code": p.code, "message": p.message}
-                         for p in self.problems],
+            "problems": problems_to_json(self.problems),
             "signer": None if self.signer is None else self.signer.to_json(),
             "revocation": None if self.revocation is None else self.revocation.to_json(),
             "lists": [item.to_json() for item in self.lists],
@@ -207,6 +202,10 @@ def error_to_json(error: CardError) -> dict[str, Any]:
                            "message": {"en": text.en, "ar": text.ar}, "detail": error.message,
                            "category": error.category}
     if isinstance(error, ValidationError):
-        out["problems"] = [{"path": p.path, "code": p.code, "message": p.message}
-                           for p in error.problems]
+        out["problems"] = problems_to_json(error.problems)
     return out
+
+
+def problems_to_json(problems: tuple[Problem, ...]) -> list[dict[str, str]]:
+    """A record's problems (§2.2) as ``[{"path", "code", "message"}, …]``."""
+    return [{"path": p.path, "code": p.code, "message": p.message} for p in problems]

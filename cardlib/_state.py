@@ -10,16 +10,15 @@ This module does file I/O and is used at the edges (the CLI, the service).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from ._errors import StateError
+from ._locking import flock_exclusive
 
 FILE: Final = "sequences.json"
 KINDS: Final = ("trust_list", "revocation_list")
@@ -59,17 +58,11 @@ class VerifierState:
             raise StateError(f"cannot use the verifier state directory {self.directory}: "
                              f"{err.strerror or err}") from err
         with handle:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StateError(
-                            f"another process has held {self.directory / '.lock'} for more "
-                            f"than {self.lock_timeout:g} s") from None
-                    time.sleep(0.02)
+            try:
+                flock_exclusive(handle.fileno(), self.lock_timeout)
+            except BlockingIOError:
+                raise StateError(f"another process has held {self.directory / '.lock'} for "
+                                 f"more than {self.lock_timeout:g} s") from None
             yield
 
     def _read(self) -> dict[str, dict[str, int]]:

@@ -268,16 +268,10 @@ class Verifier:
         by_spki = {key.spki_der: key for key in listed}
         # A bare key that the trust list also names is held to the list's terms (its
         # certificate window, its revocation), whatever kid a card names it by.
-        bare = tuple(key if key.spki_der not in by_spki else dataclasses.replace(
-            key, label=by_spki[key.spki_der].label,
-            valid_from=by_spki[key.spki_der].valid_from,
-            valid_until=by_spki[key.spki_der].valid_until,
-            revoked_at=by_spki[key.spki_der].revoked_at,
-            revocation_reason=by_spki[key.spki_der].revocation_reason) for key in old.keys)
+        bare = tuple(_under_terms(key, by_spki.get(key.spki_der)) for key in old.keys)
         self._snapshot = _Snapshot(old.keys, trust_list, revocations,
                                    TrustStore([*bare, *listed]),
                                    frozenset(id(key) for key in listed))
-
 
     # --- verdicts ------------------------------------------------------------------------------
 
@@ -379,22 +373,23 @@ class Verifier:
         payload = card_payload(found)
         result = self.check(payload.text, now=moment)
         if result.card is None:
-            return _with_scan(result, ScanInfo(barcodes, None, None))
+            return dataclasses.replace(result, scan=ScanInfo(barcodes, None, None))
         printed = compare_print(found, result.card, payload, image=picture if mrz else None,
                                 now=moment)
         scan = ScanInfo(barcodes, printed.mrz, printed.agrees)
-        if printed.mismatch is not None:
-            return VerificationResult("invalid", "print_mismatch", printed.mismatch, moment,
-                                      card=result.card, signer=result.signer,
-                                      revocation=result.revocation, lists=result.lists,
-                                      scan=scan)
-        return _with_scan(result, scan)
+        if printed.mismatch is not None:  # the card stays: the clerk sees what was signed
+            return dataclasses.replace(result, status="invalid", code="print_mismatch",
+                                       detail=printed.mismatch, scan=scan)
+        return dataclasses.replace(result, scan=scan)
 
 
-def _with_scan(result: VerificationResult, scan: ScanInfo) -> VerificationResult:
-    from dataclasses import replace
-
-    return replace(result, scan=scan)
+def _under_terms(key: PublicKey, listed: PublicKey | None) -> PublicKey:
+    """``key`` held to the terms under which the trust list names the same key, if it does."""
+    if listed is None:
+        return key
+    return dataclasses.replace(key, label=listed.label, valid_from=listed.valid_from,
+                               valid_until=listed.valid_until, revoked_at=listed.revoked_at,
+                               revocation_reason=listed.revocation_reason)
 
 
 def _rollback(kind: str, offered: int, held: int) -> str:
@@ -444,9 +439,7 @@ class TrustUpdate:
 
     def load_bundle(self, data: bytes) -> None:
         self._verifier._need_root("bundle")
-        try:
-            trust_part, revocation_part = read_bundle(_bytes(data, "bundle", BundleError))
-        except DecodeError as err:
-            raise BundleError(f"the bundle is damaged: {err.message}") from err
+        # read_bundle: anything that is not a bundle is already bundle_invalid
+        trust_part, revocation_part = read_bundle(_bytes(data, "bundle", BundleError))
         self.load_trust_list(trust_part)
         self.load_revocation_list(revocation_part)

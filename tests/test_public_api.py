@@ -38,6 +38,7 @@ PUBLIC_PACKAGES = (
 # codec seams (one module per byte layer).
 SEAMS = frozenset({
     "cardlib._errors", "cardlib._limits", "cardlib._values", "cardlib._pipeline",
+    "cardlib._locking",
     "cardlib.codec._cbor", "cardlib.codec._cose", "cardlib.codec._zlib", "cardlib.codec._base45",
 })
 

@@ -97,7 +97,6 @@ import json
 import os
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,6 +114,7 @@ from .._errors import (
     AuditUnavailableError,
     VerificationError,
 )
+from .._locking import flock_exclusive
 from ..codec._cbor import dumps as _cbor_dumps
 from ..keys import PublicKey, Signer, TrustStore
 
@@ -856,7 +856,7 @@ class AuditLog:
         with self._mutex:
             fd = self._require_fd()
             try:
-                _flock(fd, self._lock_timeout)
+                flock_exclusive(fd, self._lock_timeout)
             except BlockingIOError:
                 raise AuditBusyError(
                     f"another writer has held the audit log {self._path} for over "
@@ -872,22 +872,6 @@ class AuditLog:
                         f"cannot write the audit log {self._path} ({err})") from err
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _flock(fd: int, timeout: float | None) -> None:
-    """Take the exclusive lock: wait for it, or poll it for ``timeout`` seconds."""
-    if timeout is None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.002)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -65,6 +65,7 @@ from .._errors import (
     SyncUnsupportedError,
 )
 from .._limits import DEFAULT_LIMITS
+from .._pipeline import check_signer
 from ..codec import _cose
 from ..keys import BY_NAME, Signer
 from ..trust import CentreCertificate, TrustList
@@ -480,19 +481,12 @@ def _check_cards(batch: SyncBatch, trust_list: TrustList) -> None:
             )
         # The card's own key, judged as a verifier judges it: a card a verifier would refuse
         # is not recorded as the holder's active card.
-        key = keys[card.kid]
-        refused = None
-        if key.revoked_at is not None and (key.revocation_reason != "superseded"
-                                           or card.issued_at >= key.revoked_at):
-            refused = f"its key was revoked ({key.revocation_reason}) on {key.revoked_at:%Y-%m-%d}"
-        elif key.valid_from is not None and card.issued_at < key.valid_from:
-            refused = "it was issued before its key's certificate became valid"
-        elif key.valid_until is not None and card.issued_at > key.valid_until:
-            refused = "it was issued after its key's certificate expired"
-        if refused is not None:
+        try:
+            check_signer(keys[card.kid], int(card.issued_at.timestamp()))
+        except CardError as err:
             raise SyncSignerUntrustedError(
-                f"card {card.document_number} cannot be trusted: {refused}; the whole batch was "
-                "refused")
+                f"card {card.document_number} cannot be trusted: {err.message}; the whole batch "
+                "was refused") from None
 
 
 def apply_changes(
