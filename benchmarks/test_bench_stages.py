@@ -12,7 +12,6 @@ from datetime import datetime
 import base45
 import cbor2
 import claim169
-import ed25519_zebra
 import nacl.bindings
 import nacl.signing
 import pytest
@@ -106,12 +105,6 @@ class TestFloorEd25519:
         opened = bench(_crypto_sign_open, eddsa.signature, eddsa.sig_structure,
                        eddsa.public_key.raw)
         assert opened == eddsa.sig_structure
-
-    def test_zebra_verify(self, bench: Bench, eddsa: Card) -> None:
-        """ed25519-zebra (ZIP-215) bare, without cardlib's libsodium pre-checks."""
-        valid = bench(ed25519_zebra.ed_verify, eddsa.signature, eddsa.sig_structure,
-                      eddsa.public_key.raw)
-        assert valid is True
 
 
 _REFERENCE_DECODERS = {

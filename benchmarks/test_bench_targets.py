@@ -28,7 +28,6 @@ ED25519_FLOORS = (
     "floor-ed25519/test_pynacl_verify",
     "floor-ed25519/test_cryptography_verify",
     "floor-ed25519/test_pynacl_crypto_sign_open",
-    "floor-ed25519/test_zebra_verify",
 )
 FLOOR_FACTOR = 1.25
 
