@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from ._errors import (
     AlgorithmKeyMismatchError,
@@ -46,6 +46,7 @@ from .profile import (
     check_record,
     has_profile,
     read_claim169,
+    read_profile,
     record_from_claims,
     to_claims,
 )
@@ -322,6 +323,95 @@ def _stamp(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+_CWT_KEYS: Final = frozenset({CWT_ISS, CWT_SUB, CWT_EXP, CWT_NBF, CWT_IAT, CWT_CLAIM169})
+_INT_ONLY: Final = frozenset({int})
+_Signed = tuple[str | None, str | None, int | None, int | None, int | None, Claim169,
+                HolderRecord | None]
+
+
+def _read_fixed(payload: bytes, limits: Limits, rules: Rules) -> _Signed | None:
+    """The signed CWT of a valid profile card, read in one pass (the common case); None for any
+    other content, which :func:`_read_cwt` and :func:`_read_claims` then read or refuse.
+
+    Accepts only what those accept, and returns what they return: every value of the CWT map
+    is type-checked here, the claim 169 map by :func:`cardlib.profile.read_profile`, and the
+    limits are at least as generous as such a card needs (item count, depth, text length).
+    """
+    if limits.max_items < 128 or limits.max_depth < 3 or limits.max_text_chars < 260:
+        return None
+    try:
+        cwt = _cbor.loads_unchecked(payload, limits)
+    except CardError:
+        return None
+    if type(cwt) is not dict or not cwt.keys() <= _CWT_KEYS or {*map(type, cwt)} != _INT_ONLY:
+        return None
+    raw = cwt.get(CWT_CLAIM169)
+    issuer, subject = cwt.get(CWT_ISS), cwt.get(CWT_SUB)
+    exp, nbf, iat = cwt.get(CWT_EXP), cwt.get(CWT_NBF), cwt.get(CWT_IAT)
+    if (type(raw) is not dict or type(exp) is not int or not 0 <= exp <= MAX_TIME
+            or (issuer is not None and (type(issuer) is not str
+                                        or len(issuer) > limits.max_text_chars))
+            or (subject is not None and (type(subject) is not str
+                                         or len(subject) > limits.max_text_chars))
+            or (nbf is not None and (type(nbf) is not int or not 0 <= nbf <= MAX_TIME))
+            or (iat is not None and (type(iat) is not int or not 0 <= iat <= MAX_TIME))):
+        return None
+    read = read_profile(raw, rules)
+    if read is None or exp != end_of_day(read[1].expiry_date):
+        return None
+    return issuer, subject, exp, nbf, iat, read[0], read[1]
+
+
+def _read_cwt(payload: bytes, limits: Limits) -> tuple[
+    dict[Any, Any], str | None, str | None, int | None, int | None, int | None
+]:
+    """The CWT claims map (strict), its claim 169 map and its standard claims, or a refusal."""
+    cwt = _cbor.loads(payload, limits)
+    if type(cwt) is not dict:
+        raise ClaimsError("the signed payload must be a CWT claims map")
+    raw = cwt.get(CWT_CLAIM169)
+    if type(raw) is bytes:
+        raw = _cbor.loads(raw, limits)
+    if type(raw) is not dict:
+        raise ClaimsError("claim 169 (the identity map) is missing or is not a map")
+    issuer, subject = cwt.get(CWT_ISS), cwt.get(CWT_SUB)
+    if (issuer is not None and type(issuer) is not str) or (
+            subject is not None and type(subject) is not str):
+        raise ClaimsError("the CWT iss and sub claims must be text")
+    return (raw, issuer, subject, _time(cwt, CWT_EXP, "exp"), _time(cwt, CWT_NBF, "nbf"),
+            _time(cwt, CWT_IAT, "iat"))
+
+
+def _read_claims(raw: dict[Any, Any], exp: int | None, rules: Rules) -> tuple[
+    Claim169, HolderRecord | None
+]:
+    """The standard view and, for a profile card, the validated holder record."""
+    claims = read_claim169(raw)
+    if not has_profile(raw):
+        return claims, None
+    record = record_from_claims(raw, claims, rules)
+    if exp != end_of_day(record.expiry_date):
+        raise ValidationError([Problem("cwt.exp", "inconsistent",
+                                       "exp must be the end of the card's expiry date")])
+    return claims, record
+
+
+def _refusal(signer: PublicKey, iat: int | None, exp: int | None, nbf: int | None, moment: int,
+             slack: int) -> ValidityError | KeyRevokedError | None:
+    """Why an authentic card is refused for its times or its signer's window, if it is."""
+    try:
+        check_signer(signer, iat)
+        if exp is not None and moment - slack >= exp:
+            raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
+        start = max(-1 if nbf is None else nbf, -1 if iat is None else iat)
+        if start >= 0 and moment + slack < start:  # -1: neither nbf nor iat is present
+            raise NotYetValidError(
+                f"the card is not valid before {_stamp(start):%Y-%m-%d %H:%M} UTC")
+    except (ValidityError, KeyRevokedError) as err:
+        return err
+    return None
+
+
 def verify(
     payload: str,
     trust: TrustStore | PublicKey | Iterable[PublicKey],
@@ -339,57 +429,32 @@ def verify(
     """
     moment = int(_utc(now).timestamp())
     store = _as_trust(trust)
-    slack = int(skew.total_seconds())
     message, compressed = unwrap(payload, limits)
     algorithm, kid, keys = _candidates(message, store, limits)
     signer = _check_signature(message, keys)
     # --- the content below is signed by a trusted key ---
-    cwt = _cbor.loads(message.payload, limits)
-    if type(cwt) is not dict:
-        raise ClaimsError("the signed payload must be a CWT claims map")
-    raw = cwt.get(CWT_CLAIM169)
-    if type(raw) is bytes:
-        raw = _cbor.loads(raw, limits)
-    if type(raw) is not dict:
-        raise ClaimsError("claim 169 (the identity map) is missing or is not a map")
-    issuer, subject = cwt.get(CWT_ISS), cwt.get(CWT_SUB)
-    if (issuer is not None and type(issuer) is not str) or (
-            subject is not None and type(subject) is not str):
-        raise ClaimsError("the CWT iss and sub claims must be text")
-    exp = _time(cwt, CWT_EXP, "exp")
-    nbf = _time(cwt, CWT_NBF, "nbf")
-    iat = _time(cwt, CWT_IAT, "iat")
+    failure: CardError | None = None
+    signed = _read_fixed(message.payload, limits, rules)
+    if signed is not None:
+        issuer, subject, exp, nbf, iat, claims, record = signed
+    else:  # any other content: read field by field, each problem named
+        raw, issuer, subject, exp, nbf, iat = _read_cwt(message.payload, limits)
+        try:
+            claims, record = _read_claims(raw, exp, rules)
+        except CardError as err:
+            failure = err
+    # A certified centre signs only cards that name it (key 21, the profile's centre_code, or
+    # the standard locationCode of a card without the profile).
+    if failure is None and signer.label is not None and claims.location_code not in (
+            None, signer.label):
+        failure = CentreMismatchError(f"the card names centre {claims.location_code} but was "
+                                      f"signed with the certificate of centre {signer.label}")
     # A card refused for its times or its signer's window is still authentic: its content is
     # read (it is signed) and handed to the caller on the error, so a clerk sees whose it is.
-    refusal: ValidityError | KeyRevokedError | None = None
-    try:
-        check_signer(signer, iat)
-        if exp is not None and moment - slack >= exp:
-            raise ExpiredError(f"the card expired on {_stamp(exp):%Y-%m-%d %H:%M} UTC")
-        start = max(-1 if nbf is None else nbf, -1 if iat is None else iat)
-        if start >= 0 and moment + slack < start:  # -1: neither nbf nor iat is present
-            raise NotYetValidError(
-                f"the card is not valid before {_stamp(start):%Y-%m-%d %H:%M} UTC")
-    except (ValidityError, KeyRevokedError) as err:
-        refusal = err
-    try:
-        claims = read_claim169(raw)
-        record = None
-        if has_profile(raw):
-            record = record_from_claims(raw, claims, rules)
-            if exp != end_of_day(record.expiry_date):
-                raise ValidationError([Problem("cwt.exp", "inconsistent",
-                                               "exp must be the end of the card's expiry date")])
-        # A certified centre signs only cards that name it (key 21, the profile's centre_code,
-        # or the standard locationCode of a card without the profile).
-        named = claims.location_code
-        if signer.label is not None and named is not None and named != signer.label:
-            raise CentreMismatchError(f"the card names centre {named} but was signed with the "
-                                      f"certificate of centre {signer.label}")
-    except CardError:
-        if refusal is not None:  # the earlier step's refusal is the one reported (§7)
-            raise refusal from None
-        raise
+    # That refusal comes first (§7); a problem in the content is reported only without one.
+    refusal = _refusal(signer, iat, exp, nbf, moment, int(skew.total_seconds()))
+    if failure is not None:
+        raise refusal or failure
     card = VerifiedCard(record, claims, algorithm, kid, issuer, subject, _stamp(iat),
                         _stamp(nbf), _stamp(exp), message.envelope, compressed, signer.label,
                         signer)

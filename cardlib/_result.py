@@ -169,14 +169,25 @@ def claims_to_json(claims: Claim169, *, profile: bool = False) -> dict[str, Any]
     ``extras``; empty ``biometrics`` and ``extras`` are left out.
     """
     out: dict[str, Any] = {}
-    for spec in fields(claims):
-        value = getattr(claims, spec.name)
-        if profile and spec.name == "extras":
-            value = {k: v for k, v in value.items() if k not in PROFILE_KEYS}
-        if value is None or (spec.name in ("biometrics", "extras") and not value):
+    for name in _SCALAR_CLAIMS:
+        value = getattr(claims, name)
+        if value is None:
             continue
-        out[spec.name] = json_value(value)
+        kind = type(value)
+        out[name] = value if kind is str or kind is int else json_value(value)
+    if claims.biometrics:
+        out["biometrics"] = json_value(claims.biometrics)
+    extras = claims.extras
+    if profile and extras:
+        extras = {k: v for k, v in extras.items() if k not in PROFILE_KEYS}
+    if extras:
+        out["extras"] = json_value(extras)
     return out
+
+
+# The Claim169 fields in their order, but for the two maps written last.
+_SCALAR_CLAIMS: Final = tuple(spec.name for spec in fields(Claim169)
+                              if spec.name not in ("biometrics", "extras"))
 
 
 def card_to_json(card: VerifiedCard) -> dict[str, Any]:

@@ -49,4 +49,7 @@ def iso(moment: datetime | None) -> str | None:
     """The one time format of every JSON output: ISO 8601 in UTC with ``Z``, whole seconds."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:  # another zone, or naive (local time, as astimezone reads it)
+        moment = moment.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031 (twice as fast as isoformat)
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)

@@ -62,6 +62,18 @@ def dumps(value: object) -> bytes:
 
 def loads(data: bytes, limits: Limits) -> Any:
     """Decode exactly one strict CBOR item from ``data`` within ``limits``."""
+    value = loads_unchecked(data, limits)
+    _check(value, limits)
+    return value
+
+
+def loads_unchecked(data: bytes, limits: Limits) -> Any:
+    """:func:`loads` without its walk over the decoded tree (types, item count, text length).
+
+    The decoder's own refusals hold (tags, indefinite lengths, duplicate keys, depth, trailing
+    bytes). Only for a reader that accepts one fixed shape, checks the type of every value it
+    accepts, and hands anything else to :func:`loads`.
+    """
     stream = BytesIO(data)
     try:
         value = cbor2.CBORDecoder(
@@ -90,7 +102,6 @@ def loads(data: bytes, limits: Limits) -> Any:
         raise CborError(f"the payload is not well-formed CBOR ({err})") from err
     if stream.tell() != len(data):
         raise CborError(f"{len(data) - stream.tell()} unexpected byte(s) follow the CBOR item")
-    _check(value, limits)
     return value
 
 

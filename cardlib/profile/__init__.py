@@ -12,6 +12,7 @@ from ._claims import (
     Claim169,
     has_profile,
     read_claim169,
+    read_profile,
     record_from_claims,
     to_claims,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "check_record",
     "has_profile",
     "read_claim169",
+    "read_profile",
     "record_from_claims",
     "record_from_json",
     "record_from_json_text",

@@ -15,7 +15,7 @@ from typing import Any, Final
 from .._errors import Problem, ValidationError
 from .._values import short_repr
 from ._record import FourPartName, HolderCategory, HolderRecord, PhotoFormat, Sex
-from ._rules import DEFAULT_RULES, Rules, check_record
+from ._rules import DEFAULT_RULES, Rules, _passes, check_record
 
 # Standard Claim 169 keys.
 ID, VERSION, LANGUAGE, FULL_NAME, FIRST_NAME, MIDDLE_NAME, LAST_NAME = 1, 2, 3, 4, 5, 6, 7
@@ -302,3 +302,123 @@ def _check_consistency(
         if actual != wanted:
             problems.append(Problem(f"claim169.{key}", "inconsistent",
                                     f"{_TEXT_KEYS[key]} disagrees with the profile fields"))
+
+
+# --- The fast path -------------------------------------------------------------------------------
+# A card issued under this profile has one shape: the keys ``to_claims`` writes, each with its one
+# type. ``read_profile`` reads such a map in one pass, building the standard view and the holder
+# record together and validating the record with the rules' fast path. It only ever says "this is
+# exactly what read_claim169 and record_from_claims return"; anything else (another key, another
+# type, a record that does not pass) gives None, and the caller reads the map the general way,
+# which names the problem. tests/test_fast_read.py checks that the two agree.
+_FAST_REQUIRED: Final = frozenset({
+    ID, FULL_NAME, FIRST_NAME, MIDDLE_NAME, LAST_NAME, DATE_OF_BIRTH, GENDER, ADDRESS,
+    NATIONALITY, SECONDARY_FULL_NAME, SECONDARY_LANGUAGE, LOCATION_CODE, LEGAL_STATUS, COUNTRY,
+    PROFILE_VERSION, CATEGORY, NAME_AR_PARTS, NAME_LATIN_PARTS, MOTHER_NAME_AR, DOCUMENT_NUMBER,
+    PLACE_OF_BIRTH, ISSUE_DATE, EXPIRY_DATE,
+})
+_FAST_KEYS: Final = _FAST_REQUIRED | {EMAIL, PHONE, PHOTO, PHOTO_FORMAT, MOTHER_NAME_LATIN}
+_PRESENT_PROFILE_KEYS: Final = tuple(sorted(PROFILE_KEYS))
+_INT_ONLY: Final = frozenset({int})
+_NO_ENTRIES: Final[Mapping[int, Any]] = MappingProxyType({})
+
+
+def _basic_date(value: object) -> date | None:
+    """A date written YYYYMMDD (as ``to_claims`` writes it), else None."""
+    if type(value) is not str or len(value) != 8 or not value.isascii() or not value.isdigit():
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _cut(counts: object, words: list[str]) -> FourPartName | None:
+    if type(counts) is not list or len(counts) != 4:
+        return None
+    a, b, c, d = counts
+    if not (type(a) is int and type(b) is int and type(c) is int and type(d) is int
+            and a > 0 and b > 0 and c > 0 and d > 0 and a + b + c + d == len(words)):
+        return None
+    b += a
+    c += b
+    return FourPartName(" ".join(words[:a]), " ".join(words[a:b]), " ".join(words[b:c]),
+                        " ".join(words[c:]))
+
+
+def read_profile(
+    claims: dict[Any, Any], rules: Rules = DEFAULT_RULES
+) -> tuple[Claim169, HolderRecord] | None:
+    """The standard view and the holder record of a valid profile map, read in one pass; None
+    when the map is anything but a valid card of profile version 1 in the shape ``to_claims``
+    writes (read it with :func:`read_claim169` and :func:`record_from_claims` then)."""
+    keys = claims.keys()
+    if (not (_FAST_REQUIRED <= keys <= _FAST_KEYS) or {*map(type, keys)} != _INT_ONLY
+            or None in claims.values()):  # an optional field is left out, never null
+        return None
+    get = claims.get
+    version, category, gender = claims[PROFILE_VERSION], claims[CATEGORY], claims[GENDER]
+    if (type(version) is not int or version != PROFILE or type(category) is not int
+            or type(gender) is not int or not 1 <= category <= 2 or not 1 <= gender <= 2):
+        return None
+    photo, photo_format = get(PHOTO), get(PHOTO_FORMAT)
+    if photo_format is not None and (type(photo_format) is not int
+                                     or not 1 <= photo_format <= 4):
+        return None
+    if photo is not None and type(photo) is not bytes:
+        return None
+    full, secondary = claims[FULL_NAME], claims[SECONDARY_FULL_NAME]
+    if type(full) is not str or type(secondary) is not str:
+        return None
+    latin = _cut(claims[NAME_LATIN_PARTS], full.split(" "))
+    arabic = _cut(claims[NAME_AR_PARTS], secondary.split(" "))
+    birth, issued, expiry = (_basic_date(claims[DATE_OF_BIRTH]), _basic_date(claims[ISSUE_DATE]),
+                             _basic_date(claims[EXPIRY_DATE]))
+    if latin is None or arabic is None or birth is None or issued is None or expiry is None:
+        return None
+    holder_category = _CATEGORIES[category]
+    citizen = holder_category is HolderCategory.CITIZEN
+    identifier = claims[ID]
+    record = HolderRecord(
+        category=holder_category,
+        national_number=identifier if citizen else None,
+        admin_number=None if citizen else identifier,
+        name_ar=arabic,
+        name_latin=latin,
+        mother_name_ar=claims[MOTHER_NAME_AR],
+        mother_name_latin=get(MOTHER_NAME_LATIN),
+        date_of_birth=birth,
+        place_of_birth=claims[PLACE_OF_BIRTH],
+        sex=_SEXES[gender],
+        nationality=claims[NATIONALITY],
+        address=claims[ADDRESS],
+        phone=get(PHONE),
+        email=get(EMAIL),
+        document_number=claims[DOCUMENT_NUMBER],
+        centre_code=claims[LOCATION_CODE],
+        issue_date=issued,
+        expiry_date=expiry,
+        photo=photo,
+        photo_format=None if photo_format is None else _PHOTO_FORMATS[photo_format],
+    )
+    # Every text value left unchecked above is checked here: by the rules' pattern (which also
+    # refuses anything that is not text) or by equality with the text the profile derives.
+    if (claims[FIRST_NAME] != latin.first or claims[LAST_NAME] != latin.family
+            or claims[MIDDLE_NAME] != f"{latin.father} {latin.grandfather}"
+            or claims[SECONDARY_LANGUAGE] != "ara"
+            or claims[LEGAL_STATUS] != LEGAL_STATUS_NAMES[holder_category]
+            or claims[COUNTRY] != rules.issuing_country or not _passes(record, rules)):
+        return None
+    view = Claim169(
+        id=identifier, full_name=full, first_name=claims[FIRST_NAME],
+        middle_name=claims[MIDDLE_NAME], last_name=claims[LAST_NAME],
+        date_of_birth=claims[DATE_OF_BIRTH], gender=gender, address=record.address,
+        email=record.email, phone=record.phone, nationality=record.nationality, photo=photo,
+        photo_format=photo_format, secondary_full_name=secondary,
+        secondary_language="ara", location_code=record.centre_code,
+        legal_status=claims[LEGAL_STATUS], country_of_issuance=rules.issuing_country,
+        biometrics=_NO_ENTRIES,
+        extras=MappingProxyType({key: value for key, value in claims.items()
+                                 if key in PROFILE_KEYS}),
+    )
+    return view, record

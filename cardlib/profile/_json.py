@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from .._errors import Problem, ValidationError
 from .._values import short_repr
@@ -169,19 +169,23 @@ def record_to_json(record: HolderRecord) -> dict[str, Any]:
         out["national_number"] = record.national_number
     if record.admin_number is not None:
         out["admin_number"] = record.admin_number
-    out["name_ar"] = dict(zip(NAME_PARTS, record.name_ar.parts, strict=True))
-    out["name_latin"] = dict(zip(NAME_PARTS, record.name_latin.parts, strict=True))
+    ar, latin = record.name_ar, record.name_latin
+    out["name_ar"] = {"first": ar.first, "father": ar.father, "grandfather": ar.grandfather,
+                      "family": ar.family}
+    out["name_latin"] = {"first": latin.first, "father": latin.father,
+                         "grandfather": latin.grandfather, "family": latin.family}
     out["mother_name_ar"] = record.mother_name_ar
     if record.mother_name_latin is not None:
         out["mother_name_latin"] = record.mother_name_latin
     out["date_of_birth"] = record.date_of_birth.isoformat()
     out["place_of_birth"] = record.place_of_birth
-    out["sex"] = record.sex.name.lower()
+    out["sex"] = _SEX_NAMES[record.sex]
     out["nationality"] = record.nationality
     out["address"] = record.address
-    for name in ("phone", "email"):
-        if getattr(record, name) is not None:
-            out[name] = getattr(record, name)
+    if record.phone is not None:
+        out["phone"] = record.phone
+    if record.email is not None:
+        out["email"] = record.email
     out["document_number"] = record.document_number
     out["centre_code"] = record.centre_code
     out["issue_date"] = record.issue_date.isoformat()
@@ -191,3 +195,6 @@ def record_to_json(record: HolderRecord) -> dict[str, Any]:
     if record.photo_format is not None:
         out["photo_format"] = record.photo_format.name.lower()
     return out
+
+
+_SEX_NAMES: Final = {sex: sex.name.lower() for sex in Sex}
