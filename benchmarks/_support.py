@@ -98,3 +98,61 @@ def issue_card(record: cardlib.HolderRecord, key: cardlib.PrivateKey, now: datet
         _cose.sig_structure(message.protected, message.payload),
         message.signature,
     )
+
+
+def portrait_jpeg() -> bytes:
+    """A textured 600 × 768 portrait-like JPEG (a face's worth of detail costs real bytes)."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    picture = Image.merge("RGB", [Image.effect_noise((600, 768), sigma).point(
+        lambda v, shift=shift: min(255, v // 2 + shift)) for sigma, shift in
+        ((30, 80), (40, 100), (50, 60))])
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((180, 150, 420, 560), fill=(210, 165, 135))  # face
+    draw.ellipse((40, 600, 560, 1000), fill=(45, 55, 95))  # shoulders
+    out = BytesIO()
+    picture.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+Timed = dict[str, Callable[[], object]]
+
+
+def interleaved(calls: Timed, *, runs: int = 3, rounds: int = 21, batch: int = 100
+                ) -> dict[str, list[float]]:
+    """Per call, its median time (seconds per call) in each of ``runs`` runs.
+
+    In every round each call runs ``batch`` times back to back, the calls taking turns in a
+    rotating order, so that a noisy neighbour on this shared machine slows them alike; one
+    call at a time, on one thread. Only ratios of medians from the same run are compared.
+    """
+    import statistics
+    from time import perf_counter
+
+    names = list(calls)
+    for name in names:  # warm caches and allocators outside the timing
+        for _ in range(batch):
+            calls[name]()
+    out: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(runs):
+        samples: dict[str, list[float]] = {name: [] for name in names}
+        for turn in range(rounds):
+            for name in names[turn % len(names):] + names[:turn % len(names)]:
+                call = calls[name]
+                start = perf_counter()
+                for _ in range(batch):
+                    call()
+                samples[name].append((perf_counter() - start) / batch)
+        for name in names:
+            out[name].append(statistics.median(samples[name]))
+    return out
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (Linux: /proc/self/statm)."""
+    import os
+
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

@@ -8,9 +8,10 @@ summary.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Generator, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 import pytest
@@ -28,6 +29,7 @@ from ._support import (
     Card,
     Run,
     issue_card,
+    portrait_jpeg,
     run_of,
     stage_key,
 )
@@ -135,3 +137,52 @@ def card(request: pytest.FixtureRequest, cards: dict[str, Card]) -> Card:
 def eddsa(cards: dict[str, Card]) -> Card:
     """The EdDSA example card: the payload of the codec stages and of the Ed25519 floors."""
     return cards["EdDSA"]
+
+
+@pytest.fixture(scope="session")
+def photo_record(record: cardlib.HolderRecord) -> cardlib.HolderRecord:
+    """The example record with a portrait compressed to the default 600-byte budget."""
+    from cardlib.photo import prepare_portrait
+
+    portrait = prepare_portrait(portrait_jpeg())
+    assert portrait.payload_size <= 600
+    return dataclasses.replace(record, photo=portrait.payload_bytes,
+                               photo_format=portrait.payload_format)
+
+
+@pytest.fixture(scope="session")
+def photo_cards(
+    photo_record: cardlib.HolderRecord, keys: dict[str, cardlib.PrivateKey], now: datetime
+) -> dict[str, Card]:
+    return {alg: issue_card(photo_record, key, now) for alg, key in keys.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    """What a verification service holds: a pinned root, its trust list and revocation list,
+    and a centre's signer."""
+
+    verifier: cardlib.Verifier
+    signer: cardlib.Signer
+    now: datetime
+
+
+@pytest.fixture(scope="session")
+def service(now: datetime) -> Service:
+    from cardlib.revocation import Reason, RevocationEntry, publish_revocation_list
+    from cardlib.trust import CertifiedSigner, certify_centre, create_root, publish_trust_list
+
+    start = now - timedelta(days=9)
+    root_key = cardlib.PrivateKey.generate("EdDSA")
+    root = create_root("Benchmark root", root_key, now=start, days=3650)
+    centre = cardlib.PrivateKey.generate("EdDSA")
+    certificate = certify_centre(root_key, root, centre.public_key, centre_code="TRP-01",
+                                 not_before=start, not_after=start + timedelta(days=900))
+    trust_list = publish_trust_list(root_key, root, [certificate], sequence=1, issued=start,
+                                    next_update=start + timedelta(days=60))
+    revoked = [RevocationEntry(f"LY{n:07d}", Reason.STOLEN, start) for n in range(1000)]
+    revocations = publish_revocation_list(root_key, root, revoked, sequence=1, issued=start,
+                                          next_update=start + timedelta(days=30))
+    verifier = cardlib.Verifier(root=root, trust_list=trust_list, revocation_list=revocations,
+                                now=now)
+    return Service(verifier, CertifiedSigner(centre, certificate), now)
