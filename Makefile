@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench vectors mutate clean
+.PHONY: serve demo test lint bench vectors mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -18,6 +18,15 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
+
+$(VENV)/.installed-service: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[cards,service]'
+	touch $@
+
+# The verification service on the embedded defaults (SQLite state, demo root, centre and card in
+# .serve/); settings: VERIFIER_* (README "Verification service").
+serve: $(VENV)/.installed-service
+	VERIFIER_DATA_DIR=$${VERIFIER_DATA_DIR:-.serve} $(BIN)/python -m verifier_service serve
 
 demo: $(VENV)/.installed
 	$(BIN)/cardlib demo --out .demo
@@ -44,4 +53,4 @@ mutate: $(VENV)/.installed-dev
 	$(BIN)/mutmut results
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .benchmarks mutants
+	rm -rf $(VENV) .demo .serve .pytest_cache .mypy_cache .ruff_cache .benchmarks mutants

@@ -121,7 +121,14 @@ from ._errors import (
 from ._limits import DEFAULT_LIMITS, Limits
 from ._messages import Message
 from ._pipeline import DEFAULT_SKEW, VerifiedCard, inspect, issue, verify
-from ._result import ListInfo, RevocationInfo, ScanInfo, SignerInfo, VerificationResult
+from ._result import (
+    ListInfo,
+    RevocationInfo,
+    ScanInfo,
+    SignerInfo,
+    VerificationResult,
+    error_to_json,
+)
 from ._state import VerifierState
 from ._verifier import DEFAULT_POLICY, Policy, Verifier
 from .keys import PrivateKey, PublicKey, Signer, TrustStore
@@ -276,6 +283,7 @@ __all__ = [
     "WeakKeyError",
     "__version__",
     "check_record",
+    "error_to_json",
     "inspect",
     "issue",
     "record_from_json",

@@ -10,7 +10,6 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,6 +21,7 @@ from ._errors import (
     RevocationListRollbackError,
     TrustListRollbackError,
 )
+from ._files import write_all as _write_all
 from ._messages import message_for
 from ._pipeline import inspect, issue
 from ._result import error_to_json, invalid
@@ -29,7 +29,7 @@ from ._state import VerifierState, default_state_directory
 from ._values import iso
 from ._verifier import Policy, Verifier
 from .keys import PrivateKey, PublicKey
-from .profile import record_from_json, record_from_json_text
+from .profile import record_from_json_text
 from .trust import certificate_der, root_public_key
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -396,34 +396,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     _write_all({path: data})
-
-
-def _write_all(files: dict[Path, bytes], *, mode: int = 0o644) -> None:
-    """Write every file to a unique temporary name first, then rename them all into place; on
-    any failure remove the temporaries, so no half-written or mixed set is left behind. Files
-    get ``mode`` (default world-readable: trust lists, revocation lists, bundles and cards are
-    public documents; private keys are written with 0o600)."""
-    import tempfile
-
-    for path in files:
-        if path.is_dir():  # renaming onto a directory would fail half-way through the set
-            raise IsADirectoryError(21, "Is a directory", str(path))
-    staged: list[tuple[str, Path]] = []
-    try:
-        for path, data in files.items():
-            fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                             dir=path.parent)
-            staged.append((temporary, path))
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-        for temporary, path in staged:
-            os.replace(temporary, path)
-    except OSError:
-        for temporary, _ in staged:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-        raise
 
 
 def _png(image: Any) -> bytes:
@@ -1024,65 +996,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The README's demo: a national root and one centre (TRP-01), the trust list, a revocation
     list and the offline bundle, the example record issued by the centre, verified the way a
     checkpoint does (root + bundle), and the card rendered."""
-    from .bundle import export_bundle
-    from .revocation import Reason, RevocationEntry, publish_revocation_list
-    from .trust import (
-        CertifiedSigner,
-        certificate_pem,
-        certify_centre,
-        create_root,
-        publish_trust_list,
-    )
+    from ._demo import make_demo
 
     out = Path(args.out)
-    example = resources.files("cardlib").joinpath("_data/holder.json").read_text("utf-8")
-    record = record_from_json(json.loads(example))
-    now = datetime.now(UTC).replace(microsecond=0)
-    files = {name: out / name for name in ("root.pem", "root-private.pem", "centre.pem",
-                                           "centre-private.pem", "trust-list.cose",
-                                           "revocation-list.cose", "bundle.cbor",
-                                           "payload.txt")}
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        if files["root.pem"].exists() and files["centre.pem"].exists():
-            root_key = PrivateKey.from_pem(files["root-private.pem"].read_bytes())
-            root = certificate_der(files["root.pem"].read_bytes())
-            centre_key = PrivateKey.from_pem(files["centre-private.pem"].read_bytes())
-            cert = certificate_der(files["centre.pem"].read_bytes())
-        else:  # a fresh demo chain (owner-only, unencrypted: demo keys only)
-            root_key, centre_key = PrivateKey.generate("EdDSA"), PrivateKey.generate("EdDSA")
-            root = create_root("cardlib demo root", root_key, now=now, days=3650)
-            cert = certify_centre(root_key, root, centre_key.public_key, centre_code="TRP-01",
-                                  not_before=now, not_after=now + timedelta(days=1826))
-            _write_all({files["root-private.pem"]: root_key.to_pem(),
-                        files["centre-private.pem"]: centre_key.to_pem()}, mode=0o600)
-            _write_all({files["root.pem"]: certificate_pem(root),
-                        files["centre.pem"]: certificate_pem(cert)})
-
-        # Each run publishes newer lists (the sequence is the time), so they are never rollbacks.
-        sequence = int(now.timestamp())
-        trust_list = publish_trust_list(root_key, root, [cert], sequence=sequence, issued=now,
-                                        next_update=now + timedelta(days=90))
-        revocations = publish_revocation_list(
-            root_key, root, [RevocationEntry("LY0009999", Reason.LOST, now)],
-            sequence=sequence, issued=now, next_update=now + timedelta(days=7))
-        bundle = export_bundle(trust_list, revocations, root_der=root)
-        payload = issue(record, CertifiedSigner(centre_key, cert), now=now)
-        _write_all({files["trust-list.cose"]: trust_list,
-                    files["revocation-list.cose"]: revocations, files["bundle.cbor"]: bundle,
-                    files["payload.txt"]: (payload + "\n").encode("ascii")})
-        rendered = _demo_card(record, payload, out)
+        demo = make_demo(out, datetime.now(UTC).replace(microsecond=0))
+        rendered = _demo_card(demo.record, demo.payload, out)
     except OSError as err:
         raise UsageError(f"cannot write the demo files in {out}: {err.strerror or err}") from err
-    result = Verifier(root=root, bundle=bundle, now=now).check(payload, now=now)
+    result = Verifier(root=demo.root, bundle=demo.bundle, now=demo.now).check(demo.payload,
+                                                                              now=demo.now)
     sys.stderr.write(
         f"demo root, centre TRP-01, trust list, revocation list and bundle in {out}/; payload: "
-        f"{len(payload)} Base45 characters, saved to {out}/payload.txt\n"
+        f"{len(demo.payload)} Base45 characters, saved to {out}/payload.txt\n"
         f"try: cardlib verify --root {out}/root.pem --bundle {out}/bundle.cbor - < "
         f"{out}/payload.txt\n")
-    _report(args, {"payload": payload, "verification": result.to_json(),
-           "files": [str(path) for path in files.values() if "private" not in path.name],
-           "card_files": rendered})
+    _report(args, {"payload": demo.payload, "verification": result.to_json(),
+                   "files": [str(path) for path in demo.public_files],
+                   "card_files": rendered})
     return EXIT_OK
 
 

@@ -24,6 +24,10 @@ VERDICT_CODES: Final = frozenset({
     "trust_list_stale", "usage", "interrupted",
 })
 
+#: Codes of the verification service's own refusals of a request (``verifier_service``).
+SERVICE_CODES: Final = frozenset({"request_invalid", "body_too_large", "api_key_required",
+                                  "not_available"})
+
 _M = Message
 _CATALOGUE: dict[str, Message] = {
     # --- verdicts ---------------------------------------------------------------------------------
@@ -258,6 +262,14 @@ _CATALOGUE: dict[str, Message] = {
     "hsm_key_mismatch": _M("The token's public and private keys do not match.",
                            "المفتاحان العام والخاص في رمز الأمان غير متطابقين."),
     "hsm_sign_failed": _M("The security token could not sign.", "تعذّر التوقيع برمز الأمان."),
+    # --- the verification service (verifier_service) -----------------------------------------
+    "request_invalid": _M("The request is malformed; see the detail for what to send.",
+                          "الطلب غير صحيح؛ راجع التفاصيل لمعرفة ما يجب إرساله."),
+    "body_too_large": _M("The request is too large.", "الطلب كبير جدًا."),
+    "api_key_required": _M("An API key is required to verify cards here.",
+                           "يلزم مفتاح واجهة برمجية للتحقق من البطاقات هنا."),
+    "not_available": _M("This document is not available from this service.",
+                        "هذه الوثيقة غير متاحة من هذه الخدمة."),
 }
 
 CATALOGUE: Final = MappingProxyType(_CATALOGUE)

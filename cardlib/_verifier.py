@@ -291,6 +291,11 @@ class Verifier:
                                     int((moment - loaded.issued).total_seconds())))
         return tuple(out)
 
+    def lists(self, now: datetime | None = None) -> tuple[ListInfo, ...]:
+        """The root-signed lists held now, and how fresh each is at ``now`` (for a service's
+        readiness and freshness reports)."""
+        return self._lists(self._snapshot, self._now(now))
+
     def check(self, payload: str, *, now: datetime | None = None) -> VerificationResult:
         """The verdict on one payload (the QR code's text). Never raises for a bad card."""
         moment = self._now(now)

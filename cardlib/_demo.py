@@ -1,0 +1,93 @@
+"""The demo trust chain, for ``cardlib demo`` and the verification service's embedded defaults:
+a national root and one centre (TRP-01), a trust list, a revocation list, the offline bundle and
+the example record issued by the centre. An edge helper: it writes files (keys owner-only)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+from ._files import write_all
+from ._pipeline import issue
+from .bundle import export_bundle
+from .keys import PrivateKey
+from .profile import HolderRecord, record_from_json
+from .revocation import Reason, RevocationEntry, publish_revocation_list
+from .trust import (
+    CertifiedSigner,
+    certificate_der,
+    certificate_pem,
+    certify_centre,
+    create_root,
+    publish_trust_list,
+)
+
+#: The demo's revoked document number (a card to try "revoked" with).
+REVOKED_DOCUMENT = "LY0009999"
+FILES = ("root.pem", "root-private.pem", "centre.pem", "centre-private.pem", "trust-list.cose",
+         "revocation-list.cose", "bundle.cbor", "payload.txt")
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo chain as written in ``directory``."""
+
+    directory: Path
+    record: HolderRecord
+    root: bytes  # DER
+    signer: CertifiedSigner
+    root_key: PrivateKey
+    trust_list: bytes
+    revocations: bytes
+    bundle: bytes
+    payload: str
+    now: datetime
+
+    @property
+    def public_files(self) -> list[Path]:
+        return [self.directory / name for name in FILES if "private" not in name]
+
+
+def example_record() -> HolderRecord:
+    text = resources.files("cardlib").joinpath("_data/holder.json").read_text("utf-8")
+    return record_from_json(json.loads(text))
+
+
+def make_demo(out: Path, now: datetime) -> Demo:
+    """Create the chain in ``out`` (or reuse its root and centre keys), publish fresh lists at
+    ``now`` and issue the example card. Raises OSError when ``out`` cannot be written."""
+    record = example_record()
+    files = {name: out / name for name in FILES}
+    out.mkdir(parents=True, exist_ok=True)
+    if files["root.pem"].exists() and files["centre.pem"].exists():
+        root_key = PrivateKey.from_pem(files["root-private.pem"].read_bytes())
+        root = certificate_der(files["root.pem"].read_bytes())
+        centre_key = PrivateKey.from_pem(files["centre-private.pem"].read_bytes())
+        cert = certificate_der(files["centre.pem"].read_bytes())
+    else:  # a fresh demo chain (owner-only, unencrypted: demo keys only)
+        root_key, centre_key = PrivateKey.generate("EdDSA"), PrivateKey.generate("EdDSA")
+        root = create_root("cardlib demo root", root_key, now=now, days=3650)
+        cert = certify_centre(root_key, root, centre_key.public_key, centre_code="TRP-01",
+                              not_before=now, not_after=now + timedelta(days=1826))
+        write_all({files["root-private.pem"]: root_key.to_pem(),
+                   files["centre-private.pem"]: centre_key.to_pem()}, mode=0o600)
+        write_all({files["root.pem"]: certificate_pem(root),
+                   files["centre.pem"]: certificate_pem(cert)})
+    # Each run publishes newer lists (the sequence is the time), so they are never rollbacks.
+    sequence = int(now.timestamp())
+    trust_list = publish_trust_list(root_key, root, [cert], sequence=sequence, issued=now,
+                                    next_update=now + timedelta(days=90))
+    revocations = publish_revocation_list(
+        root_key, root, [RevocationEntry(REVOKED_DOCUMENT, Reason.LOST, now)],
+        sequence=sequence, issued=now, next_update=now + timedelta(days=7))
+    bundle = export_bundle(trust_list, revocations, root_der=root)
+    signer = CertifiedSigner(centre_key, cert)
+    payload = issue(record, signer, now=now)
+    write_all({files["trust-list.cose"]: trust_list, files["revocation-list.cose"]: revocations,
+               files["bundle.cbor"]: bundle,
+               files["payload.txt"]: (payload + "\n").encode("ascii")})
+    return Demo(out, record, root, signer, root_key, trust_list, revocations, bundle, payload,
+                now)

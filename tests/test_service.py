@@ -1,0 +1,222 @@
+"""The verification service (verifier_service): its routes on the real app, and `serve` as a
+real process on loopback. Real keys, a real demo chain on disk, real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import cardlib
+from verifier_service import Settings, create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("service")
+
+
+@pytest.fixture(scope="module")
+def client(data_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data_dir=data_dir))) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def demo_payload(client: TestClient, data_dir: Path) -> str:
+    return (data_dir / "demo" / "payload.txt").read_text("ascii").strip()
+
+
+def _revoked_payload(data_dir: Path) -> str:
+    """The demo centre's card for the demo's revoked document number."""
+    from cardlib._demo import REVOKED_DOCUMENT, example_record
+    from cardlib.trust import CertifiedSigner, certificate_der
+
+    demo = data_dir / "demo"
+    signer = CertifiedSigner(
+        cardlib.PrivateKey.from_pem((demo / "centre-private.pem").read_bytes()),
+        certificate_der((demo / "centre.pem").read_bytes()))
+    record = dataclasses.replace(example_record(), document_number=REVOKED_DOCUMENT)
+    return cardlib.issue(record, signer)
+
+
+def test_verify_json_gives_the_verifiers_result(client: TestClient, demo_payload: str) -> None:
+    answer = client.post("/v1/verify", json={"payload": demo_payload})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["status"], body["code"]) == ("valid", None)
+    assert body["message"]["en"].startswith("The card is valid") and body["message"]["ar"]
+    assert body["signer"]["centre"] == "TRP-01"
+    assert body["revocation"]["state"] == "not_revoked"
+    assert {item["kind"] for item in body["lists"]} == {"trust_list", "revocation_list"}
+    assert body["card"]["record"]["name_latin"]["family"]
+
+
+def test_verify_text_plain(client: TestClient, demo_payload: str) -> None:
+    answer = client.post("/v1/verify", content=demo_payload + "\n",
+                         headers={"Content-Type": "text/plain; charset=utf-8"})
+    assert answer.status_code == 200 and answer.json()["status"] == "valid"
+
+
+def test_an_invalid_card_is_422_with_its_code(client: TestClient, demo_payload: str) -> None:
+    answer = client.post("/v1/verify", json={"payload": demo_payload.lower()})
+    assert answer.status_code == 422
+    assert (answer.json()["status"], answer.json()["code"]) == ("invalid", "base45_invalid")
+    altered = demo_payload[:-10] + ("0" if demo_payload[-10] != "0" else "1") + demo_payload[-9:]
+    assert client.post("/v1/verify", json={"payload": altered}).status_code == 422
+
+
+def test_a_revoked_card(client: TestClient, data_dir: Path) -> None:
+    answer = client.post("/v1/verify", json={"payload": _revoked_payload(data_dir)})
+    assert answer.status_code == 200
+    assert (answer.json()["status"], answer.json()["revocation"]["reason"]) == ("revoked", "lost")
+
+
+@pytest.mark.parametrize(("content", "kind"), [
+    (b"{not json", "application/json"), (b'{"payload": 5}', "application/json"),
+    (b"[]", "application/json"), (b"\xff\xfe", "text/plain"), (b"", "application/json"),
+    (b'{"payload": ' * 5000, "application/json"),
+])
+def test_malformed_requests_are_400_with_a_code(client: TestClient, content: bytes,
+                                                kind: str) -> None:
+    answer = client.post("/v1/verify", content=content, headers={"Content-Type": kind})
+    assert answer.status_code in (400, 413)
+    assert answer.json()["status"] == "error"
+    assert answer.json()["code"] in ("request_invalid", "body_too_large")
+    assert answer.json()["message"]["ar"]
+
+
+def test_a_body_over_the_limit_is_413_before_verification(client: TestClient) -> None:
+    answer = client.post("/v1/verify", json={"payload": "A" * 20_000})
+    assert answer.status_code == 413 and answer.json()["code"] == "body_too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: judged while it arrives
+        for _ in range(40):
+            yield b"A" * 1024
+
+    streamed = client.post("/v1/verify", content=chunks(), headers={"Content-Type": "text/plain"})
+    assert streamed.status_code == 413
+
+
+def test_batch_answers_each_payload_in_order(client: TestClient, demo_payload: str,
+                                             data_dir: Path) -> None:
+    payloads = [demo_payload, "NOT BASE45 !", _revoked_payload(data_dir), demo_payload]
+    answer = client.post("/v1/verify/batch", json={"payloads": payloads})
+    assert answer.status_code == 200
+    assert [r["status"] for r in answer.json()["results"]] == ["valid", "invalid", "revoked",
+                                                                "valid"]
+
+
+def test_batch_limits(data_dir: Path, demo_payload: str) -> None:
+    with TestClient(create_app(Settings(data_dir=data_dir, max_batch=2))) as small:
+        over = small.post("/v1/verify/batch", json={"payloads": [demo_payload] * 3})
+        assert over.status_code == 400 and over.json()["code"] == "request_invalid"
+        empty = small.post("/v1/verify/batch", json={"payloads": []})
+        assert empty.status_code == 400
+        wrong = small.post("/v1/verify/batch", json={"payloads": [1, 2]})
+        assert wrong.status_code == 400
+
+
+@pytest.mark.parametrize(("route", "name"), [("trust-list", "trust-list.cose"),
+                                             ("revocations", "revocation-list.cose"),
+                                             ("bundle", "bundle.cbor")])
+def test_signed_documents_with_etag(client: TestClient, data_dir: Path, route: str,
+                                    name: str) -> None:
+    answer = client.get(f"/v1/{route}")
+    assert answer.status_code == 200
+    assert answer.content == (data_dir / "demo" / name).read_bytes()
+    tag = answer.headers["etag"]
+    assert tag.startswith('"') and "max-age=" in answer.headers["cache-control"]
+    again = client.get(f"/v1/{route}", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get(f"/v1/{route}", headers={"If-None-Match": '"other"'})
+    assert other.status_code == 200
+
+
+def test_health_readiness_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/verify", "/v1/verify/batch", "/v1/trust-list", "/v1/revocations", "/v1/bundle",
+            "/healthz", "/readyz"} <= set(spec["paths"])
+
+
+def test_configured_trust_data_and_anonymous_off(data_dir: Path, demo_payload: str) -> None:
+    demo = data_dir / "demo"
+    settings = Settings(data_dir=data_dir / "configured", root=demo / "root.pem",
+                        bundle=demo / "bundle.cbor")
+    assert not settings.anonymous_allowed  # off by default outside the demo
+    with TestClient(create_app(settings)) as configured:
+        refused = configured.post("/v1/verify", json={"payload": demo_payload})
+        assert refused.status_code == 401 and refused.json()["code"] == "api_key_required"
+        assert configured.get("/v1/trust-list").status_code == 200
+    with TestClient(create_app(settings.model_copy(update={"anonymous": True}))) as anonymous:
+        assert anonymous.post("/v1/verify", json={"payload": demo_payload}).json()[
+            "status"] == "valid"
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    monkeypatch.setenv("VERIFIER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VERIFIER_MAX_BATCH", "7")
+    settings = Settings()
+    assert (settings.data_dir, settings.max_batch, settings.demo) == (tmp_path, 7, True)
+    monkeypatch.setenv("VERIFIER_MAX_BATCH", "0")
+    with pytest.raises(ValueError, match="max_batch"):
+        Settings()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_runs_the_embedded_defaults_on_loopback(tmp_path: Path) -> None:
+    """`python -m verifier_service serve` (what `make serve` runs): the start-up lines say where
+    the demo is and give a payload to try; that payload verifies over real HTTP."""
+    port = _free_port()
+    env = {**os.environ, "VERIFIER_DATA_DIR": str(tmp_path)}
+    server = subprocess.Popen([sys.executable, "-m", "verifier_service", "serve", "--port",
+                               str(port)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not come up in 30 s"
+                time.sleep(0.2)
+        payload = (tmp_path / "demo" / "payload.txt").read_bytes()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/verify", data=payload,
+                                         headers={"Content-Type": "text/plain"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert json.load(answer)["status"] == "valid"
+    finally:
+        server.terminate()
+        _, lines = server.communicate(timeout=30)
+    assert str(tmp_path / "demo") in lines and "payload.txt" in lines and "/v1/verify" in lines
+
+
+def test_every_service_error_has_a_catalogue_entry() -> None:
+    from cardlib._messages import CATALOGUE, SERVICE_CODES
+    from verifier_service._errors import ServiceError
+
+    codes = {cls.code for cls in ServiceError.__subclasses__()}
+    assert codes == SERVICE_CODES and codes <= set(CATALOGUE)

@@ -1,0 +1,51 @@
+"""The service's settings: read once from the environment (``VERIFIER_`` prefix) or given."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "cardlib-verifier"
+
+
+class Settings(BaseSettings):
+    """Every setting, with its default (the README lists them).
+
+    Without ``root`` the service runs on the embedded defaults: a demo root, centre, trust
+    list, revocation list, bundle and card are created in ``data_dir`` on first start.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="VERIFIER_", frozen=True, extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           description="where the embedded defaults and the verifier's state "
+                           "live")
+    root: Path | None = Field(None, description="the pinned national root certificate "
+                              "(PEM or DER); unset: the embedded demo root")
+    trust_list: Path | None = Field(None, description="the root-signed trust list")
+    revocation_list: Path | None = Field(None, description="the root-signed revocation list")
+    bundle: Path | None = Field(None, description="an offline bundle (trust list and "
+                                "revocation list together)")
+    anonymous: bool | None = Field(None, description="verify without an API key; unset: on "
+                                   "for the embedded demo, off otherwise")
+    max_batch: int = Field(1000, ge=1, le=100_000, description="payloads per batch request")
+    max_verify_bytes: int = Field(16_384, ge=1024, le=1 << 20,
+                                  description="largest /v1/verify request body")
+    max_batch_bytes: int = Field(8 << 20, ge=1024, le=1 << 30,
+                                 description="largest /v1/verify/batch request body")
+    cache_seconds: int = Field(300, ge=0, le=86_400,
+                               description="Cache-Control max-age of the signed documents")
+
+    @property
+    def demo(self) -> bool:
+        return self.root is None
+
+    @property
+    def anonymous_allowed(self) -> bool:
+        return self.demo if self.anonymous is None else self.anonymous
