@@ -803,12 +803,15 @@ class HsmSigningError(HsmError, SigningError):
 
 
 def all_error_classes() -> tuple[type[CardError], ...]:
-    """Every CardError class, root first (used to document and test the code table)."""
+    """Every CardError class of cardlib, root first (used to document and test the code table).
+
+    Every one lives in this module; subclasses declared elsewhere (the verification service's
+    refusals of a request, an embedder's own) are not cardlib's errors and are left out."""
     seen: list[type[CardError]] = []
     todo: list[type[CardError]] = [CardError]
     while todo:
         cls = todo.pop(0)
-        if cls not in seen:
+        if cls not in seen and cls.__module__ == CardError.__module__:
             seen.append(cls)
             todo.extend(cls.__subclasses__())
     return tuple(seen)

@@ -26,7 +26,9 @@ VERDICT_CODES: Final = frozenset({
 
 #: Codes of the verification service's own refusals of a request (``verifier_service``).
 SERVICE_CODES: Final = frozenset({"request_invalid", "body_too_large", "api_key_required",
-                                  "not_available"})
+                                  "api_key_invalid", "forbidden", "purpose_required",
+                                  "rate_limited", "not_found", "not_available",
+                                  "upload_unsupported", "pdf_invalid", "pdf_too_many_pages"})
 
 _M = Message
 _CATALOGUE: dict[str, Message] = {
@@ -270,6 +272,26 @@ _CATALOGUE: dict[str, Message] = {
                            "يلزم مفتاح واجهة برمجية للتحقق من البطاقات هنا."),
     "not_available": _M("This document is not available from this service.",
                         "هذه الوثيقة غير متاحة من هذه الخدمة."),
+    "api_key_invalid": _M("The API key is not valid (unknown or revoked).",
+                          "مفتاح الواجهة البرمجية غير صالح (غير معروف أو ملغى)."),
+    "forbidden": _M("This API key's role may not do this.",
+                    "لا يسمح دور مفتاح الواجهة البرمجية هذا بهذه العملية."),
+    "purpose_required": _M("State the purpose of this verification.",
+                           "اذكر الغرض من هذا التحقق."),
+    "rate_limited": _M("Too many requests; wait a moment and try again.",
+                       "طلبات كثيرة جدًا؛ انتظر قليلًا ثم أعد المحاولة."),
+    "not_found": _M("Nothing was found by that name.", "لم يُعثر على شيء بهذا الاسم."),
+    "upload_unsupported": _M(
+        "The file is not a PNG, JPEG or WebP image or a PDF; send the card's photo or scan in "
+        "one of these formats.",
+        "الملف ليس صورة PNG أو JPEG أو WebP ولا ملف PDF؛ أرسل صورة البطاقة أو مسحها الضوئي "
+        "بإحدى هذه الصيغ."),
+    "pdf_invalid": _M("The PDF cannot be read: it is damaged or protected by a password.",
+                      "تعذّرت قراءة ملف PDF: إنه تالف أو محمي بكلمة مرور."),
+    "pdf_too_many_pages": _M("The PDF has too many pages; send only the pages that show the "
+                             "card.",
+                             "يحتوي ملف PDF على صفحات كثيرة جدًا؛ أرسل الصفحات التي تظهر فيها "
+                             "البطاقة فقط."),
 }
 
 CATALOGUE: Final = MappingProxyType(_CATALOGUE)

@@ -220,3 +220,27 @@ def test_every_service_error_has_a_catalogue_entry() -> None:
 
     codes = {cls.code for cls in ServiceError.__subclasses__()}
     assert codes == SERVICE_CODES and codes <= set(CATALOGUE)
+
+
+def test_metrics_count_routes_and_outcomes_without_personal_data(
+        client: TestClient, demo_payload: str) -> None:
+    client.post("/v1/verify", json={"payload": demo_payload})
+    client.post("/v1/verify", json={"payload": "NOT A CARD"})
+    text = client.get("/metrics").text
+    assert 'cardlib_requests_total{route="/v1/verify",status="200"}' in text
+    assert 'cardlib_requests_total{route="/v1/verify",status="422"}' in text
+    assert 'cardlib_verifications_total{code="base45_invalid",status="invalid"}' in text
+    assert 'cardlib_request_seconds_bucket{le="0.005",route="/v1/verify"}' in text
+    assert 'cardlib_list_stale{kind="revocation_list"} 0.0' in text
+    assert "cardlib_access_events_pending 0.0" in text
+    assert demo_payload[:20] not in text and "LY" not in text.replace("cardlib_", "")
+
+
+def test_security_headers(client: TestClient, demo_payload: str) -> None:
+    answer = client.post("/v1/verify", json={"payload": demo_payload})
+    assert answer.headers["cache-control"] == "no-store"  # personal data: never cached
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+    document = client.get("/v1/trust-list")
+    assert document.headers["cache-control"].startswith("public, max-age=")
+    assert "content-security-policy" not in client.get("/docs").headers

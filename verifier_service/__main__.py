@@ -21,7 +21,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    admin = commands.add_parser("admin", help="manage API keys (the admin API's operations)")
+    keys = admin.add_subparsers(dest="keys", required=True).add_parser(
+        "keys", help="create, list or revoke API keys").add_subparsers(dest="action",
+                                                                        required=True)
+    create = keys.add_parser("create", help="create a key; its token is printed once")
+    create.add_argument("--owner", required=True, help="the agency the key belongs to")
+    create.add_argument("--role", required=True, help="admin, verifier, checkpoint, …")
+    keys.add_parser("list", help="list the keys (never their secrets)")
+    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
     args = parser.parse_args(argv)
+    if args.command == "admin":
+        return _admin(args)
     import uvicorn
 
     settings = Settings()
@@ -45,6 +57,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stderr.write(f"serving on {where} (API docs: {where}/docs)\n")
     uvicorn.run("verifier_service._asgi:app", host=args.host, port=args.port,
                 workers=args.workers, log_level="warning")
+    return 0
+
+
+def _admin(args: argparse.Namespace) -> int:
+    """The key operations of the admin API, on the data directory's store (as the operator)."""
+    import json
+    from datetime import UTC, datetime
+
+    from ._gate import Caller, Gate
+
+    settings = Settings()
+    gate = Gate(settings)
+    operator = Caller(None, gate.roles["admin"], "command line")
+    try:
+        if args.action == "create":
+            key, token = gate.store.create_key(args.owner, args.role, now=datetime.now(UTC))
+            gate.audit("api_key_created", operator, key_id=key.id, owner=key.owner,
+                       role=key.role)
+            print(json.dumps({"key": key.to_json(), "token": token}))
+            sys.stderr.write("the token is shown this once; keep it secret\n")
+        elif args.action == "list":
+            print(json.dumps({"keys": [key.to_json() for key in gate.store.api_keys()]}))
+        else:
+            key = gate.store.revoke_key(args.key_id, now=datetime.now(UTC))
+            gate.audit("api_key_revoked", operator, key_id=key.id, owner=key.owner)
+            print(json.dumps({"key": key.to_json()}))
+    except CardError as err:
+        sys.stderr.write(f"verifier_service: {err.message} ({err.code})\n")
+        return 2
+    finally:
+        gate.close()
     return 0
 
 

@@ -15,21 +15,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from cardlib import HTTP_STATUS, CardError, Verifier, error_to_json
+from cardlib import HTTP_STATUS, CardError, error_to_json
 
-from ._errors import (
-    ApiKeyRequiredError,
-    BodyTooLargeError,
-    NotAvailableError,
-    RequestInvalidError,
-)
+from ._errors import BodyTooLargeError, NotAvailableError, RequestInvalidError
+from ._gate import Gate
+from ._image import VERDICT_STATUS, verify_upload
+from ._metrics import CONTENT_TYPE, ASGIApp, Message, Metrics, Receive, Scope, Send
 from ._runtime import Runtime, load_runtime
 from ._settings import Settings
 
-_VERDICT_STATUS = {"valid": 200, "revoked": 200, "unknown": 200, "invalid": 422}
 _DOCUMENTS = {
     "trust-list": ("trust_list", "application/cose"),
     "revocations": ("revocations", "application/cose"),
@@ -83,28 +81,32 @@ def _payload_of(request: Request, data: bytes) -> str:
     return str(body["payload"])
 
 
-def _answer(verifier: Verifier, payload: str) -> dict[str, Any]:
-    return verifier.check(payload).to_json()
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service on ``settings`` (default: read from the ``VERIFIER_`` environment)."""
     settings = settings if settings is not None else Settings()
     runtime = load_runtime(settings)
+    gate = Gate(settings)
+    metrics = Metrics(runtime.verifier.lists, lambda: gate.writer.pending)
     limits = _Limits(settings.max_verify_bytes, settings.max_batch_bytes, settings.max_batch)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        gate.close()  # writes the access events still waiting
 
     app = FastAPI(title="cardlib verification service", version="0.1.0", lifespan=lifespan,
                   description="Verify MOSIP Claim 169 identity cards (national-number profile).")
     app.state.runtime = runtime
+    app.state.gate = gate
+    app.state.metrics = metrics
+    app.add_middleware(_Edge, metrics=metrics)
 
     @app.exception_handler(CardError)
     async def card_error(request: Request, err: CardError) -> JSONResponse:
         status = getattr(err, "http_status", None) or HTTP_STATUS[err.category]
-        return JSONResponse(error_to_json(err), status_code=status)
+        retry = getattr(err, "retry_after", None)
+        return JSONResponse(error_to_json(err), status_code=status,
+                            headers=None if retry is None else {"Retry-After": str(retry)})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
@@ -112,19 +114,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                     + "; ".join(str(e.get("msg")) for e in err.errors()[:5]))
         return JSONResponse(error_to_json(error), status_code=400)
 
-    app.include_router(_verify_router(runtime, settings, limits))
+    app.include_router(_verify_router(runtime, gate, metrics, settings, limits))
+    app.include_router(_admin_router(gate))
     app.include_router(_documents_router(runtime, settings))
     app.include_router(_health_router(runtime))
+
+    @app.get("/metrics", tags=["health"], response_class=Response,
+             summary="Prometheus metrics of this process")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
     return app
 
 
-def _caller_allowed(settings: Settings, request: Request) -> None:
-    if not settings.anonymous_allowed:
-        raise ApiKeyRequiredError("this service does not verify anonymously: send an API key "
-                                  "(X-API-Key)")
-
-
-def _verify_router(runtime: Runtime, settings: Settings, limits: _Limits) -> APIRouter:
+def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Settings,
+                   limits: _Limits) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["verify"])
     verifier = runtime.verifier
 
@@ -133,21 +137,36 @@ def _verify_router(runtime: Runtime, settings: Settings, limits: _Limits) -> API
                             400: {"description": "the request is malformed"},
                             413: {"description": "the body is too large"}})
     async def verify(request: Request) -> JSONResponse:
-        _caller_allowed(settings, request)
+        caller = gate.caller(request)
         payload = _payload_of(request, await _body(request, limits.verify))
-        answer = _answer(verifier, payload)
-        return JSONResponse(answer, status_code=_VERDICT_STATUS[answer["status"]])
+        result = verifier.check(payload)
+        metrics.outcome(result.status, result.code)
+        return JSONResponse(gate.answer(caller, result),
+                            status_code=VERDICT_STATUS[result.status])
 
     @router.post("/verify/batch", summary="Verify up to max_batch payloads, one result each")
     async def verify_batch(request: Request) -> JSONResponse:
-        _caller_allowed(settings, request)
+        caller = gate.caller(request)
         body = _json_body(await _body(request, limits.batch))
         payloads = body.get("payloads") if isinstance(body, dict) else None
         if not isinstance(payloads, list) or not all(isinstance(p, str) for p in payloads):
             raise RequestInvalidError('send {"payloads": ["<QR text>", …]}')
         if not 0 < len(payloads) <= limits.max_batch:
             raise RequestInvalidError(f"a batch holds 1 to {limits.max_batch} payloads")
-        return JSONResponse({"results": [_answer(verifier, p) for p in payloads]})
+        results = await run_in_threadpool(lambda: [verifier.check(p) for p in payloads])
+        for result in results:
+            metrics.outcome(result.status, result.code)
+        return JSONResponse({"results": [gate.answer(caller, r) for r in results]})
+
+    @router.post("/verify/image",
+                 summary="Scan and verify a card photo or scan (PNG, JPEG, WebP) or a PDF")
+    async def verify_image(request: Request) -> JSONResponse:
+        gate.caller(request)
+        data = await _body(request, settings.max_image_bytes)
+        # Scanning takes tens of milliseconds: off the event loop (PDFium is locked inside).
+        status, answer = await run_in_threadpool(
+            verify_upload, verifier, data, request.headers.get("content-type", ""), settings)
+        return JSONResponse(answer, status_code=status)
 
     return router
 
@@ -194,3 +213,72 @@ def _health_router(runtime: Runtime) -> APIRouter:
                             status_code=200 if ready else 503)
 
     return router
+
+
+def _admin_router(gate: Gate) -> APIRouter:
+    """Admin-only routes (403 for any other role). Every action is an audit-log event."""
+    router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+    @router.get("/keys", summary="List the API keys (never their secrets)")
+    async def list_keys(request: Request) -> dict[str, Any]:
+        gate.caller(request, admin=True)
+        return {"keys": [key.to_json() for key in gate.store.api_keys()]}
+
+    @router.post("/keys", status_code=201,
+                 summary="Create an API key: {owner, role}; the token is shown once")
+    async def create_key(request: Request) -> JSONResponse:
+        caller = gate.caller(request, admin=True)
+        body = _json_body(await _body(request, 4096))
+        if not isinstance(body, dict) or not isinstance(body.get("owner"), str) or (
+                not isinstance(body.get("role"), str)):
+            raise RequestInvalidError('send {"owner": "<agency>", "role": "<role>"}')
+        key, token = gate.store.create_key(body["owner"], body["role"], now=datetime.now(UTC))
+        gate.audit("api_key_created", caller, key_id=key.id, owner=key.owner, role=key.role)
+        return JSONResponse({"key": key.to_json(), "token": token}, status_code=201)
+
+    @router.delete("/keys/{key_id}", summary="Revoke an API key")
+    async def revoke_key(key_id: str, request: Request) -> dict[str, Any]:
+        caller = gate.caller(request, admin=True)
+        key = gate.store.revoke_key(key_id, now=datetime.now(UTC))
+        gate.audit("api_key_revoked", caller, key_id=key.id, owner=key.owner)
+        return {"key": key.to_json()}
+
+    return router
+
+
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+)
+
+
+class _Edge:
+    """Outermost ASGI layer: times each request for /metrics and adds security headers (and
+    ``Cache-Control: no-store`` to answers that did not set their own caching: verification
+    answers carry personal data)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self._app = metrics.middleware(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        # The interactive API docs load Swagger UI's script and styles: no CSP there.
+        extra = _SECURITY_HEADERS[:-1] if scope["path"].startswith(("/docs", "/redoc")) \
+            else _SECURITY_HEADERS
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in extra if h[0] not in present)
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self._app(scope, receive, with_headers)

@@ -30,3 +30,48 @@ class ApiKeyRequiredError(ServiceError):
 class NotAvailableError(ServiceError):
     code = "not_available"
     http_status = 404
+
+
+class ApiKeyInvalidError(ServiceError):
+    code = "api_key_invalid"
+    http_status = 401
+
+
+class ForbiddenError(ServiceError):
+    code = "forbidden"
+    http_status = 403
+
+
+class PurposeRequiredError(ServiceError):
+    code = "purpose_required"
+
+
+class RateLimitedError(ServiceError):
+    code = "rate_limited"
+    http_status = 429
+    retry_after = 1  # seconds, sent as Retry-After
+
+
+class NotFoundError(ServiceError):
+    code = "not_found"
+    http_status = 404
+
+
+class UploadUnsupportedError(ServiceError):
+    """An upload that is no PNG, JPEG or WebP image and no PDF (/v1/verify/image)."""
+
+    code = "upload_unsupported"
+    http_status = 415
+
+
+class PdfInvalidError(ServiceError, ValueError):
+    """A PDF (or one of its pages) that PDFium cannot read: damaged, or password-protected."""
+
+    code = "pdf_invalid"
+
+
+class PdfTooManyPagesError(ServiceError):
+    """A PDF with more pages than the service reads from one upload (``max_pdf_pages``)."""
+
+    code = "pdf_too_many_pages"
+    http_status = 413

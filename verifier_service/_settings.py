@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,11 +35,28 @@ class Settings(BaseSettings):
                                 "revocation list together)")
     anonymous: bool | None = Field(None, description="verify without an API key; unset: on "
                                    "for the embedded demo, off otherwise")
+    anonymous_role: str = Field("verifier", description="the role of a caller without a key, "
+                                "where anonymous verification is on")
+    roles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="roles added to or replacing the defaults (admin, "
+        "verifier, checkpoint), as JSON: {name: {admin, record_fields, claims_fields}}")
+    require_purpose: bool = Field(False, description="every keyed verification states its "
+                                  "purpose (X-Purpose header)")
+    rate_per_key: float = Field(100.0, ge=0, description="requests per second per API key "
+                                "(0: no limit)")
+    rate_per_address: float = Field(50.0, ge=0, description="requests per second per client "
+                                    "address (0: no limit)")
+    rate_burst: int = Field(200, ge=1, description="requests a client may make at once")
     max_batch: int = Field(1000, ge=1, le=100_000, description="payloads per batch request")
     max_verify_bytes: int = Field(16_384, ge=1024, le=1 << 20,
                                   description="largest /v1/verify request body")
     max_batch_bytes: int = Field(8 << 20, ge=1024, le=1 << 30,
                                  description="largest /v1/verify/batch request body")
+    max_image_bytes: int = Field(16 << 20, ge=1024, le=1 << 30,
+                                 description="largest /v1/verify/image request body")
+    max_image_pixels: int = Field(40_000_000, ge=10_000, le=200_000_000,
+                                  description="largest image (or rendered PDF page) in pixels")
+    max_pdf_pages: int = Field(10, ge=1, le=1000, description="pages read from one PDF")
     cache_seconds: int = Field(300, ge=0, le=86_400,
                                description="Cache-Control max-age of the signed documents")
 

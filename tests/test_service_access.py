@@ -1,0 +1,225 @@
+"""The service's access model: API keys, roles, purposes, rate limits, access events, admin.
+
+A real demo chain on disk, the real app, real SQLite, and the admin command line as a process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cardlib._demo import make_demo
+from cardlib.audit import read_log
+from verifier_service import Settings, create_app
+from verifier_service._access import AccessStore, document_hmac
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from datetime import UTC, datetime
+
+    demo = tmp_path_factory.mktemp("chain")
+    make_demo(demo, datetime.now(UTC).replace(microsecond=0))
+    return demo
+
+
+def settings_for(data_dir: Path, chain: Path, **changes: Any) -> Settings:
+    return Settings(data_dir=data_dir, root=chain / "root.pem", bundle=chain / "bundle.cbor",
+                    **changes)
+
+
+def admin_token(data_dir: Path) -> str:
+    """An admin key made with the command line, as an operator would."""
+    out = subprocess.run([sys.executable, "-m", "verifier_service", "admin", "keys", "create",
+                          "--owner", "Registry operations", "--role", "admin"], cwd=ROOT,
+                         env={**os.environ, "VERIFIER_DATA_DIR": str(data_dir)},
+                         capture_output=True, text=True, check=True)
+    assert "shown this once" in out.stderr
+    token: str = json.loads(out.stdout)["token"]
+    return token
+
+
+@pytest.fixture
+def service(tmp_path: Path, chain: Path) -> Iterator[tuple[TestClient, Path]]:
+    with TestClient(create_app(settings_for(tmp_path, chain))) as client:
+        yield client, tmp_path
+
+
+def payload(chain: Path) -> str:
+    return (chain / "payload.txt").read_text("ascii").strip()
+
+
+def new_key(client: TestClient, admin: str, role: str, owner: str = "Tripoli checkpoint 3"
+            ) -> str:
+    made = client.post("/v1/admin/keys", json={"owner": owner, "role": role},
+                       headers={"X-API-Key": admin})
+    assert made.status_code == 201, made.json()
+    assert made.json()["key"]["role"] == role and "secret" not in json.dumps(made.json()["key"])
+    token: str = made.json()["token"]
+    return token
+
+
+def test_without_a_key_verification_is_refused(service: tuple[TestClient, Path],
+                                               chain: Path) -> None:
+    client, _ = service
+    answer = client.post("/v1/verify", json={"payload": payload(chain)})
+    assert answer.status_code == 401 and answer.json()["code"] == "api_key_required"
+    for header in ({"X-API-Key": "cvk_0123456789ab_notthesecret"}, {"X-API-Key": "garbage"},
+                   {"Authorization": "Bearer cvk_x_y"}):
+        wrong = client.post("/v1/verify", json={"payload": payload(chain)}, headers=header)
+        assert wrong.status_code == 401 and wrong.json()["code"] == "api_key_invalid"
+
+
+def test_roles_decide_the_fields_and_every_look_is_recorded(
+        service: tuple[TestClient, Path], chain: Path) -> None:
+    client, data_dir = service
+    admin = admin_token(data_dir)
+    verifier, checkpoint = new_key(client, admin, "verifier", "Bank"), new_key(
+        client, admin, "checkpoint", "Border post")
+    full = client.post("/v1/verify", json={"payload": payload(chain)},
+                       headers={"X-API-Key": verifier, "X-Purpose": "account opening"}).json()
+    assert full["status"] == "valid"
+    assert {"address", "national_number", "mother_name_ar"} <= set(full["card"]["record"])
+    limited = client.post("/v1/verify", json={"payload": payload(chain)},
+                          headers={"Authorization": f"Bearer {checkpoint}"}).json()
+    record, claims = limited["card"]["record"], limited["card"]["claims"]
+    assert limited["status"] == "valid" and limited["signer"]["centre"] == "TRP-01"
+    assert {"name_ar", "name_latin", "expiry_date", "document_number"} <= set(record)
+    assert not {"address", "phone", "national_number", "mother_name_ar"} & set(record)
+    assert "full_name" in claims and not {"address", "phone", "id"} & set(claims)
+
+    assert client.app.state.gate.writer.flush()  # type: ignore[attr-defined]
+    store = client.app.state.gate.store  # type: ignore[attr-defined]
+    events = store.events()
+    assert [(e.agency, e.purpose, e.status) for e in events] == [
+        ("Border post", None, "valid"), ("Bank", "account opening", "valid")]
+    secret = (data_dir / "access-hmac.key").read_bytes()
+    number = full["card"]["record"]["document_number"]
+    assert events[0].document_hmac == document_hmac(secret, number)
+    assert len(store.events(document_hmac(secret, number))) == 2
+    stored = (data_dir / "access.db").read_bytes() + (data_dir / "access.db-wal").read_bytes()
+    for private in (number, full["card"]["record"]["national_number"],
+                    full["card"]["record"]["name_latin"]["family"]):
+        assert private.encode() not in stored  # only keyed hashes are kept
+
+
+def test_admin_api_needs_the_admin_role_and_is_audited(service: tuple[TestClient, Path],
+                                                       chain: Path) -> None:
+    client, data_dir = service
+    admin = admin_token(data_dir)
+    verifier = new_key(client, admin, "verifier")
+    assert client.get("/v1/admin/keys").status_code == 401
+    forbidden = client.get("/v1/admin/keys", headers={"X-API-Key": verifier})
+    assert forbidden.status_code == 403 and forbidden.json()["code"] == "forbidden"
+    listed = client.get("/v1/admin/keys", headers={"X-API-Key": admin}).json()["keys"]
+    assert {key["role"] for key in listed} == {"admin", "verifier"}
+    assert all(set(key) == {"id", "owner", "role", "created_at", "revoked_at"} for key in listed)
+    bad = client.post("/v1/admin/keys", json={"owner": "X", "role": "emperor"},
+                      headers={"X-API-Key": admin})
+    assert bad.status_code == 400 and bad.json()["code"] == "request_invalid"
+
+    key_id = next(key["id"] for key in listed if key["role"] == "verifier")
+    assert client.delete(f"/v1/admin/keys/{key_id}",
+                         headers={"X-API-Key": admin}).json()["key"]["revoked_at"]
+    refused = client.post("/v1/verify", json={"payload": payload(chain)},
+                          headers={"X-API-Key": verifier})
+    assert refused.status_code == 401 and refused.json()["code"] == "api_key_invalid"
+    missing = client.delete("/v1/admin/keys/000000000000", headers={"X-API-Key": admin})
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+    _, entries = read_log(data_dir / "audit.log")  # hashes and links all check
+    assert [(e.kind, e.data["action"]) for e in entries] == [
+        ("key", "api_key_created"), ("key", "api_key_created"), ("key", "api_key_revoked")]
+    assert entries[1].data["by"] is not None and entries[0].data["by"] is None  # CLI: operator
+
+
+def test_the_command_line_lists_and_revokes(tmp_path: Path, chain: Path) -> None:
+    admin_token(tmp_path)
+    env = {**os.environ, "VERIFIER_DATA_DIR": str(tmp_path)}
+
+    def run(*words: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "verifier_service", "admin", "keys", *words],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+
+    (key,) = json.loads(run("list").stdout)["keys"]
+    assert json.loads(run("revoke", key["id"]).stdout)["key"]["revoked_at"]
+    again = run("revoke", "nonexistent")
+    assert again.returncode == 2 and "not_found" in again.stderr and not again.stdout
+
+
+def test_purpose_required_by_setting(tmp_path: Path, chain: Path) -> None:
+    with TestClient(create_app(settings_for(tmp_path, chain, require_purpose=True))) as client:
+        token = new_key(client, admin_token(tmp_path), "verifier")
+        body = {"payload": payload(chain)}
+        missing = client.post("/v1/verify", json=body, headers={"X-API-Key": token})
+        assert missing.status_code == 400 and missing.json()["code"] == "purpose_required"
+        stated = client.post("/v1/verify", json=body,
+                             headers={"X-API-Key": token, "X-Purpose": "hospital admission"})
+        assert stated.status_code == 200
+        too_long = client.post("/v1/verify", json=body,
+                               headers={"X-API-Key": token, "X-Purpose": "x" * 200})
+        assert too_long.status_code == 400
+
+
+def test_rate_limits_per_key(tmp_path: Path, chain: Path) -> None:
+    settings = settings_for(tmp_path, chain, rate_per_key=0.5, rate_burst=2, rate_per_address=0)
+    with TestClient(create_app(settings)) as client:
+        token = new_key(client, admin_token(tmp_path), "verifier")
+        codes = [client.post("/v1/verify", json={"payload": payload(chain)},
+                             headers={"X-API-Key": token}) for _ in range(3)]
+        assert [c.status_code for c in codes] == [200, 200, 429]
+        assert codes[2].json()["code"] == "rate_limited"
+        assert int(codes[2].headers["retry-after"]) >= 1
+
+
+def test_rate_limits_per_address(tmp_path: Path, chain: Path) -> None:
+    settings = settings_for(tmp_path, chain, anonymous=True, rate_per_address=0.5, rate_burst=2)
+    with TestClient(create_app(settings)) as client:
+        codes = [client.post("/v1/verify", json={"payload": payload(chain)}).status_code
+                 for _ in range(3)]
+        assert codes == [200, 200, 429]
+
+
+def test_anonymous_callers_are_not_recorded(tmp_path: Path, chain: Path) -> None:
+    with TestClient(create_app(settings_for(tmp_path, chain, anonymous=True,
+                                            anonymous_role="checkpoint"))) as client:
+        answer = client.post("/v1/verify", json={"payload": payload(chain)}).json()
+        assert answer["status"] == "valid" and "address" not in answer["card"]["record"]
+    assert AccessStore(tmp_path / "access.db", {}).events() == []
+
+
+def test_a_custom_role_table(tmp_path: Path, chain: Path) -> None:
+    roles = {"pharmacy": {"record_fields": ["name_latin", "date_of_birth"],
+                          "claims_fields": []}}
+    with TestClient(create_app(settings_for(tmp_path, chain, roles=roles))) as client:
+        token = new_key(client, admin_token(tmp_path), "pharmacy")
+        card = client.post("/v1/verify", json={"payload": payload(chain)},
+                           headers={"X-API-Key": token}).json()["card"]
+        assert set(card["record"]) == {"name_latin", "date_of_birth"} and card["claims"] == {}
+    with pytest.raises(ValueError, match="members"):
+        create_app(settings_for(tmp_path, chain, roles={"x": {"fields": []}}))
+
+
+def test_token_buckets_refill_and_stay_bounded() -> None:
+    from verifier_service._ratelimit import RateLimiter
+
+    now = [100.0]
+    limiter = RateLimiter(2.0, 3, max_clients=2, clock=lambda: now[0])
+    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("a") == pytest.approx(0.5)  # one token comes back in 1/2 s
+    now[0] += 0.5
+    assert limiter.take("a") == 0.0
+    limiter.take("b")
+    limiter.take("c")  # "a" (least recently used) is dropped: it starts full again
+    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert RateLimiter(0, 1).take("anyone") == 0.0  # 0: no limit

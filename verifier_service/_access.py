@@ -1,0 +1,341 @@
+"""Who may verify, what each caller sees, and the record of every look at a card.
+
+* **API keys** are random tokens ``cvk_<id>_<secret>`` shown once. The store keeps the id, the
+  owner (the agency), the role and the SHA-256 of the secret (the secret has 256 bits of
+  entropy, so a plain hash is as strong as a slow one); a presented token is compared with
+  ``hmac.compare_digest``.
+* **Roles** decide what a key may call (``admin``) and which card fields it sees: a table,
+  configurable (``VERIFIER_ROLES``), with the defaults :data:`DEFAULT_ROLES`.
+* **Access events**: every verification by a key records the agency, the time, the declared
+  purpose, the outcome and a keyed hash (HMAC-SHA-256, with the service's own secret) of the
+  document number, never the number, the name or the payload. They are written by a background
+  writer in batches (:class:`EventWriter`), so a verification never waits for the disk.
+
+The store is SQLite in the data directory (the embedded default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import queue
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from ._errors import NotFoundError, RequestInvalidError
+
+TOKEN_PREFIX: Final = "cvk_"  # noqa: S105 (a prefix, not a secret)
+_ID_BYTES, _SECRET_BYTES = 6, 32
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a role may do: call the admin API, and see which card fields (None: all)."""
+
+    name: str
+    admin: bool = False
+    record_fields: frozenset[str] | None = None  # fields of card.record it sees
+    claims_fields: frozenset[str] | None = None  # fields of card.claims it sees
+
+
+_CHECKPOINT = Role(
+    "checkpoint",
+    record_fields=frozenset({"category", "name_ar", "name_latin", "sex", "date_of_birth",
+                             "photo", "photo_format", "document_number", "issue_date",
+                             "expiry_date", "centre_code"}),
+    claims_fields=frozenset({"full_name", "first_name", "middle_name", "last_name",
+                             "secondary_full_name", "secondary_language", "gender",
+                             "date_of_birth", "photo", "photo_format", "location_code"}),
+)
+#: admin: everything, and the admin API; verifier: all fields; checkpoint: names, photo,
+#: validity and status (no numbers, address, phone, e-mail, mother's name or birthplace).
+DEFAULT_ROLES: Final[Mapping[str, Role]] = {
+    "admin": Role("admin", admin=True),
+    "verifier": Role("verifier"),
+    "checkpoint": _CHECKPOINT,
+}
+
+
+def roles_from_json(table: Mapping[str, Any]) -> dict[str, Role]:
+    """A role table from settings: ``{"name": {"admin": bool, "record_fields": [...] | null,
+    "claims_fields": [...] | null}}``; unknown members are refused."""
+    out: dict[str, Role] = {}
+    for name, spec in table.items():
+        if not isinstance(spec, Mapping) or set(spec) - {"admin", "record_fields",
+                                                         "claims_fields"}:
+            raise ValueError(f"role {name!r}: members are admin, record_fields, claims_fields")
+        fields = {}
+        for member in ("record_fields", "claims_fields"):
+            value = spec.get(member)
+            if value is not None and not (isinstance(value, list)
+                                          and all(isinstance(v, str) for v in value)):
+                raise ValueError(f"role {name!r}: {member} is a list of field names or null")
+            fields[member] = None if value is None else frozenset(value)
+        out[name] = Role(name, bool(spec.get("admin", False)), **fields)
+    return out
+
+
+def visible(answer: dict[str, Any], role: Role) -> dict[str, Any]:
+    """``answer`` (a fresh ``VerificationResult.to_json()``) with only the card fields the role
+    sees; the verdict, the signer and the lists are always shown."""
+    card = answer.get("card")
+    if card is None:
+        return answer
+    for member, allowed in (("record", role.record_fields), ("claims", role.claims_fields)):
+        fields = card.get(member)
+        if allowed is not None and isinstance(fields, dict):
+            card[member] = {k: v for k, v in fields.items() if k in allowed}
+    return answer
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key as the store keeps it (never the secret)."""
+
+    id: str
+    owner: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "owner": self.owner, "role": self.role,
+                "created_at": _iso(self.created_at),
+                "revoked_at": None if self.revoked_at is None else _iso(self.revoked_at)}
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    """One verification by a key (what the holder's own view will list)."""
+
+    key_id: str
+    agency: str
+    at: datetime
+    purpose: str | None
+    status: str
+    code: str | None
+    document_hmac: str | None  # HMAC-SHA-256 of the document number, hex
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str | None) -> datetime | None:
+    return None if text is None else datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=UTC)
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("ascii")).digest()
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, role TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
+    created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS access_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key_id TEXT NOT NULL, agency TEXT NOT NULL,
+    at TEXT NOT NULL, purpose TEXT, status TEXT NOT NULL, code TEXT, document_hmac TEXT);
+CREATE INDEX IF NOT EXISTS access_events_document ON access_events (document_hmac);
+"""
+
+
+class AccessStore:
+    """API keys and access events in one SQLite file (thread-safe; one connection, locked)."""
+
+    def __init__(self, path: Path, roles: Mapping[str, Role]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._roles = roles
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def create_key(self, owner: str, role: str, *, now: datetime) -> tuple[ApiKey, str]:
+        """A new key and its token (shown once; only its hash is kept)."""
+        owner = owner.strip() if isinstance(owner, str) else ""
+        if not 0 < len(owner) <= 128 or not owner.isprintable():
+            raise RequestInvalidError("the key's owner (the agency) is 1-128 printable characters")
+        if role not in self._roles:
+            raise RequestInvalidError(f"unknown role {role!r}; the roles are "
+                                      f"{', '.join(sorted(self._roles))}")
+        key_id, secret = secrets.token_hex(_ID_BYTES), secrets.token_urlsafe(_SECRET_BYTES)
+        key = ApiKey(key_id, owner, role, now)
+        with self._lock:
+            self._db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
+                             (key_id, owner, role, _digest(secret), _iso(now)))
+        return key, f"{TOKEN_PREFIX}{key_id}_{secret}"
+
+    def api_keys(self) -> list[ApiKey]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, owner, role, created_at, revoked_at FROM api_keys"
+                                    " ORDER BY created_at, id").fetchall()
+        return [ApiKey(i, o, r, _parse(c), _parse(v)) for i, o, r, c, v in rows]  # type: ignore[arg-type]
+
+    def revoke_key(self, key_id: str, *, now: datetime) -> ApiKey:
+        with self._lock:
+            changed = self._db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND "
+                                       "revoked_at IS NULL", (_iso(now), key_id)).rowcount
+        found = [key for key in self.api_keys() if key.id == key_id]
+        if not found:
+            raise NotFoundError(f"no API key has the id {key_id!r}")
+        if not changed and found[0].revoked_at is None:
+            raise NotFoundError(f"the API key {key_id!r} could not be revoked")
+        return found[0]
+
+    def authenticate(self, token: str) -> tuple[ApiKey, Role] | None:
+        """The live key behind ``token`` and its role, or None (unknown, revoked or malformed:
+        the caller is not told which)."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+            return None
+        key_id, _, secret = token[len(TOKEN_PREFIX):].partition("_")
+        if not key_id or not secret or not secret.isascii():
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT owner, role, secret_sha256, created_at, revoked_at "
+                                   "FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        if row is None:
+            hmac.compare_digest(_digest(secret), bytes(32))  # the same work either way
+            return None
+        owner, role, stored, created, revoked = row
+        if not hmac.compare_digest(_digest(secret), bytes(stored)) or revoked is not None:
+            return None
+        found = self._roles.get(role)
+        if found is None:  # a role removed from the table since the key was made
+            return None
+        return ApiKey(key_id, owner, role, _parse(created)), found  # type: ignore[arg-type]
+
+    def record(self, events: Iterable[AccessEvent]) -> int:
+        rows = [(e.key_id, e.agency, _iso(e.at), e.purpose, e.status, e.code, e.document_hmac)
+                for e in events]
+        if rows:
+            with self._lock:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT INTO access_events (key_id, agency, at, purpose, "
+                                     "status, code, document_hmac) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                     rows)
+                self._db.execute("COMMIT")
+        return len(rows)
+
+    def events(self, document_hmac: str | None = None) -> list[AccessEvent]:
+        """The recorded events, newest first (all, or those of one document)."""
+        query = ("SELECT key_id, agency, at, purpose, status, code, document_hmac FROM "
+                 "access_events")
+        arguments: tuple[str, ...] = ()
+        if document_hmac is not None:
+            query += " WHERE document_hmac = ?"
+            arguments = (document_hmac,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY seq DESC", arguments).fetchall()
+        return [AccessEvent(k, a, _parse(t), p, s, c, d)  # type: ignore[arg-type]
+                for k, a, t, p, s, c, d in rows]
+
+
+def hmac_key(path: Path) -> bytes:
+    """The service's secret for hashing document numbers (created once, owner-only)."""
+    import os
+
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secret)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return secret
+
+
+def document_hmac(secret: bytes, document_number: str) -> str:
+    return hmac.new(secret, document_number.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class EventWriter:
+    """Writes access events in the background, in batches; :meth:`close` writes what is left.
+
+    A failed write is retried on the next batch (events are kept, never dropped); ``pending``
+    is how many wait (reported by /metrics).
+    """
+
+    def __init__(self, store: AccessStore, *, batch: int = 256, interval: float = 0.05) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[AccessEvent | None] = queue.SimpleQueue()
+        self._batch, self._interval = batch, interval
+        self._pending = 0
+        self._count_lock = threading.Lock()
+        self._failures = 0
+        self._thread = threading.Thread(target=self._run, name="access-events", daemon=True)
+        self._thread.start()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    @property
+    def failures(self) -> int:
+        return self._failures
+
+    def put(self, event: AccessEvent) -> None:
+        with self._count_lock:
+            self._pending += 1
+        self._queue.put(event)
+
+    def _run(self) -> None:
+        waiting: list[AccessEvent] = []
+        closing = False
+        while True:
+            try:
+                item = self._queue.get(timeout=self._interval)
+                while True:
+                    if item is None:
+                        closing = True
+                    else:
+                        waiting.append(item)
+                    if len(waiting) >= self._batch:
+                        break
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            if waiting:
+                try:
+                    written = self._store.record(waiting)
+                except sqlite3.Error:
+                    self._failures += 1
+                    if closing:
+                        return  # the store is gone at shutdown: nothing more can be done
+                    time.sleep(self._interval)
+                    continue  # kept, and tried again with the next batch
+                with self._count_lock:
+                    self._pending -= written
+                waiting = []
+            if closing and self._queue.empty():
+                return
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every event put so far is written (True), or ``timeout`` runs out."""
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._pending
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
