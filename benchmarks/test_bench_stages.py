@@ -18,8 +18,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import cardlib
-from cardlib import DEFAULT_LIMITS
-from cardlib.codec import _base45, _cbor, _zlib
+from cardlib import DEFAULT_LIMITS, _pipeline
+from cardlib.codec import _base45, _cbor, _cose, _zlib
+from cardlib.profile import check_record, read_profile
 
 from ._support import Bench, Card
 
@@ -66,6 +67,27 @@ class TestCbor:
 
     def test_cbor2_loads_cwt(self, bench: Bench, eddsa: Card) -> None:
         assert isinstance(bench(cbor2.loads, eddsa.cwt), dict)
+
+
+@pytest.mark.benchmark(group="readers")
+class TestReaders:
+    """The verify path's fixed-shape readers (specs/format.md §8.3) on the example card."""
+
+    def test_cose_fixed_shape(self, bench: Bench, eddsa: Card) -> None:
+        message = bench(_cose.decode, eddsa.cose, DEFAULT_LIMITS)
+        assert message == _cose.decode_general(eddsa.cose, DEFAULT_LIMITS)
+
+    def test_cwt_and_profile_in_one_pass(self, bench: Bench, eddsa: Card) -> None:
+        signed = bench(_pipeline._read_fixed, eddsa.cwt, DEFAULT_LIMITS, cardlib.DEFAULT_RULES)
+        assert signed is not None and signed[6] is not None
+
+    def test_profile_record_and_view(self, bench: Bench, eddsa: Card) -> None:
+        claims = _cbor.loads(eddsa.cwt, DEFAULT_LIMITS)[169]
+        read = bench(read_profile, claims, cardlib.DEFAULT_RULES)
+        assert read is not None and read[1].document_number
+
+    def test_record_rules_fast_path(self, bench: Bench, record: cardlib.HolderRecord) -> None:
+        assert bench(check_record, record, cardlib.DEFAULT_RULES) == ()
 
 
 @pytest.mark.benchmark(group="cose-sign")
