@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     try:
         runtime = load_runtime(settings)  # created once here, so the start-up lines can say where
+        runtime.close()
     except (CardError, OSError) as err:
         sys.stderr.write(f"verifier_service: cannot start: {err}\n")
         return 2
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The workers load this very chain as configured trust data (no second demo).
         os.environ["VERIFIER_ROOT"] = str(demo / "root.pem")
         os.environ["VERIFIER_BUNDLE"] = str(demo / "bundle.cbor")
+        os.environ["VERIFIER_ROOT_KEY"] = str(demo / "root-private.pem")
         os.environ["VERIFIER_ANONYMOUS"] = str(settings.anonymous_allowed).lower()
     sys.stderr.write(f"serving on {where} (API docs: {where}/docs)\n")
     uvicorn.run("verifier_service._asgi:app", host=args.host, port=args.port,

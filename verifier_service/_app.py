@@ -7,7 +7,9 @@ CLI's exit codes) with the error's JSON. No verdict logic lives here.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,18 +23,13 @@ from fastapi.responses import JSONResponse, Response
 
 from cardlib import HTTP_STATUS, CardError, error_to_json
 
+from ._documents import REVOCATION_LIST, TRUST_LIST
 from ._errors import BodyTooLargeError, NotAvailableError, RequestInvalidError
 from ._gate import Gate
 from ._image import VERDICT_STATUS, verify_upload
 from ._metrics import CONTENT_TYPE, ASGIApp, Message, Metrics, Receive, Scope, Send
 from ._runtime import Runtime, load_runtime
 from ._settings import Settings
-
-_DOCUMENTS = {
-    "trust-list": ("trust_list", "application/cose"),
-    "revocations": ("revocations", "application/cose"),
-    "bundle": ("bundle", "application/cbor"),
-}
 
 
 @dataclass(frozen=True)
@@ -91,8 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        gate.close()  # writes the access events still waiting
+        refresher = asyncio.create_task(_refresh(runtime, settings.refresh_seconds))
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            gate.close()  # writes the access events still waiting
+            runtime.close()
 
     app = FastAPI(title="cardlib verification service", version="0.1.0", lifespan=lifespan,
                   description="Verify MOSIP Claim 169 identity cards (national-number profile).")
@@ -115,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(error_to_json(error), status_code=400)
 
     app.include_router(_verify_router(runtime, gate, metrics, settings, limits))
-    app.include_router(_admin_router(gate))
+    app.include_router(_admin_router(gate, runtime))
     app.include_router(_documents_router(runtime, settings))
     app.include_router(_health_router(runtime))
 
@@ -171,29 +173,53 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
     return router
 
 
+def _signed(request: Request, data: bytes, media_type: str, max_age: int) -> Response:
+    """A signed document with its ETag; 304 when the caller already has these bytes."""
+    tag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
+    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
+
+
 def _documents_router(runtime: Runtime, settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["signed documents"])
+    documents = runtime.documents
+    age = settings.cache_seconds
 
-    def document(name: str) -> Any:
-        attribute, media_type = _DOCUMENTS[name]
+    def held(data: bytes | None, name: str) -> bytes:
+        if data is None:
+            raise NotAvailableError(f"this service holds no {name}")
+        return data
 
-        async def serve(request: Request) -> Response:
-            data: bytes | None = getattr(runtime, attribute)
-            if data is None:
-                raise NotAvailableError(f"this service holds no {name.replace('-', ' ')}")
-            tag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-            headers = {"ETag": tag, "Cache-Control": f"public, max-age={settings.cache_seconds}"}
-            if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
-                return Response(status_code=304, headers=headers)
-            return Response(data, media_type=media_type, headers=headers)
+    @router.get("/trust-list", response_class=Response,
+                summary="The signed trust list as cardlib writes it (ETag, Cache-Control)")
+    async def trust_list(request: Request) -> Response:
+        return _signed(request, held(documents.held.trust_list, "trust list"),
+                       "application/cose", age)
 
-        serve.__name__ = f"get_{attribute}"
-        return serve
+    @router.get("/revocations", response_class=Response,
+                summary="The signed revocation list; with ?since=SEQ the delta from list SEQ "
+                "when this service signed one (else the full list)")
+    async def revocations(request: Request, since: int | None = None) -> Response:
+        now = documents.held
+        full = held(now.revocation_list, "revocation list")
+        if since is not None:
+            if not 0 <= since <= (now.revocation_sequence or 0):
+                raise RequestInvalidError(f"since must be a list sequence up to "
+                                          f"{now.revocation_sequence}")
+            if since == now.revocation_sequence:
+                return Response(status_code=304, headers={"Cache-Control": f"max-age={age}"})
+            delta = documents.delta_since(since)
+            if delta is not None:
+                return _signed(request, delta, "application/cose", age)
+        return _signed(request, full, "application/cose", age)
 
-    for name in _DOCUMENTS:
-        router.add_api_route(f"/{name}", document(name), methods=["GET"],
-                             summary=f"The signed {name.replace('-', ' ')} as cardlib writes it",
-                             response_class=Response)
+    @router.get("/bundle", response_class=Response,
+                summary="The offline bundle (trust list and revocation list, spec §13.2)")
+    async def bundle(request: Request) -> Response:
+        return _signed(request, held(documents.held.bundle, "bundle"), "application/cbor", age)
+
     return router
 
 
@@ -215,7 +241,18 @@ def _health_router(runtime: Runtime) -> APIRouter:
     return router
 
 
-def _admin_router(gate: Gate) -> APIRouter:
+async def _refresh(runtime: Runtime, every: float) -> None:
+    """Load the lists another process stored (a replica's revocation, an admin command), every
+    ``every`` seconds: the bound within which this process enforces them."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(runtime.documents.refresh)
+        except (CardError, sqlite3.Error):  # kept as they are; tried again next time
+            continue
+
+
+def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
     """Admin-only routes (403 for any other role). Every action is an audit-log event."""
     router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -235,6 +272,26 @@ def _admin_router(gate: Gate) -> APIRouter:
         key, token = gate.store.create_key(body["owner"], body["role"], now=datetime.now(UTC))
         gate.audit("api_key_created", caller, key_id=key.id, owner=key.owner, role=key.role)
         return JSONResponse({"key": key.to_json(), "token": token}, status_code=201)
+
+    @router.post("/revocations", status_code=201,
+                 summary="Revoke a card: {document_number, reason}; signs and publishes a new "
+                 "revocation list and its delta (needs the list-signing key)")
+    async def revoke_card(request: Request) -> JSONResponse:
+        caller = gate.caller(request, admin=True)
+        body = _json_body(await _body(request, 4096))
+        if not isinstance(body, dict) or not isinstance(body.get("document_number"), str) or (
+                not isinstance(body.get("reason"), str)):
+            raise RequestInvalidError('send {"document_number": "...", "reason": "lost"}')
+        sequence = await run_in_threadpool(runtime.documents.revoke, body["document_number"],
+                                           body["reason"], now=datetime.now(UTC))
+        gate.audit("card_revoked", caller, document_number=body["document_number"],
+                   reason=body["reason"].lower(), list_sequence=sequence)
+        return JSONResponse({"revocation_list_sequence": sequence}, status_code=201)
+
+    for path, kind in (("/trust-list", TRUST_LIST), ("/revocation-list", REVOCATION_LIST)):
+        router.add_api_route(path, _upload(gate, runtime, kind), methods=["PUT"],
+                             summary=f"Publish a root-signed {kind.replace('_', ' ')} (the "
+                             "file's bytes): checked against the pinned root, used at once")
 
     @router.delete("/keys/{key_id}", summary="Revoke an API key")
     async def revoke_key(key_id: str, request: Request) -> dict[str, Any]:
@@ -282,3 +339,15 @@ class _Edge:
             await send(message)
 
         await self._app(scope, receive, with_headers)
+
+
+def _upload(gate: Gate, runtime: Runtime, kind: str) -> Any:
+    async def publish(request: Request) -> dict[str, Any]:
+        caller = gate.caller(request, admin=True)
+        data = await _body(request, 8 << 20)
+        sequence = await run_in_threadpool(runtime.documents.accept, kind, data)
+        gate.audit(f"{kind}_published", caller, sequence=sequence)
+        return {"kind": kind, "sequence": sequence}
+
+    publish.__name__ = f"publish_{kind}"
+    return publish

@@ -75,3 +75,8 @@ class PdfTooManyPagesError(ServiceError):
 
     code = "pdf_too_many_pages"
     http_status = 413
+
+
+class SigningKeyUnavailableError(ServiceError):
+    code = "signing_key_unavailable"
+    http_status = 409

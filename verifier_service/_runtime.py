@@ -1,8 +1,8 @@
 """What the service holds while it runs: the verifier and the signed documents it serves.
 
-Built once from the settings at start-up (the only file reads of the service). On the embedded
-defaults (no root configured) the demo chain of ``cardlib demo`` is created in the data
-directory, with a card to try.
+Built once from the settings at start-up. On the embedded defaults (no root configured) the demo
+chain of ``cardlib demo`` is created in the data directory, with a card to try; its root key
+lets the demo service sign revocation lists itself (admin revoke).
 """
 
 from __future__ import annotations
@@ -11,20 +11,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cardlib import Verifier
+from cardlib import PrivateKey, Verifier
 from cardlib._demo import Demo, make_demo
 from cardlib.bundle import read_bundle
+from cardlib.trust import certificate_der
 
+from ._documents import Documents
 from ._settings import Settings
 
 
 @dataclass(frozen=True)
 class Runtime:
     verifier: Verifier
-    trust_list: bytes | None
-    revocations: bytes | None
-    bundle: bytes | None
+    documents: Documents
     demo: Demo | None
+
+    def close(self) -> None:
+        self.documents.close()
 
 
 def _read(path: Path | None) -> bytes | None:
@@ -32,20 +35,30 @@ def _read(path: Path | None) -> bytes | None:
 
 
 def load_runtime(settings: Settings) -> Runtime:
-    """The verifier on the configured trust data, or on a fresh demo chain."""
+    """The verifier on the configured trust data (or a fresh demo chain), with the documents
+    stored by earlier runs and other processes loaded on top."""
     state = settings.data_dir / "state"
     state.mkdir(parents=True, exist_ok=True)
+    demo: Demo | None = None
+    root_key: PrivateKey | None
+    trust_list: bytes | None
+    revocations: bytes | None
     if settings.demo:
         now = datetime.now(UTC).replace(microsecond=0)
         demo = make_demo(settings.data_dir / "demo", now)
-        verifier = Verifier(root=demo.root, bundle=demo.bundle, state=state, now=now)
-        return Runtime(verifier, demo.trust_list, demo.revocations, demo.bundle, demo)
-    trust_list, revocations = _read(settings.trust_list), _read(settings.revocation_list)
-    bundle = _read(settings.bundle)
-    verifier = Verifier(root=_read(settings.root), trust_list=trust_list,
-                        revocation_list=revocations, bundle=bundle, state=state)
-    if bundle is not None:
-        in_bundle = read_bundle(bundle)
-        trust_list = trust_list or in_bundle[0]
-        revocations = revocations or in_bundle[1]
-    return Runtime(verifier, trust_list, revocations, bundle, None)
+        root, root_key = demo.root, demo.root_key
+        trust_list, revocations = demo.trust_list, demo.revocations
+    else:
+        root = certificate_der(_read(settings.root) or b"")
+        key_file = _read(settings.root_key)
+        root_key = None if key_file is None else PrivateKey.from_pem(key_file)
+        trust_list, revocations = _read(settings.trust_list), _read(settings.revocation_list)
+        bundle = _read(settings.bundle)
+        if bundle is not None:
+            in_bundle = read_bundle(bundle)
+            trust_list = trust_list or in_bundle[0]
+            revocations = revocations or in_bundle[1]
+    verifier = Verifier(root=root, state=state)  # the lists come from the store, newest first
+    documents = Documents(settings.data_dir / "documents.db", verifier, root, root_key)
+    documents.start(trust_list, revocations)
+    return Runtime(verifier, documents, demo)

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     revocation_list: Path | None = Field(None, description="the root-signed revocation list")
     bundle: Path | None = Field(None, description="an offline bundle (trust list and "
                                 "revocation list together)")
+    root_key: Path | None = Field(None, description="the root's private key (PEM), where this "
+                                  "service may sign revocation lists itself (admin revoke); "
+                                  "unset: lists are signed elsewhere and uploaded")
+    refresh_seconds: float = Field(2.0, gt=0, le=3600, description="how often a process "
+                                   "loads lists stored by another (replicas, admin commands)")
     anonymous: bool | None = Field(None, description="verify without an API key; unset: on "
                                    "for the embedded demo, off otherwise")
     anonymous_role: str = Field("verifier", description="the role of a caller without a key, "

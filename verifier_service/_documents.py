@@ -1,0 +1,198 @@
+"""The signed documents the service verifies with and serves: kept, reloaded, published.
+
+Every trust list and revocation list the service accepts (from its files at start, uploaded by
+an admin, or signed here when an admin revokes a card) is checked by ``cardlib.Verifier``
+against the pinned root, swapped in without pausing verification (``Verifier.update``: one
+snapshot), and kept in the service's store with the deltas signed here, so
+``GET /v1/revocations?since=SEQ`` can answer with a small delta. :meth:`Documents.refresh`
+loads what another process (a replica, an admin command) stored since.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cardlib import CardError, PrivateKey, Verifier
+from cardlib.bundle import export_bundle
+from cardlib.revocation import (
+    Reason,
+    RevocationEntry,
+    load_revocation_list,
+    publish_delta,
+    publish_revocation_list,
+)
+from cardlib.trust import load_trust_list
+
+from ._errors import RequestInvalidError, SigningKeyUnavailableError
+
+TRUST_LIST, REVOCATION_LIST = "trust_list", "revocation_list"
+#: How long a revocation list signed here is fresh for.
+REVOCATION_PERIOD = timedelta(days=7)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL, sequence INTEGER NOT NULL, base INTEGER, data BLOB NOT NULL,
+    stored_at TEXT NOT NULL, PRIMARY KEY (kind, sequence, base));
+"""
+
+
+@dataclass(frozen=True)
+class Held:
+    """The documents served right now (each the exact bytes that were signed)."""
+
+    trust_list: bytes | None
+    revocation_list: bytes | None
+    bundle: bytes | None
+    trust_sequence: int | None
+    revocation_sequence: int | None
+
+
+class Documents:
+    def __init__(self, path: Path, verifier: Verifier, root_der: bytes,
+                 root_key: PrivateKey | None) -> None:
+        self._verifier, self._root, self._root_key = verifier, root_der, root_key
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+        self._held = Held(None, None, None, None, None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @property
+    def held(self) -> Held:
+        return self._held
+
+    # --- storing and loading ---------------------------------------------------------------------
+
+    def _store(self, kind: str, sequence: int, data: bytes, base: int | None = None) -> None:
+        self._db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?)",
+                         (kind, sequence, base, data,
+                          datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
+
+    def _newest(self, kind: str) -> tuple[int, bytes] | None:
+        row = self._db.execute("SELECT sequence, data FROM documents WHERE kind = ? AND base IS "
+                               "NULL ORDER BY sequence DESC LIMIT 1", (kind,)).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def start(self, trust_list: bytes | None, revocation_list: bytes | None) -> None:
+        """Keep the configured files' lists (each checked against the root), then load the
+        newest lists kept: a list published since the files were written wins over them."""
+        now = datetime.now(UTC)
+        with self._lock:
+            if trust_list is not None:
+                self._store(TRUST_LIST,
+                            load_trust_list(trust_list, self._root, now=now).sequence, trust_list)
+            if revocation_list is not None:
+                sequence = load_revocation_list(revocation_list, self._root, now=now).sequence
+                self._store(REVOCATION_LIST, sequence, revocation_list)
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Load the newest stored lists if they are newer than those held; True if any was."""
+        with self._lock:
+            trust = self._newest(TRUST_LIST)
+            revocations = self._newest(REVOCATION_LIST)
+            held_trust = self._verifier.trust_list
+            held_revocations = self._verifier.revocations
+            newer_trust = trust is not None and (
+                held_trust is None or trust[0] > held_trust.sequence)
+            newer_revocations = revocations is not None and (
+                held_revocations is None or revocations[0] > held_revocations.sequence)
+            if newer_trust or newer_revocations:
+                with self._verifier.update() as update:
+                    if newer_trust and trust is not None:
+                        update.load_trust_list(trust[1])
+                    if newer_revocations and revocations is not None:
+                        update.load_revocation_list(revocations[1])
+            self._held = self._current()
+            return newer_trust or newer_revocations
+
+    def _current(self) -> Held:
+        trust, revocations = self._verifier.trust_list, self._verifier.revocations
+        trust_data = None if trust is None else self._data(TRUST_LIST, trust.sequence)
+        revocation_data = None if revocations is None else self._data(REVOCATION_LIST,
+                                                                       revocations.sequence)
+        bundle = None
+        if trust_data is not None and revocation_data is not None:
+            bundle = export_bundle(trust_data, revocation_data, root_der=self._root)
+        return Held(trust_data, revocation_data, bundle,
+                    None if trust is None else trust.sequence,
+                    None if revocations is None else revocations.sequence)
+
+    def _data(self, kind: str, sequence: int) -> bytes | None:
+        row = self._db.execute("SELECT data FROM documents WHERE kind = ? AND sequence = ? AND "
+                               "base IS NULL", (kind, sequence)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def delta_since(self, base: int) -> bytes | None:
+        """The delta signed here from list ``base`` to the list held, if there is one."""
+        held = self._held.revocation_sequence
+        with self._lock:
+            row = self._db.execute("SELECT data FROM documents WHERE kind = ? AND base = ? AND "
+                                   "sequence = ?", (REVOCATION_LIST, base, held)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    # --- publishing ------------------------------------------------------------------------------
+
+    def accept(self, kind: str, data: bytes) -> int:
+        """An uploaded full list (signed by the root elsewhere): checked, used, kept. Returns
+        its sequence. An older list than held is refused (rollback), a damaged one too."""
+        with self._lock:
+            with self._verifier.update() as update:
+                if kind == TRUST_LIST:
+                    sequence = update.load_trust_list(data).sequence
+                else:
+                    loaded = update.load_revocation_list(data)
+                    held = self._verifier.revocations
+                    if held is not None and loaded.sequence == held.sequence:
+                        raise RequestInvalidError("this revocation list is the one held")
+                    sequence = loaded.sequence
+            self._store(kind, sequence, data)
+            self._held = self._current()
+        return sequence
+
+    def revoke(self, document_number: str, reason: str, *, now: datetime) -> int:
+        """Revoke a card: sign a new full list and the delta from the one held, with the
+        service's list-signing key (the root key: held only where configured), use both, keep
+        both. Returns the new sequence."""
+        if self._root_key is None:
+            raise SigningKeyUnavailableError(
+                "this service holds no list-signing key (VERIFIER_ROOT_KEY); sign a new "
+                "revocation list where the key is and upload it (PUT /v1/admin/revocation-list)")
+        try:
+            why = Reason[reason.upper()]
+        except KeyError:
+            raise RequestInvalidError(
+                f"the reason is one of {', '.join(r.name.lower() for r in Reason)}") from None
+        try:
+            entry = RevocationEntry(document_number, why, now)
+        except CardError as err:
+            raise RequestInvalidError(err.message) from None
+        with self._lock:
+            previous = self._verifier.revocations
+            if previous is not None and previous.status(document_number,
+                                                        now=now).state == "revoked":
+                raise RequestInvalidError(f"the card {document_number} is already revoked")
+            sequence = max(int(now.timestamp()), 0 if previous is None else previous.sequence + 1)
+            entries = [] if previous is None else list(previous.entries())
+            full = publish_revocation_list(
+                self._root_key, self._root, [*entries, entry], sequence=sequence, issued=now,
+                next_update=now + REVOCATION_PERIOD, previous=previous)
+            delta = None if previous is None else publish_delta(
+                self._root_key, self._root, [entry], base_sequence=previous.sequence,
+                sequence=sequence, issued=now, next_update=now + REVOCATION_PERIOD)
+            with self._verifier.update(now=now) as update:
+                update.load_revocation_list(full)
+            self._store(REVOCATION_LIST, sequence, full)
+            if delta is not None and previous is not None:
+                self._store(REVOCATION_LIST, sequence, delta, base=previous.sequence)
+            self._held = self._current()
+        return sequence
