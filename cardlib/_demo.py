@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -54,6 +54,26 @@ class Demo:
 def example_record() -> HolderRecord:
     text = resources.files("cardlib").joinpath("_data/holder.json").read_text("utf-8")
     return record_from_json(json.loads(text))
+
+
+def open_demo(out: Path) -> Demo | None:
+    """The demo chain already in ``out`` as it was written (no new lists), or None when there
+    is none (or only part of one)."""
+    files = {name: out / name for name in FILES}
+    if not all(path.exists() for path in files.values()):
+        return None
+    root = certificate_der(files["root.pem"].read_bytes())
+    signer = CertifiedSigner(PrivateKey.from_pem(files["centre-private.pem"].read_bytes()),
+                             certificate_der(files["centre.pem"].read_bytes()))
+    from .revocation import load_revocation_list
+
+    revocations = files["revocation-list.cose"].read_bytes()
+    issued = load_revocation_list(revocations, root, now=datetime.now(UTC)).issued
+    return Demo(out, example_record(), root, signer,
+                PrivateKey.from_pem(files["root-private.pem"].read_bytes()),
+                files["trust-list.cose"].read_bytes(), revocations,
+                files["bundle.cbor"].read_bytes(),
+                files["payload.txt"].read_text("ascii").strip(), issued)
 
 
 def make_demo(out: Path, now: datetime) -> Demo:

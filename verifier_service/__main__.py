@@ -21,6 +21,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--root", metavar="FILE", help="the pinned root certificate "
+                       "(VERIFIER_ROOT)")
+    serve.add_argument("--bundle", metavar="FILE", help="verify from this offline bundle "
+                       "(VERIFIER_BUNDLE)")
+    serve.add_argument("--upstream", metavar="URL", help="edge mode: refresh from this central "
+                       "service and ship access events to it (VERIFIER_UPSTREAM; its key: "
+                       "VERIFIER_UPSTREAM_KEY)")
     admin = commands.add_parser("admin", help="manage API keys (the admin API's operations)")
     keys = admin.add_subparsers(dest="keys", required=True).add_parser(
         "keys", help="create, list or revoke API keys").add_subparsers(dest="action",
@@ -36,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _admin(args)
     import uvicorn
 
+    for option, name in (("root", "VERIFIER_ROOT"), ("bundle", "VERIFIER_BUNDLE"),
+                         ("upstream", "VERIFIER_UPSTREAM")):
+        if getattr(args, option) is not None:  # the workers read their settings from here too
+            os.environ[name] = str(getattr(args, option))
     settings = Settings()
     try:
         runtime = load_runtime(settings)  # created once here, so the start-up lines can say where

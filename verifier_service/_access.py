@@ -41,6 +41,7 @@ class Role:
 
     name: str
     admin: bool = False
+    ingest: bool = False  # may hand in access events recorded elsewhere (an edge node)
     record_fields: frozenset[str] | None = None  # fields of card.record it sees
     claims_fields: frozenset[str] | None = None  # fields of card.claims it sees
 
@@ -55,11 +56,13 @@ _CHECKPOINT = Role(
                              "date_of_birth", "photo", "photo_format", "location_code"}),
 )
 #: admin: everything, and the admin API; verifier: all fields; checkpoint: names, photo,
-#: validity and status (no numbers, address, phone, e-mail, mother's name or birthplace).
+#: validity and status (no numbers, address, phone, e-mail, mother's name or birthplace);
+#: edge: an edge node handing in its access events (and fetching lists), no card fields.
 DEFAULT_ROLES: Final[Mapping[str, Role]] = {
     "admin": Role("admin", admin=True),
     "verifier": Role("verifier"),
     "checkpoint": _CHECKPOINT,
+    "edge": Role("edge", ingest=True, record_fields=frozenset(), claims_fields=frozenset()),
 }
 
 
@@ -68,9 +71,10 @@ def roles_from_json(table: Mapping[str, Any]) -> dict[str, Role]:
     "claims_fields": [...] | null}}``; unknown members are refused."""
     out: dict[str, Role] = {}
     for name, spec in table.items():
-        if not isinstance(spec, Mapping) or set(spec) - {"admin", "record_fields",
+        if not isinstance(spec, Mapping) or set(spec) - {"admin", "ingest", "record_fields",
                                                          "claims_fields"}:
-            raise ValueError(f"role {name!r}: members are admin, record_fields, claims_fields")
+            raise ValueError(f"role {name!r}: members are admin, ingest, record_fields, "
+                             "claims_fields")
         fields = {}
         for member in ("record_fields", "claims_fields"):
             value = spec.get(member)
@@ -78,7 +82,8 @@ def roles_from_json(table: Mapping[str, Any]) -> dict[str, Role]:
                                           and all(isinstance(v, str) for v in value)):
                 raise ValueError(f"role {name!r}: {member} is a list of field names or null")
             fields[member] = None if value is None else frozenset(value)
-        out[name] = Role(name, bool(spec.get("admin", False)), **fields)
+        out[name] = Role(name, bool(spec.get("admin", False)), bool(spec.get("ingest", False)),
+                         **fields)
     return out
 
 
@@ -122,6 +127,31 @@ class AccessEvent:
     status: str
     code: str | None
     document_hmac: str | None  # HMAC-SHA-256 of the document number, hex
+    event_id: str = ""  # unique (random); "" until stored, which assigns one
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "key_id": self.key_id, "agency": self.agency,
+                "at": _iso(self.at), "purpose": self.purpose, "status": self.status,
+                "code": self.code, "document_hmac": self.document_hmac}
+
+    @classmethod
+    def from_json(cls, item: Any) -> AccessEvent:
+        """An event handed in by an edge node, checked member by member."""
+        texts = ("event_id", "key_id", "agency", "at", "status")
+        if (not isinstance(item, dict) or set(item) != {*texts, "purpose", "code",
+                                                         "document_hmac"}
+                or not all(isinstance(item[k], str) and 0 < len(item[k]) <= 128 for k in texts)
+                or not all(item[k] is None or (isinstance(item[k], str) and len(item[k]) <= 128)
+                           for k in ("purpose", "code", "document_hmac"))):
+            raise RequestInvalidError("an access event has exactly the members event_id, "
+                                      "key_id, agency, at, purpose, status, code, document_hmac")
+        try:
+            at = _parse(item["at"])
+        except ValueError:
+            raise RequestInvalidError("an access event's time is YYYY-MM-DDTHH:MM:SS.ffffffZ") \
+                from None
+        return cls(item["key_id"], item["agency"], at, item["purpose"],  # type: ignore[arg-type]
+                   item["status"], item["code"], item["document_hmac"], item["event_id"])
 
 
 def _iso(moment: datetime) -> str:
@@ -142,8 +172,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, role TEXT NOT NULL, secret_sha256 BLOB NOT NULL,
     created_at TEXT NOT NULL, revoked_at TEXT);
 CREATE TABLE IF NOT EXISTS access_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, key_id TEXT NOT NULL, agency TEXT NOT NULL,
-    at TEXT NOT NULL, purpose TEXT, status TEXT NOT NULL, code TEXT, document_hmac TEXT);
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, key_id TEXT NOT NULL,
+    agency TEXT NOT NULL, at TEXT NOT NULL, purpose TEXT, status TEXT NOT NULL, code TEXT,
+    document_hmac TEXT, shipped INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS access_events_document ON access_events (document_hmac);
 """
 
@@ -218,36 +249,66 @@ class AccessStore:
             return None
         return ApiKey(key_id, owner, role, _parse(created)), found  # type: ignore[arg-type]
 
-    def record(self, events: Iterable[AccessEvent]) -> int:
-        rows = [(e.key_id, e.agency, _iso(e.at), e.purpose, e.status, e.code, e.document_hmac)
-                for e in events]
+    def record(self, events: Iterable[AccessEvent], *, shipped: bool = False) -> int:
+        """Store events (each once: an event id already stored is skipped, so an edge node's
+        batch handed in twice counts once). ``shipped``: they need not be handed upstream."""
+        rows = [(e.event_id or secrets.token_hex(16), e.key_id, e.agency, _iso(e.at), e.purpose,
+                 e.status, e.code, e.document_hmac, int(shipped)) for e in events]
         if rows:
             with self._lock:
                 self._db.execute("BEGIN")
-                self._db.executemany("INSERT INTO access_events (key_id, agency, at, purpose, "
-                                     "status, code, document_hmac) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                     rows)
+                try:
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO access_events (event_id, key_id, agency, at, "
+                        "purpose, status, code, document_hmac, shipped) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
                 self._db.execute("COMMIT")
         return len(rows)
 
+    def unshipped(self, limit: int) -> list[AccessEvent]:
+        """The oldest events not yet handed to the upstream service."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key_id, agency, at, purpose, status, code, document_hmac, event_id FROM "
+                "access_events WHERE shipped = 0 ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [AccessEvent(k, a, _parse(t), p, s, c, d, i)  # type: ignore[arg-type]
+                for k, a, t, p, s, c, d, i in rows]
+
+    def mark_shipped(self, event_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._db.executemany("UPDATE access_events SET shipped = 1 WHERE event_id = ?",
+                                 [(i,) for i in event_ids])
+
     def events(self, document_hmac: str | None = None) -> list[AccessEvent]:
         """The recorded events, newest first (all, or those of one document)."""
-        query = ("SELECT key_id, agency, at, purpose, status, code, document_hmac FROM "
-                 "access_events")
+        query = ("SELECT key_id, agency, at, purpose, status, code, document_hmac, event_id "
+                 "FROM access_events")
         arguments: tuple[str, ...] = ()
         if document_hmac is not None:
             query += " WHERE document_hmac = ?"
             arguments = (document_hmac,)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY seq DESC", arguments).fetchall()
-        return [AccessEvent(k, a, _parse(t), p, s, c, d)  # type: ignore[arg-type]
-                for k, a, t, p, s, c, d in rows]
+        return [AccessEvent(k, a, _parse(t), p, s, c, d, i)  # type: ignore[arg-type]
+                for k, a, t, p, s, c, d, i in rows]
 
 
-def hmac_key(path: Path) -> bytes:
-    """The service's secret for hashing document numbers (created once, owner-only)."""
+def hmac_key(path: Path, given: str | None = None) -> bytes:
+    """The service's secret for hashing document numbers: ``given`` (hex; an edge node is given
+    its central service's, so their events name cards alike), else created once, owner-only."""
     import os
 
+    if given is not None:
+        try:
+            secret = bytes.fromhex(given)
+        except ValueError:
+            secret = b""
+        if len(secret) < 16:
+            raise ValueError("VERIFIER_HMAC_KEY is at least 16 bytes, written in hex")
+        return secret
     try:
         return path.read_bytes()
     except FileNotFoundError:

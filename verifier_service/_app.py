@@ -23,7 +23,9 @@ from fastapi.responses import JSONResponse, Response
 
 from cardlib import HTTP_STATUS, CardError, error_to_json
 
+from ._access import AccessEvent
 from ._documents import REVOCATION_LIST, TRUST_LIST
+from ._edge import Upstream
 from ._errors import BodyTooLargeError, NotAvailableError, RequestInvalidError
 from ._gate import Gate
 from ._image import VERDICT_STATUS, verify_upload
@@ -84,15 +86,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = load_runtime(settings)
     gate = Gate(settings)
     metrics = Metrics(runtime.verifier.lists, lambda: gate.writer.pending)
+    upstream = None if settings.upstream is None else Upstream(
+        settings.upstream, settings.upstream_key, runtime.documents, gate.store)
     limits = _Limits(settings.max_verify_bytes, settings.max_batch_bytes, settings.max_batch)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        refresher = asyncio.create_task(_refresh(runtime, settings.refresh_seconds))
+        tasks = [asyncio.create_task(_refresh(runtime, settings.refresh_seconds))]
+        if upstream is not None:
+            tasks.append(asyncio.create_task(_sync(upstream, settings.upstream_seconds)))
         try:
             yield
         finally:
-            refresher.cancel()
+            for task in tasks:
+                task.cancel()
             gate.close()  # writes the access events still waiting
             runtime.close()
 
@@ -101,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.gate = gate
     app.state.metrics = metrics
+    app.state.upstream = upstream
     app.add_middleware(_Edge, metrics=metrics)
 
     @app.exception_handler(CardError)
@@ -116,10 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                     + "; ".join(str(e.get("msg")) for e in err.errors()[:5]))
         return JSONResponse(error_to_json(error), status_code=400)
 
-    app.include_router(_verify_router(runtime, gate, metrics, settings, limits))
+    app.include_router(_verify_router(runtime, gate, metrics, settings, limits, upstream))
+    app.include_router(_ingest_router(gate))
     app.include_router(_admin_router(gate, runtime))
     app.include_router(_documents_router(runtime, settings))
-    app.include_router(_health_router(runtime))
+    app.include_router(_health_router(runtime, upstream))
 
     @app.get("/metrics", tags=["health"], response_class=Response,
              summary="Prometheus metrics of this process")
@@ -129,8 +138,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _freshness(upstream: Upstream | None) -> dict[str, str] | None:
+    """An edge node's answers say whether its upstream answers, and since when it is synced."""
+    if upstream is None:
+        return None
+    status = upstream.status
+    return {"X-Upstream-Reachable": "unknown" if status.reachable is None
+            else str(status.reachable).lower(),
+            "X-Upstream-Synced-At": "never" if status.last_sync is None
+            else status.last_sync.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
 def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Settings,
-                   limits: _Limits) -> APIRouter:
+                   limits: _Limits, upstream: Upstream | None) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["verify"])
     verifier = runtime.verifier
 
@@ -144,7 +164,8 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
         result = verifier.check(payload)
         metrics.outcome(result.status, result.code)
         return JSONResponse(gate.answer(caller, result),
-                            status_code=VERDICT_STATUS[result.status])
+                            status_code=VERDICT_STATUS[result.status],
+                            headers=_freshness(upstream))
 
     @router.post("/verify/batch", summary="Verify up to max_batch payloads, one result each")
     async def verify_batch(request: Request) -> JSONResponse:
@@ -158,7 +179,8 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
         results = await run_in_threadpool(lambda: [verifier.check(p) for p in payloads])
         for result in results:
             metrics.outcome(result.status, result.code)
-        return JSONResponse({"results": [gate.answer(caller, r) for r in results]})
+        return JSONResponse({"results": [gate.answer(caller, r) for r in results]},
+                            headers=_freshness(upstream))
 
     @router.post("/verify/image",
                  summary="Scan and verify a card photo or scan (PNG, JPEG, WebP) or a PDF")
@@ -168,7 +190,7 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
         # Scanning takes tens of milliseconds: off the event loop (PDFium is locked inside).
         status, answer = await run_in_threadpool(
             verify_upload, verifier, data, request.headers.get("content-type", ""), settings)
-        return JSONResponse(answer, status_code=status)
+        return JSONResponse(answer, status_code=status, headers=_freshness(upstream))
 
     return router
 
@@ -223,20 +245,23 @@ def _documents_router(runtime: Runtime, settings: Settings) -> APIRouter:
     return router
 
 
-def _health_router(runtime: Runtime) -> APIRouter:
+def _health_router(runtime: Runtime, upstream: Upstream | None) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", summary="The process is up")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Trust material loaded and fresh")
+    @router.get("/readyz", summary="Trust material loaded and fresh (and, at an edge node, "
+                "how its upstream answers)")
     async def readyz() -> JSONResponse:
         now = datetime.now(UTC)
         lists = [info.to_json() for info in runtime.verifier.lists(now)]
         ready = bool(lists) and not any(item["stale"] for item in lists)
-        return JSONResponse({"status": "ready" if ready else "not_ready", "lists": lists},
-                            status_code=200 if ready else 503)
+        body: dict[str, Any] = {"status": "ready" if ready else "not_ready", "lists": lists}
+        if upstream is not None:
+            body["edge"] = upstream.status.to_json()
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return router
 
@@ -248,8 +273,34 @@ async def _refresh(runtime: Runtime, every: float) -> None:
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(runtime.documents.refresh)
+            await run_in_threadpool(runtime.documents.renew, datetime.now(UTC))
         except (CardError, sqlite3.Error):  # kept as they are; tried again next time
             continue
+
+
+async def _sync(upstream: Upstream, every: float) -> None:
+    """Edge mode: try the upstream now, then every ``every`` seconds (it never raises)."""
+    while True:
+        await run_in_threadpool(upstream.sync)
+        await asyncio.sleep(every)
+
+
+def _ingest_router(gate: Gate) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["edge"])
+
+    @router.post("/access-events", summary="An edge node hands in the access events it "
+                 "recorded: {events: [...]}; each event id is stored once")
+    async def access_events(request: Request) -> dict[str, int]:
+        gate.caller(request, ingest=True)
+        body = _json_body(await _body(request, 1 << 20))
+        events = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(events, list) or not 0 < len(events) <= 1000:
+            raise RequestInvalidError('send {"events": [...]} with 1 to 1000 events')
+        parsed = [AccessEvent.from_json(item) for item in events]
+        await run_in_threadpool(gate.store.record, parsed, shipped=True)
+        return {"stored": len(parsed)}
+
+    return router
 
 
 def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:

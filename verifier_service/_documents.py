@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cardlib import CardError, PrivateKey, Verifier
+from cardlib import CardError, PrivateKey, RevocationDeltaBaseError, Verifier
 from cardlib.bundle import export_bundle
 from cardlib.revocation import (
     Reason,
@@ -25,13 +25,15 @@ from cardlib.revocation import (
     publish_delta,
     publish_revocation_list,
 )
-from cardlib.trust import load_trust_list
+from cardlib.trust import load_trust_list, publish_trust_list
 
 from ._errors import RequestInvalidError, SigningKeyUnavailableError
 
 TRUST_LIST, REVOCATION_LIST = "trust_list", "revocation_list"
-#: How long a revocation list signed here is fresh for.
+#: How long a list signed here is fresh for, and how long before its end it is renewed.
 REVOCATION_PERIOD = timedelta(days=7)
+TRUST_PERIOD = timedelta(days=90)
+RENEW_BEFORE = timedelta(days=1)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -112,8 +114,24 @@ class Documents:
                         update.load_trust_list(trust[1])
                     if newer_revocations and revocations is not None:
                         update.load_revocation_list(revocations[1])
+            deltas = self._apply_deltas()
             self._held = self._current()
-            return newer_trust or newer_revocations
+            return newer_trust or newer_revocations or deltas
+
+    def _apply_deltas(self) -> bool:
+        """Apply the stored deltas that continue the list held (an edge node keeps those it
+        fetched), one after another."""
+        applied = False
+        while (held := self._verifier.revocations) is not None:
+            row = self._db.execute("SELECT data FROM documents WHERE kind = ? AND base = ? "
+                                   "ORDER BY sequence DESC LIMIT 1",
+                                   (REVOCATION_LIST, held.sequence)).fetchone()
+            if row is None:
+                return applied
+            with self._verifier.update() as update:
+                update.load_revocation_list(bytes(row[0]))
+            applied = True
+        return applied
 
     def _current(self) -> Held:
         trust, revocations = self._verifier.trust_list, self._verifier.revocations
@@ -196,3 +214,57 @@ class Documents:
                 self._store(REVOCATION_LIST, sequence, delta, base=previous.sequence)
             self._held = self._current()
         return sequence
+
+    def take(self, kind: str, data: bytes, since: int | None = None) -> bool:
+        """A list fetched from the upstream service: a full list, or (for the revocation list
+        asked ``?since=SEQ``) a delta from list SEQ. Used at once and kept; False when it is
+        the one held already."""
+        with self._lock:
+            held = (self._verifier.trust_list if kind == TRUST_LIST
+                    else self._verifier.revocations)
+            with self._verifier.update() as update:
+                loaded = (update.load_trust_list(data) if kind == TRUST_LIST
+                          else update.load_revocation_list(data))
+                if held is not None and loaded.sequence == held.sequence:
+                    return False
+            base = None
+            if kind == REVOCATION_LIST:
+                try:
+                    load_revocation_list(data, self._root, now=datetime.now(UTC))
+                except RevocationDeltaBaseError:
+                    base = since
+            self._store(kind, loaded.sequence, data, base=base)
+            self._held = self._current()
+        return True
+
+    def renew(self, now: datetime) -> bool:
+        """Where this service holds the list-signing key: sign the held lists again, unchanged
+        but for a new sequence and period, when they are within a day of their next update (so
+        a demo or a signing service never serves stale lists). True if any was renewed."""
+        if self._root_key is None:
+            return False
+        renewed = False
+        with self._lock:
+            trust, revocations = self._verifier.trust_list, self._verifier.revocations
+            if trust is not None and trust.next_update - now < RENEW_BEFORE:
+                sequence = max(int(now.timestamp()), trust.sequence + 1)
+                data = publish_trust_list(
+                    self._root_key, self._root, [c.der for c in trust.centres],
+                    sequence=sequence, issued=now, next_update=now + TRUST_PERIOD,
+                    revoked=trust.revoked)
+                with self._verifier.update(now=now) as update:
+                    update.load_trust_list(data)
+                self._store(TRUST_LIST, sequence, data)
+                renewed = True
+            if revocations is not None and revocations.next_update - now < RENEW_BEFORE:
+                sequence = max(int(now.timestamp()), revocations.sequence + 1)
+                data = publish_revocation_list(
+                    self._root_key, self._root, list(revocations.entries()), sequence=sequence,
+                    issued=now, next_update=now + REVOCATION_PERIOD, previous=revocations)
+                with self._verifier.update(now=now) as update:
+                    update.load_revocation_list(data)
+                self._store(REVOCATION_LIST, sequence, data)
+                renewed = True
+            if renewed:
+                self._held = self._current()
+        return renewed

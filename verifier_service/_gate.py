@@ -63,7 +63,7 @@ class Gate:
         if settings.anonymous_role not in self.roles:
             raise ValueError(f"VERIFIER_ANONYMOUS_ROLE {settings.anonymous_role!r} is not a role")
         self.store = AccessStore(settings.data_dir / "access.db", self.roles)
-        self.secret = hmac_key(settings.data_dir / "access-hmac.key")
+        self.secret = hmac_key(settings.data_dir / "access-hmac.key", settings.hmac_key)
         self.writer = EventWriter(self.store)
         self.audit_path = settings.data_dir / "audit.log"
         self._per_key = RateLimiter(settings.rate_per_key, settings.rate_burst)
@@ -73,13 +73,14 @@ class Gate:
         self.writer.close()
         self.store.close()
 
-    def caller(self, request: Request, *, admin: bool = False) -> Caller:
-        """The caller of ``request``, or the refusal: 429, 401, 403 or 400."""
+    def caller(self, request: Request, *, admin: bool = False, ingest: bool = False) -> Caller:
+        """The caller of ``request``, or the refusal: 429, 401, 403 or 400. ``admin``: only the
+        admin role; ``ingest``: only a role that hands in access events (an edge node)."""
         address = request.client.host if request.client is not None else "-"
         _limit(self._per_address, f"address {address}", "this address")
         token = _token(request)
         if token is None:
-            if admin or not self.settings.anonymous_allowed:
+            if admin or ingest or not self.settings.anonymous_allowed:
                 raise ApiKeyRequiredError("send an API key (X-API-Key or Authorization: Bearer)")
             return Caller(None, self.roles[self.settings.anonymous_role], self._purpose(request))
         found = self.store.authenticate(token)
@@ -89,8 +90,10 @@ class Gate:
         _limit(self._per_key, f"key {key.id}", "this API key")
         if admin and not role.admin:
             raise ForbiddenError(f"the {role.name} role may not call the admin API")
+        if ingest and not role.ingest:
+            raise ForbiddenError(f"the {role.name} role may not hand in access events")
         purpose = self._purpose(request)
-        if purpose is None and self.settings.require_purpose and not admin:
+        if purpose is None and self.settings.require_purpose and not (admin or ingest):
             raise PurposeRequiredError("state the purpose of this verification (X-Purpose)")
         return Caller(key, role, purpose)
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cardlib import PrivateKey, Verifier
-from cardlib._demo import Demo, make_demo
+from cardlib._demo import Demo, make_demo, open_demo
 from cardlib.bundle import read_bundle
 from cardlib.trust import certificate_der
 
@@ -44,8 +44,10 @@ def load_runtime(settings: Settings) -> Runtime:
     trust_list: bytes | None
     revocations: bytes | None
     if settings.demo:
-        now = datetime.now(UTC).replace(microsecond=0)
-        demo = make_demo(settings.data_dir / "demo", now)
+        # The chain of an earlier start is kept as it is (lists published since live in the
+        # store and would be lost to fresh ones); stale lists are renewed below.
+        demo = open_demo(settings.data_dir / "demo") or make_demo(
+            settings.data_dir / "demo", datetime.now(UTC).replace(microsecond=0))
         root, root_key = demo.root, demo.root_key
         trust_list, revocations = demo.trust_list, demo.revocations
     else:
@@ -61,4 +63,5 @@ def load_runtime(settings: Settings) -> Runtime:
     verifier = Verifier(root=root, state=state)  # the lists come from the store, newest first
     documents = Documents(settings.data_dir / "documents.db", verifier, root, root_key)
     documents.start(trust_list, revocations)
+    documents.renew(datetime.now(UTC))
     return Runtime(verifier, documents, demo)

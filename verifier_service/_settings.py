@@ -38,6 +38,16 @@ class Settings(BaseSettings):
                                   "unset: lists are signed elsewhere and uploaded")
     refresh_seconds: float = Field(2.0, gt=0, le=3600, description="how often a process "
                                    "loads lists stored by another (replicas, admin commands)")
+    upstream: str | None = Field(None, description="edge mode: the central service's URL; "
+                                 "lists are refreshed from it and access events shipped to it "
+                                 "whenever the line is up")
+    upstream_key: str | None = Field(None, description="edge mode: this node's API key at the "
+                                     "upstream (role edge)")
+    upstream_seconds: float = Field(30.0, gt=0, le=86_400, description="edge mode: how often "
+                                    "to try the upstream")
+    hmac_key: str | None = Field(None, description="the secret (hex) for the keyed hashes of "
+                                 "document numbers in access events; an edge node is given its "
+                                 "central service's; unset: created in the data directory")
     anonymous: bool | None = Field(None, description="verify without an API key; unset: on "
                                    "for the embedded demo, off otherwise")
     anonymous_role: str = Field("verifier", description="the role of a caller without a key, "
