@@ -81,7 +81,7 @@ def _admin(args: argparse.Namespace) -> int:
     from ._gate import Caller, Gate
 
     settings = Settings()
-    gate = Gate(settings)
+    gate = Gate(settings)  # the store of VERIFIER_DATABASE_URL, or of the data directory
     operator = Caller(None, gate.roles["admin"], "command line")
     try:
         if args.action == "create":

@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import queue
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -29,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from ._db import StoreError, create_tables, open_database
 from ._errors import NotFoundError, RequestInvalidError
 
 TOKEN_PREFIX: Final = "cvk_"  # noqa: S105 (a prefix, not a secret)
@@ -180,20 +180,16 @@ CREATE INDEX IF NOT EXISTS access_events_document ON access_events (document_hma
 
 
 class AccessStore:
-    """API keys and access events in one SQLite file (thread-safe; one connection, locked)."""
+    """API keys and access events (SQLite in the data directory, or the shared PostgreSQL)."""
 
-    def __init__(self, path: Path, roles: Mapping[str, Role]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, roles: Mapping[str, Role], *, url: str | None = None
+                 ) -> None:
         self._roles = roles
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(url, path)
+        create_tables(self._db, _SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def create_key(self, owner: str, role: str, *, now: datetime) -> tuple[ApiKey, str]:
         """A new key and its token (shown once; only its hash is kept)."""
@@ -205,21 +201,18 @@ class AccessStore:
                                       f"{', '.join(sorted(self._roles))}")
         key_id, secret = secrets.token_hex(_ID_BYTES), secrets.token_urlsafe(_SECRET_BYTES)
         key = ApiKey(key_id, owner, role, now)
-        with self._lock:
-            self._db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
-                             (key_id, owner, role, _digest(secret), _iso(now)))
+        self._db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
+                         (key_id, owner, role, _digest(secret), _iso(now)))
         return key, f"{TOKEN_PREFIX}{key_id}_{secret}"
 
     def api_keys(self) -> list[ApiKey]:
-        with self._lock:
-            rows = self._db.execute("SELECT id, owner, role, created_at, revoked_at FROM api_keys"
-                                    " ORDER BY created_at, id").fetchall()
+        rows = self._db.rows("SELECT id, owner, role, created_at, revoked_at FROM api_keys "
+                             "ORDER BY created_at, id")
         return [ApiKey(i, o, r, _parse(c), _parse(v)) for i, o, r, c, v in rows]  # type: ignore[arg-type]
 
     def revoke_key(self, key_id: str, *, now: datetime) -> ApiKey:
-        with self._lock:
-            changed = self._db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND "
-                                       "revoked_at IS NULL", (_iso(now), key_id)).rowcount
+        changed = self._db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND "
+                                   "revoked_at IS NULL", (_iso(now), key_id))
         found = [key for key in self.api_keys() if key.id == key_id]
         if not found:
             raise NotFoundError(f"no API key has the id {key_id!r}")
@@ -235,9 +228,9 @@ class AccessStore:
         key_id, _, secret = token[len(TOKEN_PREFIX):].partition("_")
         if not key_id or not secret or not secret.isascii():
             return None
-        with self._lock:
-            row = self._db.execute("SELECT owner, role, secret_sha256, created_at, revoked_at "
-                                   "FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        found_rows = self._db.rows("SELECT owner, role, secret_sha256, created_at, revoked_at "
+                                   "FROM api_keys WHERE id = ?", (key_id,))
+        row = found_rows[0] if found_rows else None
         if row is None:
             hmac.compare_digest(_digest(secret), bytes(32))  # the same work either way
             return None
@@ -255,32 +248,22 @@ class AccessStore:
         rows = [(e.event_id or secrets.token_hex(16), e.key_id, e.agency, _iso(e.at), e.purpose,
                  e.status, e.code, e.document_hmac, int(shipped)) for e in events]
         if rows:
-            with self._lock:
-                self._db.execute("BEGIN")
-                try:
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO access_events (event_id, key_id, agency, at, "
-                        "purpose, status, code, document_hmac, shipped) VALUES "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
+            self._db.many("INSERT OR IGNORE INTO access_events (event_id, key_id, agency, at, "
+                          "purpose, status, code, document_hmac, shipped) VALUES "
+                          "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     def unshipped(self, limit: int) -> list[AccessEvent]:
         """The oldest events not yet handed to the upstream service."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT key_id, agency, at, purpose, status, code, document_hmac, event_id FROM "
-                "access_events WHERE shipped = 0 ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        rows = self._db.rows(
+            "SELECT key_id, agency, at, purpose, status, code, document_hmac, event_id FROM "
+            "access_events WHERE shipped = 0 ORDER BY seq LIMIT ?", (limit,))
         return [AccessEvent(k, a, _parse(t), p, s, c, d, i)  # type: ignore[arg-type]
                 for k, a, t, p, s, c, d, i in rows]
 
     def mark_shipped(self, event_ids: Iterable[str]) -> None:
-        with self._lock:
-            self._db.executemany("UPDATE access_events SET shipped = 1 WHERE event_id = ?",
-                                 [(i,) for i in event_ids])
+        self._db.many("UPDATE access_events SET shipped = 1 WHERE event_id = ?",
+                      [(i,) for i in event_ids])
 
     def events(self, document_hmac: str | None = None) -> list[AccessEvent]:
         """The recorded events, newest first (all, or those of one document)."""
@@ -290,8 +273,7 @@ class AccessStore:
         if document_hmac is not None:
             query += " WHERE document_hmac = ?"
             arguments = (document_hmac,)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY seq DESC", arguments).fetchall()
+        rows = self._db.rows(query + " ORDER BY seq DESC", arguments)
         return [AccessEvent(k, a, _parse(t), p, s, c, d, i)  # type: ignore[arg-type]
                 for k, a, t, p, s, c, d, i in rows]
 
@@ -378,7 +360,7 @@ class EventWriter:
             if waiting:
                 try:
                     written = self._store.record(waiting)
-                except sqlite3.Error:
+                except StoreError:
                     self._failures += 1
                     if closing:
                         return  # the store is gone at shutdown: nothing more can be done

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from cardlib import HTTP_STATUS, CardError, error_to_json
 
 from ._access import AccessEvent
+from ._db import StoreError
 from ._documents import REVOCATION_LIST, TRUST_LIST
 from ._edge import Upstream
 from ._errors import BodyTooLargeError, NotAvailableError, RequestInvalidError
@@ -274,7 +274,7 @@ async def _refresh(runtime: Runtime, every: float) -> None:
         try:
             await run_in_threadpool(runtime.documents.refresh)
             await run_in_threadpool(runtime.documents.renew, datetime.now(UTC))
-        except (CardError, sqlite3.Error):  # kept as they are; tried again next time
+        except (CardError, StoreError):  # kept as they are; tried again next time
             continue
 
 

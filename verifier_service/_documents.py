@@ -10,7 +10,6 @@ loads what another process (a replica, an admin command) stored since.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,9 +26,11 @@ from cardlib.revocation import (
 )
 from cardlib.trust import load_trust_list, publish_trust_list
 
+from ._db import create_tables, open_database
 from ._errors import RequestInvalidError, SigningKeyUnavailableError
 
 TRUST_LIST, REVOCATION_LIST = "trust_list", "revocation_list"
+FULL = -1  # the base of a full list (a delta's base is the sequence it updates)
 #: How long a list signed here is fresh for, and how long before its end it is renewed.
 REVOCATION_PERIOD = timedelta(days=7)
 TRUST_PERIOD = timedelta(days=90)
@@ -37,7 +38,7 @@ RENEW_BEFORE = timedelta(days=1)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
-    kind TEXT NOT NULL, sequence INTEGER NOT NULL, base INTEGER, data BLOB NOT NULL,
+    kind TEXT NOT NULL, sequence BIGINT NOT NULL, base BIGINT NOT NULL, data BLOB NOT NULL,
     stored_at TEXT NOT NULL, PRIMARY KEY (kind, sequence, base));
 """
 
@@ -55,18 +56,15 @@ class Held:
 
 class Documents:
     def __init__(self, path: Path, verifier: Verifier, root_der: bytes,
-                 root_key: PrivateKey | None) -> None:
+                 root_key: PrivateKey | None, *, url: str | None = None) -> None:
         self._verifier, self._root, self._root_key = verifier, root_der, root_key
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(url, path)
+        create_tables(self._db, _SCHEMA)
         self._held = Held(None, None, None, None, None)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     @property
     def held(self) -> Held:
@@ -76,13 +74,13 @@ class Documents:
 
     def _store(self, kind: str, sequence: int, data: bytes, base: int | None = None) -> None:
         self._db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?)",
-                         (kind, sequence, base, data,
+                         (kind, sequence, FULL if base is None else base, data,
                           datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
 
     def _newest(self, kind: str) -> tuple[int, bytes] | None:
-        row = self._db.execute("SELECT sequence, data FROM documents WHERE kind = ? AND base IS "
-                               "NULL ORDER BY sequence DESC LIMIT 1", (kind,)).fetchone()
-        return None if row is None else (int(row[0]), bytes(row[1]))
+        rows = self._db.rows("SELECT sequence, data FROM documents WHERE kind = ? AND base = ? "
+                             "ORDER BY sequence DESC LIMIT 1", (kind, FULL))
+        return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
 
     def start(self, trust_list: bytes | None, revocation_list: bytes | None) -> None:
         """Keep the configured files' lists (each checked against the root), then load the
@@ -123,13 +121,13 @@ class Documents:
         fetched), one after another."""
         applied = False
         while (held := self._verifier.revocations) is not None:
-            row = self._db.execute("SELECT data FROM documents WHERE kind = ? AND base = ? "
-                                   "ORDER BY sequence DESC LIMIT 1",
-                                   (REVOCATION_LIST, held.sequence)).fetchone()
-            if row is None:
+            rows = self._db.rows("SELECT data FROM documents WHERE kind = ? AND base = ? "
+                                 "ORDER BY sequence DESC LIMIT 1",
+                                 (REVOCATION_LIST, held.sequence))
+            if not rows:
                 return applied
             with self._verifier.update() as update:
-                update.load_revocation_list(bytes(row[0]))
+                update.load_revocation_list(bytes(rows[0][0]))
             applied = True
         return applied
 
@@ -146,17 +144,16 @@ class Documents:
                     None if revocations is None else revocations.sequence)
 
     def _data(self, kind: str, sequence: int) -> bytes | None:
-        row = self._db.execute("SELECT data FROM documents WHERE kind = ? AND sequence = ? AND "
-                               "base IS NULL", (kind, sequence)).fetchone()
-        return None if row is None else bytes(row[0])
+        rows = self._db.rows("SELECT data FROM documents WHERE kind = ? AND sequence = ? AND "
+                             "base = ?", (kind, sequence, FULL))
+        return bytes(rows[0][0]) if rows else None
 
     def delta_since(self, base: int) -> bytes | None:
         """The delta signed here from list ``base`` to the list held, if there is one."""
         held = self._held.revocation_sequence
-        with self._lock:
-            row = self._db.execute("SELECT data FROM documents WHERE kind = ? AND base = ? AND "
-                                   "sequence = ?", (REVOCATION_LIST, base, held)).fetchone()
-        return None if row is None else bytes(row[0])
+        rows = self._db.rows("SELECT data FROM documents WHERE kind = ? AND base = ? AND "
+                             "sequence = ?", (REVOCATION_LIST, base, held))
+        return bytes(rows[0][0]) if rows else None
 
     # --- publishing ------------------------------------------------------------------------------
 

@@ -62,7 +62,8 @@ class Gate:
         self.roles = {**DEFAULT_ROLES, **roles_from_json(settings.roles)}
         if settings.anonymous_role not in self.roles:
             raise ValueError(f"VERIFIER_ANONYMOUS_ROLE {settings.anonymous_role!r} is not a role")
-        self.store = AccessStore(settings.data_dir / "access.db", self.roles)
+        self.store = AccessStore(settings.data_dir / "access.db", self.roles,
+                                 url=settings.database_url)
         self.secret = hmac_key(settings.data_dir / "access-hmac.key", settings.hmac_key)
         self.writer = EventWriter(self.store)
         self.audit_path = settings.data_dir / "audit.log"

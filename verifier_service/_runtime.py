@@ -61,7 +61,8 @@ def load_runtime(settings: Settings) -> Runtime:
             trust_list = trust_list or in_bundle[0]
             revocations = revocations or in_bundle[1]
     verifier = Verifier(root=root, state=state)  # the lists come from the store, newest first
-    documents = Documents(settings.data_dir / "documents.db", verifier, root, root_key)
+    documents = Documents(settings.data_dir / "documents.db", verifier, root, root_key,
+                          url=settings.database_url)
     documents.start(trust_list, revocations)
     documents.renew(datetime.now(UTC))
     return Runtime(verifier, documents, demo)

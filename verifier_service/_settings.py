@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir,
                            description="where the embedded defaults and the verifier's state "
                            "live")
+    database_url: str | None = Field(None, description="a postgresql:// URL: API keys, access "
+                                     "events and lists shared by every replica; unset: SQLite "
+                                     "files in data_dir")
     root: Path | None = Field(None, description="the pinned national root certificate "
                               "(PEM or DER); unset: the embedded demo root")
     trust_list: Path | None = Field(None, description="the root-signed trust list")
