@@ -190,3 +190,65 @@ def test_a_revocation_through_one_replica_is_enforced_by_the_other(
             time.sleep(0.05)
         took = time.monotonic() - start
     assert took < 10
+
+
+def test_centres_are_enrolled_and_retired(signing: tuple[TestClient, dict[str, str]],
+                                          chain: Path, tmp_path: Path) -> None:
+    import dataclasses
+
+    from cardlib._demo import example_record
+    from cardlib.trust import CertifiedSigner, certificate_pem, certify_centre, create_root
+
+    client, headers = signing
+    root_key = cardlib.PrivateKey.from_pem((chain / "root-private.pem").read_bytes())
+    root = certificate_der((chain / "root.pem").read_bytes())
+    now = datetime.now(UTC).replace(microsecond=0)
+    centre_key = cardlib.PrivateKey.generate("EdDSA")
+    certificate = certify_centre(root_key, root, centre_key.public_key, centre_code="BEN-02",
+                                 not_before=now - timedelta(days=1),
+                                 not_after=now + timedelta(days=365))
+    card = cardlib.issue(dataclasses.replace(example_record(), centre_code="BEN-02"),
+                         CertifiedSigner(centre_key, certificate), now=now)
+    answer = client.post("/v1/verify", json={"payload": card}, headers=headers).json()
+    assert (answer["status"], answer["code"]) == ("invalid", "key_unknown")
+
+    enrolled = client.post("/v1/admin/centres",
+                           json={"certificate": certificate_pem(certificate).decode()},
+                           headers=headers)
+    assert enrolled.status_code == 201 and enrolled.json()["centre"] == "BEN-02"
+    assert status(client, card, headers) == "valid"
+    assert status(client, payload(chain), headers) == "valid"  # TRP-01 is still listed
+    again = client.post("/v1/admin/centres",
+                        json={"certificate": certificate_pem(certificate).decode()},
+                        headers=headers)
+    assert again.status_code == 400 and "already" in again.json()["detail"]
+    stranger_root = create_root("Another root", root_key, now=now, days=10)
+    stranger = certify_centre(root_key, stranger_root, centre_key.public_key,
+                              centre_code="XXX-01", not_before=now,
+                              not_after=now + timedelta(days=5))
+    for certificate_text in ("garbage", certificate_pem(stranger).decode()):
+        refused = client.post("/v1/admin/centres", json={"certificate": certificate_text},
+                              headers=headers)
+        assert refused.status_code == 400 and refused.json()["code"] == "request_invalid"
+
+    kid = enrolled.json()["kid"]
+    assert client.delete(f"/v1/admin/centres/{kid}?reason=sideways",
+                         headers=headers).status_code == 400
+    assert client.delete("/v1/admin/centres/00ff00ff00ff00ff",
+                         headers=headers).status_code == 404
+    retired = client.delete(f"/v1/admin/centres/{kid}?reason=compromised", headers=headers)
+    assert retired.status_code == 200
+    answer = client.post("/v1/verify", json={"payload": card}, headers=headers).json()
+    assert (answer["status"], answer["code"]) == ("invalid", "key_revoked")
+    assert answer["card"] is not None  # authentic, refused: the clerk still sees whose it is
+    actions = [e.data["action"] for e in read_log(tmp_path / "service" / "audit.log")[1]]
+    assert actions == ["centre_enrolled", "centre_retired"]
+
+
+def test_centre_changes_need_the_signing_key(tmp_path: Path, chain: Path) -> None:
+    data_dir = tmp_path / "service"
+    headers = admin(data_dir)
+    with TestClient(create_app(configured(data_dir, chain))) as client:
+        refused = client.post("/v1/admin/centres", json={"certificate": "x"}, headers=headers)
+        assert refused.status_code == 409 and refused.json()["code"] == "signing_key_unavailable"
+        assert client.get("/readyz").status_code == 200  # the service keeps serving

@@ -339,6 +339,33 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
                    reason=body["reason"].lower(), list_sequence=sequence)
         return JSONResponse({"revocation_list_sequence": sequence}, status_code=201)
 
+    @router.post("/centres", status_code=201,
+                 summary="Enrol a centre: {certificate: PEM issued by the root}; signs and "
+                 "publishes a new trust list (needs the list-signing key)")
+    async def enrol_centre(request: Request) -> JSONResponse:
+        caller = gate.caller(request, admin=True)
+        body = _json_body(await _body(request, 64 * 1024))
+        if not isinstance(body, dict) or not isinstance(body.get("certificate"), str):
+            raise RequestInvalidError('send {"certificate": "-----BEGIN CERTIFICATE-----…"}')
+        kid, centre, sequence = await run_in_threadpool(
+            runtime.documents.enrol, body["certificate"].encode("ascii", "replace"),
+            now=datetime.now(UTC))
+        gate.audit("centre_enrolled", caller, kid=kid, centre=centre, list_sequence=sequence)
+        return JSONResponse({"kid": kid, "centre": centre, "trust_list_sequence": sequence},
+                            status_code=201)
+
+    @router.delete("/centres/{kid}",
+                   summary="Retire a centre key (?reason=superseded, the default, or "
+                   "compromised) on a new trust list (needs the list-signing key)")
+    async def retire_centre(kid: str, request: Request, reason: str = "superseded"
+                            ) -> dict[str, Any]:
+        caller = gate.caller(request, admin=True)
+        sequence = await run_in_threadpool(runtime.documents.retire, kid.lower(), reason,
+                                           now=datetime.now(UTC))
+        gate.audit("centre_retired", caller, kid=kid.lower(), reason=reason,
+                   list_sequence=sequence)
+        return {"kid": kid.lower(), "reason": reason, "trust_list_sequence": sequence}
+
     for path, kind in (("/trust-list", TRUST_LIST), ("/revocation-list", REVOCATION_LIST)):
         router.add_api_route(path, _upload(gate, runtime, kind), methods=["PUT"],
                              summary=f"Publish a root-signed {kind.replace('_', ' ')} (the "

@@ -24,10 +24,16 @@ from cardlib.revocation import (
     publish_delta,
     publish_revocation_list,
 )
-from cardlib.trust import load_trust_list, publish_trust_list
+from cardlib.trust import (
+    KeyRevocation,
+    certificate_der,
+    check_centre_certificate,
+    load_trust_list,
+    publish_trust_list,
+)
 
 from ._db import create_tables, open_database
-from ._errors import RequestInvalidError, SigningKeyUnavailableError
+from ._errors import NotFoundError, RequestInvalidError, SigningKeyUnavailableError
 
 TRUST_LIST, REVOCATION_LIST = "trust_list", "revocation_list"
 FULL = -1  # the base of a full list (a delta's base is the sequence it updates)
@@ -233,6 +239,64 @@ class Documents:
             self._store(kind, loaded.sequence, data, base=base)
             self._held = self._current()
         return True
+
+    def _signing_key(self) -> PrivateKey:
+        if self._root_key is None:
+            raise SigningKeyUnavailableError(
+                "this service holds no list-signing key (VERIFIER_ROOT_KEY); sign a new list "
+                "where the key is and upload it (PUT /v1/admin/trust-list)")
+        return self._root_key
+
+    def _publish_trust(self, centres: list[bytes], revoked: dict[bytes, KeyRevocation],
+                       now: datetime) -> int:
+        """Sign, use and keep a new trust list (the caller holds the lock)."""
+        held = self._verifier.trust_list
+        sequence = max(int(now.timestamp()), 0 if held is None else held.sequence + 1)
+        data = publish_trust_list(self._signing_key(), self._root, centres, sequence=sequence,
+                                  issued=now, next_update=now + TRUST_PERIOD, revoked=revoked)
+        with self._verifier.update(now=now) as update:
+            update.load_trust_list(data)
+        self._store(TRUST_LIST, sequence, data)
+        self._held = self._current()
+        return sequence
+
+    def enrol(self, certificate: bytes, *, now: datetime) -> tuple[str, str, int]:
+        """Add a centre's certificate (issued by the root) to a new trust list. Returns the
+        certificate kid (hex), the centre code and the new list's sequence."""
+        self._signing_key()
+        try:
+            der = certificate_der(certificate)
+            centre = check_centre_certificate(der, self._root)
+        except CardError as err:
+            raise RequestInvalidError(f"the centre certificate is not usable: "
+                                      f"{err.message}") from None
+        with self._lock:
+            held = self._verifier.trust_list
+            centres = [] if held is None else [c.der for c in held.centres]
+            if der in centres:
+                raise RequestInvalidError(f"centre certificate {centre.kid.hex()} is already "
+                                          "on the trust list")
+            revoked = {} if held is None else dict(held.revoked)
+            sequence = self._publish_trust([*centres, der], revoked, now)
+        return centre.kid.hex(), centre.centre_code, sequence
+
+    def retire(self, kid: str, reason: str, *, now: datetime) -> int:
+        """Revoke a centre key on a new trust list: ``superseded`` (cards it signed before now
+        stay valid) or ``compromised`` (every card it signed is refused)."""
+        self._signing_key()
+        if reason not in ("superseded", "compromised"):
+            raise RequestInvalidError("the reason is superseded or compromised")
+        with self._lock:
+            held = self._verifier.trust_list
+            listed = {} if held is None else {c.kid.hex(): c for c in held.centres}
+            if kid not in listed:
+                raise NotFoundError(f"no centre certificate with kid {kid!r} is on the list")
+            assert held is not None
+            revoked = dict(held.revoked)
+            if bytes.fromhex(kid) in revoked:
+                raise RequestInvalidError(f"the key {kid} is already revoked")
+            revoked[bytes.fromhex(kid)] = KeyRevocation(now, reason)  # type: ignore[arg-type]
+            return self._publish_trust([c.der for c in held.centres], revoked, now)
 
     def renew(self, now: datetime) -> bool:
         """Where this service holds the list-signing key: sign the held lists again, unchanged
