@@ -9,7 +9,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +21,13 @@ from fastapi.testclient import TestClient
 from cardlib._demo import make_demo
 from cardlib.audit import read_log
 from verifier_service import Settings, create_app
-from verifier_service._access import AccessStore, document_hmac
+from verifier_service._access import DEFAULT_ROLES, AccessStore, document_hmac
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from datetime import UTC, datetime
-
     demo = tmp_path_factory.mktemp("chain")
     make_demo(demo, datetime.now(UTC).replace(microsecond=0))
     return demo
@@ -223,3 +223,21 @@ def test_token_buckets_refill_and_stay_bounded() -> None:
     limiter.take("c")  # "a" (least recently used) is dropped: it starts full again
     assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert RateLimiter(0, 1).take("anyone") == 0.0  # 0: no limit
+
+
+def test_a_key_revoked_elsewhere_stops_within_the_cache_period(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    here = AccessStore(tmp_path / "access.db", DEFAULT_ROLES, cache_seconds=0.3)
+    elsewhere = AccessStore(tmp_path / "access.db", DEFAULT_ROLES)
+    key, token = here.create_key("Bank", "verifier", now=now)
+    assert here.authenticate(token) is not None
+    elsewhere.revoke_key(key.id, now=now)
+    assert here.authenticate(token) is not None  # still trusted from the cache ...
+    time.sleep(0.35)
+    assert here.authenticate(token) is None  # ... for at most cache_seconds
+    other, other_token = here.create_key("Post office", "verifier", now=now)
+    assert here.authenticate(other_token) is not None
+    here.revoke_key(other.id, now=now)  # revoked through this process: at once
+    assert here.authenticate(other_token) is None
+    here.close()
+    elsewhere.close()

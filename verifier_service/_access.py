@@ -182,11 +182,16 @@ CREATE INDEX IF NOT EXISTS access_events_document ON access_events (document_hma
 class AccessStore:
     """API keys and access events (SQLite in the data directory, or the shared PostgreSQL)."""
 
-    def __init__(self, path: Path, roles: Mapping[str, Role], *, url: str | None = None
-                 ) -> None:
+    def __init__(self, path: Path, roles: Mapping[str, Role], *, url: str | None = None,
+                 cache_seconds: float = 0.0) -> None:
         self._roles = roles
         self._db = open_database(url, path)
         create_tables(self._db, _SCHEMA)
+        # Keys recently authenticated, so a request does not wait for the store: a key revoked
+        # through another process stops working within ``cache_seconds``; through this one, at
+        # once. Bounded; only live keys are kept.
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, ApiKey, Role]] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -213,6 +218,7 @@ class AccessStore:
     def revoke_key(self, key_id: str, *, now: datetime) -> ApiKey:
         changed = self._db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND "
                                    "revoked_at IS NULL", (_iso(now), key_id))
+        self._cache.clear()
         found = [key for key in self.api_keys() if key.id == key_id]
         if not found:
             raise NotFoundError(f"no API key has the id {key_id!r}")
@@ -223,6 +229,19 @@ class AccessStore:
     def authenticate(self, token: str) -> tuple[ApiKey, Role] | None:
         """The live key behind ``token`` and its role, or None (unknown, revoked or malformed:
         the caller is not told which)."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            if cached[0] > time.monotonic():
+                return cached[1], cached[2]
+            self._cache.pop(token, None)
+        found = self._authenticate(token)
+        if found is not None and self._cache_seconds > 0:
+            if len(self._cache) >= 10_000:
+                self._cache.clear()
+            self._cache[token] = (time.monotonic() + self._cache_seconds, *found)
+        return found
+
+    def _authenticate(self, token: str) -> tuple[ApiKey, Role] | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
             return None
         key_id, _, secret = token[len(TOKEN_PREFIX):].partition("_")

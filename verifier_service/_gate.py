@@ -63,7 +63,8 @@ class Gate:
         if settings.anonymous_role not in self.roles:
             raise ValueError(f"VERIFIER_ANONYMOUS_ROLE {settings.anonymous_role!r} is not a role")
         self.store = AccessStore(settings.data_dir / "access.db", self.roles,
-                                 url=settings.database_url)
+                                 url=settings.database_url,
+                                 cache_seconds=settings.key_cache_seconds)
         self.secret = hmac_key(settings.data_dir / "access-hmac.key", settings.hmac_key)
         self.writer = EventWriter(self.store)
         self.audit_path = settings.data_dir / "audit.log"

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     roles: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="roles added to or replacing the defaults (admin, "
         "verifier, checkpoint), as JSON: {name: {admin, record_fields, claims_fields}}")
+    key_cache_seconds: float = Field(2.0, ge=0, le=300, description="how long a process "
+                                     "trusts a key it checked (a key revoked elsewhere stops "
+                                     "working within this; 0: check the store every time)")
     require_purpose: bool = Field(False, description="every keyed verification states its "
                                   "purpose (X-Purpose header)")
     rate_per_key: float = Field(100.0, ge=0, description="requests per second per API key "
