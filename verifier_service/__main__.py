@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["VERIFIER_ANONYMOUS"] = str(settings.anonymous_allowed).lower()
     sys.stderr.write(f"serving on {where} (API docs: {where}/docs)\n")
     uvicorn.run("verifier_service._asgi:app", host=args.host, port=args.port,
-                workers=args.workers, log_level="warning")
+                workers=args.workers, log_level="warning", access_log=False)
     return 0
 
 

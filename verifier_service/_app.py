@@ -19,14 +19,16 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cardlib import HTTP_STATUS, CardError, error_to_json
 
+from . import _openapi as doc
 from ._access import AccessEvent
 from ._db import StoreError
 from ._documents import REVOCATION_LIST, TRUST_LIST
 from ._edge import Upstream
-from ._errors import BodyTooLargeError, NotAvailableError, RequestInvalidError
+from ._errors import BodyTooLargeError, NotAvailableError, NotFoundError, RequestInvalidError
 from ._gate import Gate
 from ._image import VERDICT_STATUS, verify_upload
 from ._metrics import CONTENT_TYPE, ASGIApp, Message, Metrics, Receive, Scope, Send
@@ -45,7 +47,8 @@ async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it passes ``limit`` bytes: a declared length
     is judged before reading, a streamed body while it arrives."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and (
+            len(declared) > 18 or int(declared) > limit):
         raise BodyTooLargeError(f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -118,6 +121,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(error_to_json(err), status_code=status,
                             headers=None if retry is None else {"Retry-After": str(retry)})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def routing_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own refusals: no route (404), a method the route lacks (405).
+        error = NotFoundError(f"no route {request.url.path}") if err.status_code == 404 else \
+            RequestInvalidError(f"{request.method} is not a method of {request.url.path}")
+        return JSONResponse(error_to_json(error), status_code=err.status_code,
+                            headers=getattr(err, "headers", None))
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
         error = RequestInvalidError("the request does not match the API: "
@@ -131,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_health_router(runtime, upstream))
 
     @app.get("/metrics", tags=["health"], response_class=Response,
+             responses={200: {"description": "Prometheus text format",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}},
              summary="Prometheus metrics of this process")
     async def prometheus() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
@@ -151,13 +164,13 @@ def _freshness(upstream: Upstream | None) -> dict[str, str] | None:
 
 def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Settings,
                    limits: _Limits, upstream: Upstream | None) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["verify"])
+    router = APIRouter(prefix="/v1", tags=["verify"], dependencies=doc.KEYED)
     verifier = runtime.verifier
 
     @router.post("/verify", summary="Verify one payload (JSON {\"payload\"} or text/plain)",
-                 responses={422: {"description": "the card is invalid"},
-                            400: {"description": "the request is malformed"},
-                            413: {"description": "the body is too large"}})
+                 openapi_extra=doc.verify_body(),
+                 responses=doc.answers(200, doc.VerificationResult, 400, 413) | {
+                     422: {"model": doc.VerificationResult, "description": "the card is invalid"}})
     async def verify(request: Request) -> JSONResponse:
         caller = gate.caller(request)
         payload = _payload_of(request, await _body(request, limits.verify))
@@ -167,7 +180,9 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
                             status_code=VERDICT_STATUS[result.status],
                             headers=_freshness(upstream))
 
-    @router.post("/verify/batch", summary="Verify up to max_batch payloads, one result each")
+    @router.post("/verify/batch", summary="Verify up to max_batch payloads, one result each",
+                 openapi_extra=doc.batch_body(limits.max_batch),
+                 responses=doc.answers(200, doc.BatchAnswer, 400, 413))
     async def verify_batch(request: Request) -> JSONResponse:
         caller = gate.caller(request)
         body = _json_body(await _body(request, limits.batch))
@@ -183,7 +198,12 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
                             headers=_freshness(upstream))
 
     @router.post("/verify/image",
-                 summary="Scan and verify a card photo or scan (PNG, JPEG, WebP) or a PDF")
+                 summary="Scan and verify a card photo or scan (PNG, JPEG, WebP) or a PDF",
+                 openapi_extra=doc.image_body(),
+                 responses=doc.answers(200, doc.VerificationResult | doc.PdfAnswer, 400, 413, 415,
+                                       503) | {
+                     422: {"model": doc.VerificationResult | doc.PdfAnswer,
+                           "description": "every card shown is invalid"}})
     async def verify_image(request: Request) -> JSONResponse:
         gate.caller(request)
         data = await _body(request, settings.max_image_bytes)
@@ -215,12 +235,16 @@ def _documents_router(runtime: Runtime, settings: Settings) -> APIRouter:
         return data
 
     @router.get("/trust-list", response_class=Response,
+                responses=doc.document("application/cose"),
+                openapi_extra={"parameters": [doc.IF_NONE_MATCH]},
                 summary="The signed trust list as cardlib writes it (ETag, Cache-Control)")
     async def trust_list(request: Request) -> Response:
         return _signed(request, held(documents.held.trust_list, "trust list"),
                        "application/cose", age)
 
     @router.get("/revocations", response_class=Response,
+                responses=doc.document("application/cose", 400),
+                openapi_extra={"parameters": [doc.IF_NONE_MATCH]},
                 summary="The signed revocation list; with ?since=SEQ the delta from list SEQ "
                 "when this service signed one (else the full list)")
     async def revocations(request: Request, since: int | None = None) -> Response:
@@ -238,6 +262,8 @@ def _documents_router(runtime: Runtime, settings: Settings) -> APIRouter:
         return _signed(request, full, "application/cose", age)
 
     @router.get("/bundle", response_class=Response,
+                responses=doc.document("application/cbor"),
+                openapi_extra={"parameters": [doc.IF_NONE_MATCH]},
                 summary="The offline bundle (trust list and revocation list, spec §13.2)")
     async def bundle(request: Request) -> Response:
         return _signed(request, held(documents.held.bundle, "bundle"), "application/cbor", age)
@@ -252,7 +278,8 @@ def _health_router(runtime: Runtime, upstream: Upstream | None) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Trust material loaded and fresh (and, at an edge node, "
+    @router.get("/readyz", responses=doc.READINESS,
+                summary="Trust material loaded and fresh (and, at an edge node, "
                 "how its upstream answers)")
     async def readyz() -> JSONResponse:
         now = datetime.now(UTC)
@@ -286,10 +313,12 @@ async def _sync(upstream: Upstream, every: float) -> None:
 
 
 def _ingest_router(gate: Gate) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["edge"])
+    router = APIRouter(prefix="/v1", tags=["edge"], dependencies=doc.KEYED)
 
     @router.post("/access-events", summary="An edge node hands in the access events it "
-                 "recorded: {events: [...]}; each event id is stored once")
+                 "recorded: {events: [...]}; each event id is stored once",
+                 openapi_extra=doc.events_body(),
+                 responses=doc.answers(200, doc.Stored, 400, 403, 413))
     async def access_events(request: Request) -> dict[str, int]:
         gate.caller(request, ingest=True)
         body = _json_body(await _body(request, 1 << 20))
@@ -305,15 +334,18 @@ def _ingest_router(gate: Gate) -> APIRouter:
 
 def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
     """Admin-only routes (403 for any other role). Every action is an audit-log event."""
-    router = APIRouter(prefix="/v1/admin", tags=["admin"])
+    router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=doc.KEYED)
 
-    @router.get("/keys", summary="List the API keys (never their secrets)")
+    @router.get("/keys", summary="List the API keys (never their secrets)",
+                responses=doc.answers(200, doc.ApiKeys, 403))
     async def list_keys(request: Request) -> dict[str, Any]:
         gate.caller(request, admin=True)
         return {"keys": [key.to_json() for key in gate.store.api_keys()]}
 
     @router.post("/keys", status_code=201,
-                 summary="Create an API key: {owner, role}; the token is shown once")
+                 summary="Create an API key: {owner, role}; the token is shown once",
+                 openapi_extra=doc.key_body(gate.roles),
+                 responses=doc.answers(201, doc.ApiKeyCreated, 400, 403, 413))
     async def create_key(request: Request) -> JSONResponse:
         caller = gate.caller(request, admin=True)
         body = _json_body(await _body(request, 4096))
@@ -326,7 +358,9 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
 
     @router.post("/revocations", status_code=201,
                  summary="Revoke a card: {document_number, reason}; signs and publishes a new "
-                 "revocation list and its delta (needs the list-signing key)")
+                 "revocation list and its delta (needs the list-signing key)",
+                 openapi_extra=doc.revocation_body(),
+                 responses=doc.answers(201, doc.CardRevoked, 400, 403, 409, 413))
     async def revoke_card(request: Request) -> JSONResponse:
         caller = gate.caller(request, admin=True)
         body = _json_body(await _body(request, 4096))
@@ -341,7 +375,9 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
 
     @router.post("/centres", status_code=201,
                  summary="Enrol a centre: {certificate: PEM issued by the root}; signs and "
-                 "publishes a new trust list (needs the list-signing key)")
+                 "publishes a new trust list (needs the list-signing key)",
+                 openapi_extra=doc.centre_body(),
+                 responses=doc.answers(201, doc.CentreEnrolled, 400, 403, 409, 413))
     async def enrol_centre(request: Request) -> JSONResponse:
         caller = gate.caller(request, admin=True)
         body = _json_body(await _body(request, 64 * 1024))
@@ -356,7 +392,8 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
 
     @router.delete("/centres/{kid}",
                    summary="Retire a centre key (?reason=superseded, the default, or "
-                   "compromised) on a new trust list (needs the list-signing key)")
+                   "compromised) on a new trust list (needs the list-signing key)",
+                   responses=doc.answers(200, doc.CentreRetired, 400, 403, 404, 409))
     async def retire_centre(kid: str, request: Request, reason: str = "superseded"
                             ) -> dict[str, Any]:
         caller = gate.caller(request, admin=True)
@@ -369,9 +406,12 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
     for path, kind in (("/trust-list", TRUST_LIST), ("/revocation-list", REVOCATION_LIST)):
         router.add_api_route(path, _upload(gate, runtime, kind), methods=["PUT"],
                              summary=f"Publish a root-signed {kind.replace('_', ' ')} (the "
-                             "file's bytes): checked against the pinned root, used at once")
+                             "file's bytes): checked against the pinned root, used at once",
+                             openapi_extra=doc.list_body(),
+                             responses=doc.answers(200, doc.Published, 400, 403, 413))
 
-    @router.delete("/keys/{key_id}", summary="Revoke an API key")
+    @router.delete("/keys/{key_id}", summary="Revoke an API key",
+                   responses=doc.answers(200, doc.ApiKeyRevoked, 403, 404))
     async def revoke_key(key_id: str, request: Request) -> dict[str, Any]:
         caller = gate.caller(request, admin=True)
         key = gate.store.revoke_key(key_id, now=datetime.now(UTC))

@@ -119,8 +119,10 @@ class Documents:
                     if newer_revocations and revocations is not None:
                         update.load_revocation_list(revocations[1])
             deltas = self._apply_deltas()
-            self._held = self._current()
-            return newer_trust or newer_revocations or deltas
+            changed = newer_trust or newer_revocations or deltas
+            if changed or self._held.trust_sequence is None:
+                self._held = self._current()  # (a bundle is built: only when something changed)
+            return changed
 
     def _apply_deltas(self) -> bool:
         """Apply the stored deltas that continue the list held (an edge node keeps those it
