@@ -366,6 +366,8 @@ class EventWriter:
         while True:
             try:
                 item = self._queue.get(timeout=self._interval)
+                if item is not None:  # let a batch gather: one commit for many events
+                    time.sleep(self._interval)
                 while True:
                     if item is None:
                         closing = True

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -112,14 +114,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.gate = gate
     app.state.metrics = metrics
     app.state.upstream = upstream
-    app.add_middleware(_Edge, metrics=metrics)
+    verifying = _Verifying(runtime, gate, metrics, limits.verify, upstream)
+    app.add_middleware(_Edge, metrics=metrics, fast={"/v1/verify": verifying})
 
     @app.exception_handler(CardError)
-    async def card_error(request: Request, err: CardError) -> JSONResponse:
-        status = getattr(err, "http_status", None) or HTTP_STATUS[err.category]
-        retry = getattr(err, "retry_after", None)
-        return JSONResponse(error_to_json(err), status_code=status,
-                            headers=None if retry is None else {"Retry-After": str(retry)})
+    async def card_error(request: Request, err: CardError) -> Response:
+        status, body, headers = _error(err)
+        return Response(body, status_code=status, headers=headers, media_type=_JSON)
 
     @app.exception_handler(StarletteHTTPException)
     async def routing_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                     + "; ".join(str(e.get("msg")) for e in err.errors()[:5]))
         return JSONResponse(error_to_json(error), status_code=400)
 
-    app.include_router(_verify_router(runtime, gate, metrics, settings, limits, upstream))
+    app.include_router(_verify_router(runtime, gate, metrics, settings, limits, upstream,
+                                      verifying))
     app.include_router(_ingest_router(gate))
     app.include_router(_admin_router(gate, runtime))
     app.include_router(_documents_router(runtime, settings))
@@ -162,8 +164,35 @@ def _freshness(upstream: Upstream | None) -> dict[str, str] | None:
             else status.last_sync.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
+class _Verifying:
+    """The one implementation of ``POST /v1/verify``: FastAPI's route and the fast path of
+    :class:`_Edge` (the same request, without the framework's routing) both call it."""
+
+    def __init__(self, runtime: Runtime, gate: Gate, metrics: Metrics, limit: int,
+                 upstream: Upstream | None) -> None:
+        self._verifier, self._gate, self._metrics = runtime.verifier, gate, metrics
+        self._limit, self._upstream = limit, upstream
+
+    async def __call__(self, request: Request) -> tuple[int, bytes, dict[str, str] | None]:
+        caller = self._gate.caller(request)
+        payload = _payload_of(request, await _body(request, self._limit))
+        result = self._verifier.check(payload)
+        self._metrics.outcome(result.status, result.code)
+        return (VERDICT_STATUS[result.status], orjson.dumps(self._gate.answer(caller, result)),
+                _freshness(self._upstream))
+
+
+def _error(err: CardError) -> tuple[int, bytes, dict[str, str] | None]:
+    """A refusal's status, error JSON and headers (the one mapping of the service)."""
+    status = getattr(err, "http_status", None) or HTTP_STATUS[err.category]
+    retry = getattr(err, "retry_after", None)
+    return (status, orjson.dumps(error_to_json(err)),
+            None if retry is None else {"Retry-After": str(retry)})
+
+
 def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Settings,
-                   limits: _Limits, upstream: Upstream | None) -> APIRouter:
+                   limits: _Limits, upstream: Upstream | None, verifying: _Verifying
+                   ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["verify"], dependencies=doc.KEYED)
     verifier = runtime.verifier
 
@@ -171,19 +200,14 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
                  openapi_extra=doc.verify_body(),
                  responses=doc.answers(200, doc.VerificationResult, 400, 413) | {
                      422: {"model": doc.VerificationResult, "description": "the card is invalid"}})
-    async def verify(request: Request) -> JSONResponse:
-        caller = gate.caller(request)
-        payload = _payload_of(request, await _body(request, limits.verify))
-        result = verifier.check(payload)
-        metrics.outcome(result.status, result.code)
-        return JSONResponse(gate.answer(caller, result),
-                            status_code=VERDICT_STATUS[result.status],
-                            headers=_freshness(upstream))
+    async def verify(request: Request) -> Response:
+        status, body, headers = await verifying(request)
+        return Response(body, status_code=status, headers=headers, media_type=_JSON)
 
     @router.post("/verify/batch", summary="Verify up to max_batch payloads, one result each",
                  openapi_extra=doc.batch_body(limits.max_batch),
                  responses=doc.answers(200, doc.BatchAnswer, 400, 413))
-    async def verify_batch(request: Request) -> JSONResponse:
+    async def verify_batch(request: Request) -> Response:
         caller = gate.caller(request)
         body = _json_body(await _body(request, limits.batch))
         payloads = body.get("payloads") if isinstance(body, dict) else None
@@ -194,8 +218,8 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
         results = await run_in_threadpool(lambda: [verifier.check(p) for p in payloads])
         for result in results:
             metrics.outcome(result.status, result.code)
-        return JSONResponse({"results": [gate.answer(caller, r) for r in results]},
-                            headers=_freshness(upstream))
+        return Response(orjson.dumps({"results": [gate.answer(caller, r) for r in results]}),
+                        headers=_freshness(upstream), media_type=_JSON)
 
     @router.post("/verify/image",
                  summary="Scan and verify a card photo or scan (PNG, JPEG, WebP) or a PDF",
@@ -421,6 +445,9 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
     return router
 
 
+_JSON = "application/json"
+_LOG = logging.getLogger("verifier_service")
+
 _SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -429,13 +456,47 @@ _SECURITY_HEADERS = (
 )
 
 
+class _Route:
+    """What the metrics middleware reads from ``scope["route"]``, for a fast-path request."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
 class _Edge:
     """Outermost ASGI layer: times each request for /metrics and adds security headers (and
     ``Cache-Control: no-store`` to answers that did not set their own caching: verification
-    answers carry personal data)."""
+    answers carry personal data).
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self._app = metrics.middleware(app)
+    ``fast`` maps a POST path to its handler, called here without the framework's routing,
+    dependency solving and middleware stack (``POST /v1/verify``: most of the traffic). FastAPI
+    keeps the same route, for its OpenAPI document and any other server in front.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics,
+                 fast: dict[str, Callable[[Request], Awaitable[tuple[int, bytes, Any]]]]
+                 ) -> None:
+        self._app, self._fast = app, fast
+        self._routes = {path: _Route(path) for path in fast}
+        self._timed = metrics.middleware(self._dispatch)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self._fast.get(scope["path"]) if scope["method"] == "POST" else None
+        if handler is None:
+            await self._app(scope, receive, send)
+            return
+        scope["route"] = self._routes[scope["path"]]
+        try:
+            status, body, headers = await handler(Request(scope, receive))
+        except CardError as err:
+            status, body, headers = _error(err)
+        except Exception:  # a bug: logged with its traceback, answered without one
+            _LOG.exception("unexpected error on %s", scope["path"])
+            status, body, headers = _error(CardError("unexpected error"))
+        raw = [(b"content-type", _JSON.encode()), (b"content-length", str(len(body)).encode())]
+        raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -456,7 +517,7 @@ class _Edge:
                 message["headers"] = headers
             await send(message)
 
-        await self._app(scope, receive, with_headers)
+        await self._timed(scope, receive, with_headers)
 
 
 def _upload(gate: Gate, runtime: Runtime, kind: str) -> Any:
