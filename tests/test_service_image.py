@@ -280,3 +280,32 @@ def test_a_truncated_card_png(client: TestClient, card: cards.CardImages) -> Non
     status, body = _post(client, whole[: len(whole) // 2], "image/png")
     assert (status, body["code"]) == (400, "image_invalid")
     assert "damaged or truncated" in body["detail"]
+
+
+def test_an_image_answer_follows_the_role_and_records_the_look(
+        tmp_path: Path, data_dir: Path, card: cards.CardImages) -> None:
+    """The image route answers like /v1/verify: the caller's role decides the fields, and a
+    keyed look is an access event (PDF pages too, one event a card)."""
+    from datetime import UTC, datetime
+
+    from verifier_service._access import AccessStore
+
+    demo = data_dir / "demo"
+    settings = Settings(data_dir=tmp_path, root=demo / "root.pem", bundle=demo / "bundle.cbor")
+    with TestClient(create_app(settings)) as keyed:
+        store: AccessStore = keyed.app.state.gate.store  # type: ignore[attr-defined]
+        _, token = store.create_key("Border post", "checkpoint", now=datetime.now(UTC))
+        headers = {"X-API-Key": token, "Content-Type": "image/png", "X-Purpose": "entry"}
+        answer = keyed.post(ROUTE, content=_encoded(card.back, "PNG"), headers=headers)
+        assert answer.status_code == 200 and answer.json()["status"] == "valid"
+        record = answer.json()["card"]["record"]
+        assert "name_latin" in record and "address" not in record
+        pdf = keyed.post(ROUTE, content=cards.card_pdf(card),
+                         headers={**headers, "Content-Type": "application/pdf"})
+        assert pdf.status_code == 200
+        assert keyed.post(ROUTE, content=_encoded(card.back, "PNG"),
+                          headers={"Content-Type": "image/png"}).status_code == 401
+        assert keyed.app.state.gate.writer.flush()  # type: ignore[attr-defined]
+        events = store.events()
+        assert [(e.agency, e.purpose, e.status) for e in events] == [
+            ("Border post", "entry", "valid")] * 2

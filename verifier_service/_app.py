@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cardlib import HTTP_STATUS, CardError, error_to_json
+from cardlib import HTTP_STATUS, CardError, VerificationResult, error_to_json
 
 from . import _openapi as doc
 from ._access import AccessEvent
@@ -229,11 +229,17 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
                      422: {"model": doc.VerificationResult | doc.PdfAnswer,
                            "description": "every card shown is invalid"}})
     async def verify_image(request: Request) -> JSONResponse:
-        gate.caller(request)
+        caller = gate.caller(request)
         data = await _body(request, settings.max_image_bytes)
+
+        def shown(result: VerificationResult) -> dict[str, Any]:
+            metrics.outcome(result.status, result.code)
+            return gate.answer(caller, result)  # the role's fields; the look is recorded
+
         # Scanning takes tens of milliseconds: off the event loop (PDFium is locked inside).
         status, answer = await run_in_threadpool(
-            verify_upload, verifier, data, request.headers.get("content-type", ""), settings)
+            verify_upload, verifier, data, request.headers.get("content-type", ""), settings,
+            shown)
         return JSONResponse(answer, status_code=status, headers=_freshness(upstream))
 
     return router

@@ -56,6 +56,7 @@ from cardlib import (
     BarcodeNotFoundError,
     CardError,
     DecoderUnavailableError,
+    VerificationResult,
     Verifier,
     error_to_json,
 )
@@ -100,17 +101,27 @@ _NAMED: Final[dict[str, Callable[[bytes], bool]]] = {
 }
 
 
+Answer = Callable[[VerificationResult], dict[str, Any]]
+
+
+def _plain(result: VerificationResult) -> dict[str, Any]:
+    return result.to_json()
+
+
 def verify_upload(verifier: Verifier, data: bytes, content_type: str,
-                  settings: Settings) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and JSON answer for an uploaded image or PDF (see the module's doc)."""
+                  settings: Settings, answer: Answer = _plain) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and JSON answer for an uploaded image or PDF (see the module's doc).
+
+    ``answer`` turns each card's result into its JSON: the service passes the caller's (the
+    fields its role sees, and the access event of the look)."""
     try:
         if not data:
             raise RequestInvalidError("the request body is empty: send the card's photo or "
                                       "scan (PNG, JPEG, WebP) or its PDF as the body")
         if any(starts(data) for starts in _READ.values()):  # before the PDF's looser test
-            return _check_picture(verifier, data, settings)
+            return _check_picture(verifier, data, settings, answer)
         if _is_pdf(data):
-            return _check_pdf(verifier, bytes(data), settings)
+            return _check_pdf(verifier, bytes(data), settings, answer)
         raise UploadUnsupportedError(_unsupported(data, content_type))
     except CardError as err:
         return error_status(err), error_to_json(err)
@@ -123,15 +134,15 @@ def error_status(err: CardError) -> int:
     return status if isinstance(status, int) else HTTP_STATUS[err.category]
 
 
-def _check_picture(verifier: Verifier, data: bytes,
-                   settings: Settings) -> tuple[int, dict[str, Any]]:
+def _check_picture(verifier: Verifier, data: bytes, settings: Settings,
+                   answer: Answer) -> tuple[int, dict[str, Any]]:
     picture = _load_image(data, settings.max_image_pixels)
-    answer = verifier.check_image(picture).to_json()
-    return VERDICT_STATUS[answer["status"]], answer
+    shown = answer(verifier.check_image(picture))
+    return VERDICT_STATUS[shown["status"]], shown
 
 
-def _check_pdf(verifier: Verifier, data: bytes,
-               settings: Settings) -> tuple[int, dict[str, Any]]:
+def _check_pdf(verifier: Verifier, data: bytes, settings: Settings,
+               answer: Answer) -> tuple[int, dict[str, Any]]:
     pages: list[dict[str, Any]] = []
     verdicts: list[str] = []
     with _open_pdf(data) as pdf:
@@ -145,14 +156,14 @@ def _check_pdf(verifier: Verifier, data: bytes,
                 picture, render = pdf.render(index, dpi=PDF_DPI,
                                              max_pixels=settings.max_image_pixels)
                 entry["render"] = render.to_json()
-                answer = verifier.check_image(picture).to_json()
+                shown = answer(verifier.check_image(picture))
             except CardError as err:
                 if err.category != _PAGE_FAULT:  # a missing decoder: no page can be read
                     raise
                 pages.append(entry | error_to_json(err))
                 continue
-            verdicts.append(answer["status"])
-            pages.append(entry | answer)
+            verdicts.append(shown["status"])
+            pages.append(entry | shown)
     if not verdicts:
         error = BarcodeNotFoundError(
             f"no page of the PDF ({len(pages)} page{'s' if len(pages) != 1 else ''}) shows a "
