@@ -278,3 +278,127 @@ def test_expired_and_centre_refusals_keep_their_order(record: cardlib.HolderReco
     with pytest.raises(cardlib.ExpiredError) as info:
         cardlib.verify(payload, ed_key.public_key, now=late)
     assert info.value.card is not None and info.value.card.record == record.normalised()
+
+
+# --- the fast path answers where it should (a slower verify is not a wrong one, but it is the
+# point of these readers; each case below is one the fixed-shape readers must take) -----------
+
+MIN_LIMITS = Limits(max_items=128, max_depth=3, max_text_chars=260)  # what _read_fixed needs
+
+LATIN = st.sampled_from(["Ali", "Abd Al", "Mohamed", "El Hadi", "Salem", "Ben Omar Al"])
+ARABIC = st.sampled_from(["علي", "عبد الله", "محمد", "الهادي", "سالم", "بن عمر"])
+
+
+@st.composite
+def valid_records(draw: st.DrawFn, base: cardlib.HolderRecord) -> cardlib.HolderRecord:
+    """Valid records varying what the reader must cut and map: multi-word name parts, sex,
+    category, the optional fields, every photo format."""
+    latin = cardlib.FourPartName(*(draw(LATIN) for _ in range(4)))
+    arabic = cardlib.FourPartName(*(draw(ARABIC) for _ in range(4)))
+    changes: dict[str, Any] = {"name_latin": latin, "name_ar": arabic}
+    female = draw(st.booleans())
+    if draw(st.booleans()):
+        number = ("2" if female else "1") + base.national_number[1:]  # type: ignore[index]
+        changes |= {"sex": cardlib.Sex.FEMALE if female else cardlib.Sex.MALE,
+                    "national_number": number}
+    else:
+        changes |= {"category": cardlib.HolderCategory.RESIDENT, "national_number": None,
+                    "admin_number": "EG1234567", "nationality": "EGY",
+                    "sex": cardlib.Sex.FEMALE if female else cardlib.Sex.MALE}
+    for name, value in (("phone", "+218 91 234 5678"), ("email", "a@example.ly"),
+                        ("mother_name_latin", "Fatima")):
+        changes[name] = value if draw(st.booleans()) else None
+    photo = draw(st.sampled_from([None, *cardlib.PhotoFormat]))
+    changes |= {"photo": None if photo is None else b"\x00\x01photo",
+                "photo_format": photo}
+    return dataclasses.replace(base, **changes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_every_valid_card_takes_the_fast_path(record: cardlib.HolderRecord,
+                                              ed_key: PrivateKey, data: st.DataObject) -> None:
+    varied = data.draw(valid_records(record))
+    layers = build(varied, ed_key, now=NOW)
+    assert check_cose(layers.cose) and check_cose(b"\xd8\x3d" + layers.cose)
+    assert check_cose(layers.cose[1:])  # untagged
+    assert check_cwt(layers.cbor) and check_cwt(layers.cbor, MIN_LIMITS)
+    assert check_claims(_cbor.loads(layers.cbor, DEFAULT_LIMITS)[169])
+
+
+def test_the_least_limits_the_fast_paths_need(message: bytes) -> None:
+    assert check_cose(message, Limits(max_depth=3, max_items=8))
+
+
+@pytest.mark.parametrize("size", [0, 1, 23, 24, 25, 255, 256, 300])
+def test_every_byte_string_head_the_fixed_reader_takes(ed_key: PrivateKey, size: int) -> None:
+    for protected in (_cbor.dumps({1: -8, 4: ed_key.kid}),
+                      _cbor.dumps({1: -8, 4: ed_key.kid, -70000: b"x" * size})):
+        body = _cbor.dumps(_cbor.Tag(18, [protected, {}, b"p" * size, bytes(64)]))
+        assert check_cose(body), (size, len(protected))
+
+
+@pytest.mark.parametrize("change", [
+    {5: 0}, {6: 0}, {5: _pipeline.MAX_TIME}, {6: _pipeline.MAX_TIME}, {5: None, 6: None},
+    {1: None}, {1: "X" * 260}, {2: "subject"}, {2: "S" * 260},
+])
+def test_the_fast_cwt_reader_takes_every_valid_claim(claims: dict[Any, Any],
+                                                     change: dict[int, Any]) -> None:
+    cwt: dict[int, Any] = {1: "LBY", 4: _pipeline.end_of_day(read_profile(claims)[1].expiry_date),  # type: ignore[index]
+                           5: 1_768_035_600, 6: 1_768_035_600, 169: claims}
+    for key, value in change.items():
+        if value is None:
+            del cwt[key]
+        else:
+            cwt[key] = value
+    assert check_cwt(_cbor.dumps(cwt), MIN_LIMITS)
+
+
+@pytest.mark.parametrize(("key", "value"), [(17, 5), (17, 0), (9, 3), (9, 0), (76, 3), (75, 2)])
+def test_out_of_range_enumerations_take_the_general_path(claims: dict[Any, Any], key: int,
+                                                         value: int) -> None:
+    changed = {**claims, key: value, 16: b"photo"} if key == 17 else {**claims, key: value}
+    assert read_profile(changed, DEFAULT_RULES) is None
+    assert isinstance(general_claims(changed), str)  # refused, with its code
+
+
+@pytest.mark.parametrize("change", [
+    {1: 5}, {2: 5}, {1: b"LBY"}, {5: "x"}, {6: "x"}, {5: -1}, {6: -1},
+    {5: _pipeline.MAX_TIME + 1}, {6: _pipeline.MAX_TIME + 1}, {4: "x"}, {4: None},
+    {"1": "LBY"}, {7: b"cti"}, {169: b"\xa0"}, {169: None}, {5: True}, {6: 1.5},
+])
+def test_every_other_cwt_is_left_to_the_general_reader(claims: dict[Any, Any],
+                                                       change: dict[Any, Any]) -> None:
+    cwt: dict[Any, Any] = {1: "LBY", 4: _pipeline.end_of_day(read_profile(claims)[1].expiry_date),  # type: ignore[index]
+                           5: 1_768_035_600, 6: 1_768_035_600, 169: claims}
+    for key, value in change.items():
+        if value is None:
+            del cwt[key]
+        else:
+            cwt[key] = value
+    try:
+        payload = _cbor.dumps(cwt)
+    except Exception:
+        payload = __import__("cbor2").dumps(cwt)
+    assert _read_fixed(payload, DEFAULT_LIMITS, DEFAULT_RULES) is None
+    check_cwt(payload)
+
+
+@pytest.mark.parametrize("change", [
+    {4: 5}, {19: 5}, {19: "محمد  علي سالم الورفلي"}, {8: "١٩٨٥٠٣١٤"}, {83: "2026011X"},
+    {84: "20261301"}, {77: [1, 1, 1, 0, 1]}, {77: [0, 1, 1, 2]}, {78: [2, 1, 1, 0]},
+])
+def test_claims_the_fast_reader_declines(claims: dict[Any, Any], change: dict[int, Any]) -> None:
+    """Each is refused by the general reader; the fast one must decline, not crash or accept."""
+    changed = {**claims, **change}
+    assert read_profile(changed, DEFAULT_RULES) is None
+    assert isinstance(general_claims(changed), str)
+
+
+def test_truncated_heads_of_every_length(ed_key: PrivateKey) -> None:
+    protected = _cbor.dumps({1: -8, 4: ed_key.kid})
+    for size in (24, 255, 256, 300):
+        body = _cbor.dumps(_cbor.Tag(18, [protected, {}, b"p" * size, bytes(64)]))
+        head = body.index(b"p" * size) - (2 if size < 256 else 3)
+        for cut in range(head, head + 4):
+            check_cose(body[:cut])
