@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -54,12 +55,18 @@ async def _body(request: Request, limit: int) -> bytes:
         raise BodyTooLargeError(f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:  # ASGI's own messages (Request.stream() does the same, through a generator)
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestInvalidError("the client went away before sending the whole body")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyTooLargeError(f"the request body is larger than {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _json_body(data: bytes) -> Any:
@@ -460,13 +467,7 @@ _SECURITY_HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 )
-
-
-class _Route:
-    """What the metrics middleware reads from ``scope["route"]``, for a fast-path request."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
+_FAST_HEADERS = (*_SECURITY_HEADERS, (b"cache-control", b"no-store"))
 
 
 class _Edge:
@@ -482,31 +483,34 @@ class _Edge:
     def __init__(self, app: ASGIApp, metrics: Metrics,
                  fast: dict[str, Callable[[Request], Awaitable[tuple[int, bytes, Any]]]]
                  ) -> None:
-        self._app, self._fast = app, fast
-        self._routes = {path: _Route(path) for path in fast}
-        self._timed = metrics.middleware(self._dispatch)
+        self._app, self._fast, self._metrics = app, fast, metrics
+        self._timed = metrics.middleware(app)
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self._fast.get(scope["path"]) if scope["method"] == "POST" else None
-        if handler is None:
-            await self._app(scope, receive, send)
-            return
-        scope["route"] = self._routes[scope["path"]]
+    async def _fast_path(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A fast route's request: handled, timed and answered here, in one layer."""
+        start = time.perf_counter()
+        path = scope["path"]
         try:
-            status, body, headers = await handler(Request(scope, receive))
+            status, body, headers = await self._fast[path](Request(scope, receive))
         except CardError as err:
             status, body, headers = _error(err)
         except Exception:  # a bug: logged with its traceback, answered without one
-            _LOG.exception("unexpected error on %s", scope["path"])
+            _LOG.exception("unexpected error on %s", path)
             status, body, headers = _error(CardError("unexpected error"))
-        raw = [(b"content-type", _JSON.encode()), (b"content-length", str(len(body)).encode())]
-        raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        raw = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode()), *_FAST_HEADERS]
+        if headers:
+            raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
+        self._metrics.observe(path, status, time.perf_counter() - start)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
+            return
+        if scope["method"] == "POST" and scope["path"] in self._fast:
+            await self._fast_path(scope, receive, send)
             return
 
         # The interactive API docs load Swagger UI's script and styles: no CSP there.

@@ -66,16 +66,33 @@ class Metrics:
         self.verifications = Counter("cardlib_verifications", "Verification outcomes",
                                      ["status", "code"], registry=self.registry)
         self.registry.register(_Live(lists, pending))
+        # The labelled children, looked up once (labels() takes a lock and builds a key).
+        self._outcomes: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def outcome(self, status: str, code: str | None) -> None:
-        self.verifications.labels(status, code or "").inc()
+        key = (status, code or "")
+        counter = self._outcomes.get(key)
+        if counter is None:
+            counter = self._outcomes[key] = self.verifications.labels(*key)
+        counter.inc()
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        """One request: its route template, its status and how long it took."""
+        key = (route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self.requests.labels(route, str(status)),
+                                              self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """ASGI middleware timing every HTTP request under its route template."""
-        requests, latency = self.requests, self.latency
+        observe = self.observe
 
         async def timed(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
@@ -94,8 +111,7 @@ class Metrics:
                 await app(scope, receive, sending)
             finally:
                 route = scope.get("route")
-                name = getattr(route, "path", None) or "unmatched"
-                latency.labels(name).observe(time.perf_counter() - start)
-                requests.labels(name, str(status)).inc()
+                observe(getattr(route, "path", None) or "unmatched", status,
+                        time.perf_counter() - start)
 
         return timed
