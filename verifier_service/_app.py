@@ -70,11 +70,9 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def _json_body(data: bytes) -> Any:
-    import json
-
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as err:
+        return orjson.loads(data)  # strict JSON; nesting bounded (1024 levels), no NaN
+    except orjson.JSONDecodeError as err:
         raise RequestInvalidError("the request body is not valid JSON") from err
 
 
