@@ -244,3 +244,47 @@ def test_security_headers(client: TestClient, demo_payload: str) -> None:
     document = client.get("/v1/trust-list")
     assert document.headers["cache-control"].startswith("public, max-age=")
     assert "content-security-policy" not in client.get("/docs").headers
+
+
+def test_a_slow_body_is_refused_with_408(data_dir: Path) -> None:
+    """A sender trickling its body cannot hold the connection past the body timeout."""
+    import asyncio
+
+    app = create_app(Settings(data_dir=data_dir, body_timeout_seconds=0.2))
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        if not sent and not getattr(receive, "started", False):
+            receive.started = True  # type: ignore[attr-defined]
+            return {"type": "http.request", "body": b'{"payload": "', "more_body": True}
+        await asyncio.sleep(5)  # the rest never comes in time
+        return {"type": "http.request", "body": b'"}', "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/v1/verify", "raw_path": b"/v1/verify",
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8000), "headers": [(b"content-type", b"application/json")]}
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 3))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"])["code"] == "request_timeout"  # type: ignore[arg-type]
+
+
+def test_cors_is_off_unless_configured(data_dir: Path, demo_payload: str) -> None:
+    origin = {"Origin": "https://clerk.example"}
+    with TestClient(create_app(Settings(data_dir=data_dir))) as closed:
+        answer = closed.post("/v1/verify", json={"payload": demo_payload}, headers=origin)
+        assert "access-control-allow-origin" not in answer.headers
+    settings = Settings(data_dir=data_dir, cors_origins=["https://clerk.example"])
+    with TestClient(create_app(settings)) as opened:
+        preflight = opened.options("/v1/verify", headers={
+            **origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-api-key, content-type"})
+        assert preflight.headers["access-control-allow-origin"] == "https://clerk.example"
+        answer = opened.post("/v1/verify", json={"payload": demo_payload}, headers=origin)
+        assert answer.headers["access-control-allow-origin"] == "https://clerk.example"
+        other = opened.post("/v1/verify", json={"payload": demo_payload},
+                            headers={"Origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers

@@ -21,6 +21,7 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,7 +32,13 @@ from ._access import AccessEvent
 from ._db import StoreError
 from ._documents import REVOCATION_LIST, TRUST_LIST
 from ._edge import Upstream
-from ._errors import BodyTooLargeError, NotAvailableError, NotFoundError, RequestInvalidError
+from ._errors import (
+    BodyTooLargeError,
+    NotAvailableError,
+    NotFoundError,
+    RequestInvalidError,
+    RequestTimeoutError,
+)
 from ._gate import Gate
 from ._image import VERDICT_STATUS, verify_upload
 from ._metrics import CONTENT_TYPE, ASGIApp, Message, Metrics, Receive, Scope, Send
@@ -48,7 +55,9 @@ class _Limits:
 
 async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it passes ``limit`` bytes: a declared length
-    is judged before reading, a streamed body while it arrives."""
+    is judged before reading, a streamed body while it arrives. A body that takes longer than
+    the body timeout (``VERIFIER_BODY_TIMEOUT_SECONDS``) to arrive is refused (408), so a slow
+    sender cannot hold a worker's connection."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and (
             len(declared) > 18 or int(declared) > limit):
@@ -56,17 +65,24 @@ async def _body(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     receive = request.receive
-    while True:  # ASGI's own messages (Request.stream() does the same, through a generator)
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise RequestInvalidError("the client went away before sending the whole body")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLargeError(f"the request body is larger than {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    timeout = request.scope.get(_BODY_TIMEOUT, 30.0)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:  # ASGI's own messages (Request.stream() does the same, with a generator)
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise RequestInvalidError("the client went away before sending the whole "
+                                              "body")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLargeError(f"the request body is larger than {limit} bytes")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    except TimeoutError:
+        raise RequestTimeoutError(f"the request body did not arrive within {timeout:g} s") \
+            from None
 
 
 def _json_body(data: bytes) -> Any:
@@ -120,7 +136,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.upstream = upstream
     verifying = _Verifying(runtime, gate, metrics, limits.verify, upstream)
-    app.add_middleware(_Edge, metrics=metrics, fast={"/v1/verify": verifying})
+    app.add_middleware(_Edge, metrics=metrics, fast={"/v1/verify": verifying},
+                       body_timeout=settings.body_timeout_seconds)
+    if settings.cors_origins:  # off unless configured (the clerk's page is served from here)
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "X-API-Key", "Authorization",
+                                          "X-Purpose", "If-None-Match"],
+                           expose_headers=["ETag", "Retry-After", "X-Upstream-Reachable",
+                                           "X-Upstream-Synced-At"], max_age=600)
 
     @app.exception_handler(CardError)
     async def card_error(request: Request, err: CardError) -> Response:
@@ -457,6 +481,7 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
 
 
 _JSON = "application/json"
+_BODY_TIMEOUT = "verifier_service.body_timeout"  # the scope key _Edge sets
 _LOG = logging.getLogger("verifier_service")
 
 _SECURITY_HEADERS = (
@@ -479,8 +504,9 @@ class _Edge:
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics,
-                 fast: dict[str, Callable[[Request], Awaitable[tuple[int, bytes, Any]]]]
-                 ) -> None:
+                 fast: dict[str, Callable[[Request], Awaitable[tuple[int, bytes, Any]]]],
+                 body_timeout: float) -> None:
+        self._body_timeout = body_timeout
         self._app, self._fast, self._metrics = app, fast, metrics
         self._timed = metrics.middleware(app)
 
@@ -507,6 +533,7 @@ class _Edge:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        scope[_BODY_TIMEOUT] = self._body_timeout
         if scope["method"] == "POST" and scope["path"] in self._fast:
             await self._fast_path(scope, receive, send)
             return

@@ -80,3 +80,8 @@ class PdfTooManyPagesError(ServiceError):
 class SigningKeyUnavailableError(ServiceError):
     code = "signing_key_unavailable"
     http_status = 409
+
+
+class RequestTimeoutError(ServiceError):
+    code = "request_timeout"
+    http_status = 408

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(40_000_000, ge=10_000, le=200_000_000,
                                   description="largest image (or rendered PDF page) in pixels")
     max_pdf_pages: int = Field(10, ge=1, le=1000, description="pages read from one PDF")
+    body_timeout_seconds: float = Field(30.0, gt=0, le=600, description="how long a request "
+                                        "body may take to arrive (a slow sender gets 408)")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed to call "
+                                    "the API from a browser (JSON list); empty: no CORS headers")
     cache_seconds: int = Field(300, ge=0, le=86_400,
                                description="Cache-Control max-age of the signed documents")
 
