@@ -29,6 +29,7 @@ SERVICE_CODES: Final = frozenset({"request_invalid", "body_too_large", "api_key_
                                   "api_key_invalid", "forbidden", "purpose_required",
                                   "rate_limited", "not_found", "not_available",
                                   "signing_key_unavailable", "request_timeout",
+                                  "store_unavailable",
                                   "upload_unsupported", "pdf_invalid", "pdf_too_many_pages"})
 
 _M = Message
@@ -282,6 +283,8 @@ _CATALOGUE: dict[str, Message] = {
     "rate_limited": _M("Too many requests; wait a moment and try again.",
                        "طلبات كثيرة جدًا؛ انتظر قليلًا ثم أعد المحاولة."),
     "not_found": _M("Nothing was found by that name.", "لم يُعثر على شيء بهذا الاسم."),
+    "store_unavailable": _M("The service cannot reach its records; try again shortly.",
+                            "لا تستطيع الخدمة الوصول إلى سجلاتها؛ أعد المحاولة بعد قليل."),
     "request_timeout": _M("The request took too long to arrive; send it again.",
                           "استغرق وصول الطلب وقتًا طويلًا؛ أرسله مرة أخرى."),
     "signing_key_unavailable": _M(

@@ -241,3 +241,28 @@ def test_a_key_revoked_elsewhere_stops_within_the_cache_period(tmp_path: Path) -
     assert here.authenticate(other_token) is None
     here.close()
     elsewhere.close()
+
+
+def test_closing_writes_every_queued_event(tmp_path: Path) -> None:
+    from verifier_service._access import AccessEvent, EventWriter
+
+    store = AccessStore(tmp_path / "access.db", DEFAULT_ROLES)
+    writer = EventWriter(store)
+    now = datetime.now(UTC)
+    for n in range(20_000):  # more than the writer takes in one batch period
+        writer.put(AccessEvent("k", "Bank", now, None, "valid", None, f"{n:064x}"))
+    writer.close()
+    assert len(store.events()) == 20_000 and writer.pending == 0
+    store.close()
+
+
+def test_an_unusable_hmac_key_file_is_refused(tmp_path: Path) -> None:
+    from verifier_service._access import hmac_key
+
+    made = hmac_key(tmp_path / "fresh.key")
+    assert len(made) == 32 and hmac_key(tmp_path / "fresh.key") == made
+    (tmp_path / "empty.key").write_bytes(b"")
+    with pytest.raises(ValueError, match="no usable key"):
+        hmac_key(tmp_path / "empty.key")
+    with pytest.raises(ValueError, match="16 bytes"):
+        hmac_key(tmp_path / "x", given="abcd")

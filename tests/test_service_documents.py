@@ -252,3 +252,83 @@ def test_centre_changes_need_the_signing_key(tmp_path: Path, chain: Path) -> Non
         refused = client.post("/v1/admin/centres", json={"certificate": "x"}, headers=headers)
         assert refused.status_code == 409 and refused.json()["code"] == "signing_key_unavailable"
         assert client.get("/readyz").status_code == 200  # the service keeps serving
+
+
+def test_concurrent_revocations_through_two_processes_are_all_kept(
+        tmp_path: Path, chain: Path) -> None:
+    """Two processes on one store, each revoking before it has seen the other's list: the
+    second signs on top of the first's (it claims the next sequence), nothing is lost."""
+    import dataclasses
+
+    from cardlib._demo import example_record
+    from cardlib.trust import CertifiedSigner
+
+    data_dir = tmp_path / "shared"
+    headers = admin(data_dir)
+    signer = CertifiedSigner(cardlib.PrivateKey.from_pem(
+        (chain / "centre-private.pem").read_bytes()),
+        certificate_der((chain / "centre.pem").read_bytes()))
+    numbers = ["LY1000001", "LY1000002"]
+    cards = [cardlib.issue(dataclasses.replace(example_record(), document_number=n), signer)
+             for n in numbers]
+    settings = configured(data_dir, chain, root_key=chain / "root-private.pem",
+                          refresh_seconds=3600)  # neither loads the other's list by itself
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        for client, number in ((first, numbers[0]), (second, numbers[1])):
+            made = client.post("/v1/admin/revocations",
+                               json={"document_number": number, "reason": "lost"},
+                               headers=headers)
+            assert made.status_code == 201
+        second.app.state.runtime.documents.refresh()  # type: ignore[attr-defined]
+        first.app.state.runtime.documents.refresh()  # type: ignore[attr-defined]
+        for client in (first, second):
+            assert [status(client, card, headers) for card in cards] == ["revoked"] * 2
+    with TestClient(create_app(settings)) as restarted:
+        assert [status(restarted, card, headers) for card in cards] == ["revoked"] * 2
+
+
+def test_an_edge_store_holding_a_delta_restarts(tmp_path: Path, chain: Path,
+                                                signing: tuple[TestClient, dict[str, str]]
+                                                ) -> None:
+    from verifier_service._documents import REVOCATION_LIST
+
+    central, headers = signing
+    card = payload(chain)
+    edge_settings = configured(tmp_path / "edge", chain, anonymous=True)
+    with TestClient(create_app(edge_settings)) as edge:
+        base = edge.app.state.runtime.documents.held.revocation_sequence  # type: ignore[attr-defined]
+        number = central.post("/v1/verify", json={"payload": card}, headers=headers).json()[
+            "card"]["record"]["document_number"]
+        central.post("/v1/admin/revocations", json={"document_number": number,
+                                                     "reason": "stolen"}, headers=headers)
+        delta = central.get(f"/v1/revocations?since={base}")
+        assert delta.status_code == 200
+        edge.app.state.runtime.documents.take(REVOCATION_LIST, delta.content, base)  # type: ignore[attr-defined]
+        assert edge.post("/v1/verify", json={"payload": card}).json()["status"] == "revoked"
+    with TestClient(create_app(edge_settings)) as restarted:  # the delta is applied again
+        assert restarted.post("/v1/verify", json={"payload": card}).json()[
+            "status"] == "revoked"
+
+
+def test_a_delta_upload_is_refused_and_changes_nothing(
+        signing: tuple[TestClient, dict[str, str]], chain: Path) -> None:
+    client, headers = signing
+    card = payload(chain)
+    before = client.get("/v1/revocations")
+    base = cardlib.Verifier(root=(chain / "root.pem").read_bytes(),
+                            revocation_list=before.content).revocations
+    assert base is not None
+    root_key = cardlib.PrivateKey.from_pem((chain / "root-private.pem").read_bytes())
+    number = client.post("/v1/verify", json={"payload": card}, headers=headers).json()[
+        "card"]["record"]["document_number"]
+    now = datetime.now(UTC)
+    from cardlib.revocation import publish_delta
+
+    delta = publish_delta(root_key, certificate_der((chain / "root.pem").read_bytes()),
+                          [RevocationEntry(number, Reason.LOST, now)],
+                          base_sequence=base.sequence, sequence=base.sequence + 5, issued=now,
+                          next_update=now + timedelta(days=7))
+    refused = client.put("/v1/admin/revocation-list", content=delta, headers=headers)
+    assert refused.status_code == 400 and "not a delta" in refused.json()["detail"]
+    assert status(client, card, headers) == "valid"
+    assert client.get("/v1/revocations").content == before.content

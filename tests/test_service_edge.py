@@ -175,3 +175,52 @@ def test_ingest_needs_the_edge_role_and_counts_each_event_once(tmp_path: Path) -
                                    headers={"X-API-Key": edge})
             assert refused.status_code == 400 and refused.json()["code"] == "request_invalid"
         assert len(store.events()) == 1
+
+
+def test_a_broken_answer_from_the_upstream_is_a_status_not_a_crash(tmp_path: Path) -> None:
+    """A line that drops mid-answer (a short body) is reported, and the node tries again."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    demo = tmp_path / "chain"
+    from cardlib._demo import make_demo
+
+    make_demo(demo, datetime.now(UTC).replace(microsecond=0))
+    settings = Settings(data_dir=tmp_path / "edge", root=demo / "root.pem",
+                        bundle=demo / "bundle.cbor", upstream=f"http://127.0.0.1:{port}")
+    app = create_app(settings)
+    status = app.state.upstream.sync()
+    assert status.reachable is False and status.last_error
+    assert "IncompleteRead" in status.last_error or "Error" in status.last_error
+    listener.close()
+    for url in ("http://central.example", "ftp://127.0.0.1", "file:///etc/passwd"):
+        with pytest.raises(ValueError, match="https"):
+            create_app(settings.model_copy(update={"upstream": url}))
+
+
+def test_ingested_events_must_be_well_formed(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as central:
+        store: AccessStore = central.app.state.gate.store  # type: ignore[attr-defined]
+        _, edge = store.create_key("Embassy", "edge", now=datetime.now(UTC))
+        event = {"event_id": "e" * 32, "key_id": "k1", "agency": "Embassy in Tunis",
+                 "at": "2026-12-06T10:00:00.000000Z", "purpose": None, "status": "valid",
+                 "code": None, "document_hmac": "ab" * 32}
+        for bad in ({**event, "status": "approved"}, {**event, "agency": "Embassy\x00"},
+                    {**event, "purpose": "x\ny"}):
+            refused = central.post("/v1/access-events", json={"events": [bad]},
+                                   headers={"X-API-Key": edge})
+            assert refused.status_code == 400, bad
+        assert store.events() == []

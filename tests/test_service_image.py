@@ -300,6 +300,10 @@ def test_an_image_answer_follows_the_role_and_records_the_look(
         assert answer.status_code == 200 and answer.json()["status"] == "valid"
         record = answer.json()["card"]["record"]
         assert "name_latin" in record and "address" not in record
+        scan = answer.json()["scan"]  # the QR text and the MRZ carry the numbers: not shown
+        assert scan["mrz"] is None and scan["barcodes"]
+        assert all(barcode["text"] is None for barcode in scan["barcodes"])
+        assert answer.json()["scan"]["print_agrees"] is True
         pdf = keyed.post(ROUTE, content=cards.card_pdf(card),
                          headers={**headers, "Content-Type": "application/pdf"})
         assert pdf.status_code == 200

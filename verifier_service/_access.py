@@ -16,6 +16,7 @@ The store is SQLite in the data directory (the embedded default).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import queue
@@ -31,6 +32,7 @@ from typing import Any, Final
 from ._db import StoreError, create_tables, open_database
 from ._errors import NotFoundError, RequestInvalidError
 
+_VERDICTS: Final = frozenset({"valid", "revoked", "unknown", "invalid"})
 TOKEN_PREFIX: Final = "cvk_"  # noqa: S105 (a prefix, not a secret)
 _ID_BYTES, _SECRET_BYTES = 6, 32
 
@@ -89,14 +91,23 @@ def roles_from_json(table: Mapping[str, Any]) -> dict[str, Role]:
 
 def visible(answer: dict[str, Any], role: Role) -> dict[str, Any]:
     """``answer`` (a fresh ``VerificationResult.to_json()``) with only the card fields the role
-    sees; the verdict, the signer and the lists are always shown."""
+    sees; the verdict, the signer and the lists are always shown. A role with restricted
+    fields also gets no copy of the card's own data from elsewhere in the answer: the CWT
+    subject, the QR text and the MRZ lines of a scan (which carry the numbers and names)."""
     card = answer.get("card")
-    if card is None:
-        return answer
-    for member, allowed in (("record", role.record_fields), ("claims", role.claims_fields)):
-        fields = card.get(member)
-        if allowed is not None and isinstance(fields, dict):
-            card[member] = {k: v for k, v in fields.items() if k in allowed}
+    restricted = role.record_fields is not None or role.claims_fields is not None
+    if card is not None:
+        for member, allowed in (("record", role.record_fields), ("claims", role.claims_fields)):
+            fields = card.get(member)
+            if allowed is not None and isinstance(fields, dict):
+                card[member] = {k: v for k, v in fields.items() if k in allowed}
+        if restricted:
+            card["subject"] = None
+    scan = answer.get("scan")
+    if restricted and isinstance(scan, dict):
+        scan["barcodes"] = [{"format": b.get("format"), "text": None}
+                            for b in scan.get("barcodes") or []]
+        scan["mrz"] = None
     return answer
 
 
@@ -140,9 +151,12 @@ class AccessEvent:
         texts = ("event_id", "key_id", "agency", "at", "status")
         if (not isinstance(item, dict) or set(item) != {*texts, "purpose", "code",
                                                          "document_hmac"}
-                or not all(isinstance(item[k], str) and 0 < len(item[k]) <= 128 for k in texts)
-                or not all(item[k] is None or (isinstance(item[k], str) and len(item[k]) <= 128)
-                           for k in ("purpose", "code", "document_hmac"))):
+                or not all(isinstance(item[k], str) and 0 < len(item[k]) <= 128
+                           and item[k].isprintable() for k in texts)
+                or not all(item[k] is None or (isinstance(item[k], str) and len(item[k]) <= 128
+                                               and item[k].isprintable())
+                           for k in ("purpose", "code", "document_hmac"))
+                or item["status"] not in _VERDICTS):
             raise RequestInvalidError("an access event has exactly the members event_id, "
                                       "key_id, agency, at, purpose, status, code, document_hmac")
         try:
@@ -315,6 +329,7 @@ def hmac_key(path: Path, given: str | None = None) -> bytes:
     """The service's secret for hashing document numbers: ``given`` (hex; an edge node is given
     its central service's, so their events name cards alike), else created once, owner-only."""
     import os
+    import tempfile
 
     if given is not None:
         try:
@@ -325,19 +340,24 @@ def hmac_key(path: Path, given: str | None = None) -> bytes:
             raise ValueError("VERIFIER_HMAC_KEY is at least 16 bytes, written in hex")
         return secret
     try:
-        return path.read_bytes()
+        secret = path.read_bytes()
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_bytes(32)
+        fd, staged = tempfile.mkstemp(prefix=".access-hmac.", dir=path.parent)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker made it first
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secret)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return secret
+            with os.fdopen(fd, "wb") as handle:  # written in full before it has its name
+                handle.write(secrets.token_bytes(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(staged, path)  # atomic: the first process's key wins
+        finally:
+            os.unlink(staged)
+        secret = path.read_bytes()
+    if len(secret) < 16:
+        raise ValueError(f"{path} holds no usable key (under 16 bytes): restore it from a "
+                         "backup, or remove it to start new hashes")
+    return secret
 
 
 def document_hmac(secret: bytes, document_number: str) -> str:
@@ -383,8 +403,8 @@ class EventWriter:
         while True:
             try:
                 item = self._queue.get(timeout=self._interval)
-                if item is not None:  # let a batch gather: one commit for many events
-                    time.sleep(self._interval)
+                if item is not None and self._queue.qsize() < self._batch:
+                    time.sleep(self._interval)  # let a batch gather: one commit for many
                 while True:
                     if item is None:
                         closing = True
@@ -417,6 +437,7 @@ class EventWriter:
             time.sleep(0.01)
         return not self._pending
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self) -> None:
+        """Write every event put so far, then stop (the writer drains the queue first)."""
         self._queue.put(None)
-        self._thread.join(timeout)
+        self._thread.join()

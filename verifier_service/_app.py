@@ -38,6 +38,7 @@ from ._errors import (
     NotFoundError,
     RequestInvalidError,
     RequestTimeoutError,
+    StoreUnavailableError,
 )
 from ._gate import Gate
 from ._image import VERDICT_STATUS, verify_upload
@@ -158,6 +159,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             RequestInvalidError(f"{request.method} is not a method of {request.url.path}")
         return JSONResponse(error_to_json(error), status_code=err.status_code,
                             headers=getattr(err, "headers", None))
+
+    @app.exception_handler(StoreError)
+    async def store_unavailable(request: Request, err: StoreError) -> Response:
+        _LOG.error("the store failed: %s", err)
+        status, body, headers = _error(StoreUnavailableError(
+            "the service's store cannot be reached; try again shortly"))
+        return Response(body, status_code=status, headers=headers, media_type=_JSON)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
@@ -360,14 +368,15 @@ async def _refresh(runtime: Runtime, every: float) -> None:
         try:
             await run_in_threadpool(runtime.documents.refresh)
             await run_in_threadpool(runtime.documents.renew, datetime.now(UTC))
-        except (CardError, StoreError):  # kept as they are; tried again next time
+        except Exception:  # kept as they are; tried again next time
+            _LOG.exception("loading or renewing the lists failed; trying again")
             continue
 
 
 async def _sync(upstream: Upstream, every: float) -> None:
     """Edge mode: try the upstream now, then every ``every`` seconds (it never raises)."""
     while True:
-        await run_in_threadpool(upstream.sync)
+        await run_in_threadpool(upstream.sync)  # never raises: failures are in its status
         await asyncio.sleep(every)
 
 
@@ -518,6 +527,10 @@ class _Edge:
             status, body, headers = await self._fast[path](Request(scope, receive))
         except CardError as err:
             status, body, headers = _error(err)
+        except StoreError as err:
+            _LOG.error("the store failed: %s", err)
+            status, body, headers = _error(StoreUnavailableError(
+                "the service's store cannot be reached; try again shortly"))
         except Exception:  # a bug: logged with its traceback, answered without one
             _LOG.exception("unexpected error on %s", path)
             status, body, headers = _error(CardError("unexpected error"))

@@ -11,6 +11,7 @@ loads what another process (a replica, an admin command) stored since.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,13 +27,14 @@ from cardlib.revocation import (
 )
 from cardlib.trust import (
     KeyRevocation,
+    TrustList,
     certificate_der,
     check_centre_certificate,
     load_trust_list,
     publish_trust_list,
 )
 
-from ._db import create_tables, open_database
+from ._db import StoreError, create_tables, open_database
 from ._errors import NotFoundError, RequestInvalidError, SigningKeyUnavailableError
 
 TRUST_LIST, REVOCATION_LIST = "trust_list", "revocation_list"
@@ -41,6 +43,9 @@ FULL = -1  # the base of a full list (a delta's base is the sequence it updates)
 REVOCATION_PERIOD = timedelta(days=7)
 TRUST_PERIOD = timedelta(days=90)
 RENEW_BEFORE = timedelta(days=1)
+_PUBLISH_ATTEMPTS = 10
+#: A change to a trust list: the list held → the new list's centres and key revocations.
+_TrustChange = Callable[[TrustList | None], tuple[list[bytes], dict[bytes, KeyRevocation]]]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -78,8 +83,10 @@ class Documents:
 
     # --- storing and loading ---------------------------------------------------------------------
 
-    def _store(self, kind: str, sequence: int, data: bytes, base: int | None = None) -> None:
-        self._db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?)",
+    def _store(self, kind: str, sequence: int, data: bytes, base: int | None = None) -> bool:
+        """Keep a document; False when one with that kind, sequence and base is kept already
+        (another process published that sequence first)."""
+        return 1 == self._db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?)",
                          (kind, sequence, FULL if base is None else base, data,
                           datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
 
@@ -104,40 +111,75 @@ class Documents:
     def refresh(self) -> bool:
         """Load the newest stored lists if they are newer than those held; True if any was."""
         with self._lock:
-            trust = self._newest(TRUST_LIST)
-            revocations = self._newest(REVOCATION_LIST)
-            held_trust = self._verifier.trust_list
-            held_revocations = self._verifier.revocations
-            newer_trust = trust is not None and (
-                held_trust is None or trust[0] > held_trust.sequence)
-            newer_revocations = revocations is not None and (
-                held_revocations is None or revocations[0] > held_revocations.sequence)
-            if newer_trust or newer_revocations:
-                with self._verifier.update() as update:
-                    if newer_trust and trust is not None:
-                        update.load_trust_list(trust[1])
-                    if newer_revocations and revocations is not None:
-                        update.load_revocation_list(revocations[1])
-            deltas = self._apply_deltas()
-            changed = newer_trust or newer_revocations or deltas
-            if changed or self._held.trust_sequence is None:
-                self._held = self._current()  # (a bundle is built: only when something changed)
-            return changed
+            return self._refresh()
 
-    def _apply_deltas(self) -> bool:
-        """Apply the stored deltas that continue the list held (an edge node keeps those it
-        fetched), one after another."""
-        applied = False
-        while (held := self._verifier.revocations) is not None:
-            rows = self._db.rows("SELECT data FROM documents WHERE kind = ? AND base = ? "
-                                 "ORDER BY sequence DESC LIMIT 1",
-                                 (REVOCATION_LIST, held.sequence))
+    def _refresh(self) -> bool:
+        """(The caller holds the lock.) The newest full lists kept and the chain of deltas that
+        continues the revocation list (an edge node keeps the deltas it fetched) are staged and
+        swapped in as one update: the verifier's rollback state sees only the end result."""
+        trust = self._newest(TRUST_LIST)
+        revocations = self._newest(REVOCATION_LIST)
+        held_trust = self._verifier.trust_list
+        held_revocations = self._verifier.revocations
+        newer_trust = trust is not None and (
+            held_trust is None or trust[0] > held_trust.sequence)
+        newer_revocations = revocations is not None and (
+            held_revocations is None or revocations[0] > held_revocations.sequence)
+        base = revocations[0] if newer_revocations and revocations is not None else (
+            None if held_revocations is None else held_revocations.sequence)
+        chain: list[bytes] = []
+        while base is not None:  # each delta's sequence is above its base: this ends
+            rows = self._db.rows("SELECT data, sequence FROM documents WHERE kind = ? AND "
+                                 "base = ? ORDER BY sequence DESC LIMIT 1",
+                                 (REVOCATION_LIST, base))
             if not rows:
-                return applied
+                break
+            chain.append(bytes(rows[0][0]))
+            base = int(rows[0][1])
+        changed = newer_trust or newer_revocations or bool(chain)
+        if changed:
             with self._verifier.update() as update:
-                update.load_revocation_list(bytes(rows[0][0]))
-            applied = True
-        return applied
+                if newer_trust and trust is not None:
+                    update.load_trust_list(trust[1])
+                if newer_revocations and revocations is not None:
+                    update.load_revocation_list(revocations[1])
+                for delta in chain:
+                    update.load_revocation_list(delta)
+        if changed or self._held.trust_sequence is None:
+            self._held = self._current()  # (a bundle is built: only when something changed)
+        return changed
+
+    def _next_sequence(self, kind: str, now: datetime) -> int:
+        """The sequence of the next list this service signs: one above the newest kept, so
+        two processes signing at once claim the same sequence and one of them retries on top
+        of the other's list (nothing signed elsewhere is lost)."""
+        rows = self._db.rows("SELECT MAX(sequence) FROM documents WHERE kind = ? AND base = ?",
+                             (kind, FULL))
+        newest = rows[0][0] if rows and rows[0][0] is not None else None
+        return int(now.timestamp()) if newest is None else int(newest) + 1
+
+    def _publish(self, kind: str, now: datetime,
+                 sign: Callable[[int], tuple[bytes, bytes | None, int | None]]) -> int:
+        """Sign a new list on top of the newest kept and claim its sequence in the store;
+        when another process claimed it first, load theirs and sign again. ``sign(sequence)``
+        returns the list, and a delta with its base when there is one. (Lock held.)"""
+        for _ in range(_PUBLISH_ATTEMPTS):
+            self._refresh()
+            sequence = self._next_sequence(kind, now)
+            data, delta, base = sign(sequence)
+            if not self._store(kind, sequence, data):
+                continue  # another process published this sequence first: build on theirs
+            if delta is not None:
+                self._store(kind, sequence, delta, base=base)
+            with self._verifier.update(now=now) as update:
+                if kind == TRUST_LIST:
+                    update.load_trust_list(data)
+                else:
+                    update.load_revocation_list(data)
+            self._held = self._current()
+            return sequence
+        raise StoreError(f"could not publish a {kind.replace('_', ' ')}: other processes kept "
+                         "publishing first; try again")
 
     def _current(self) -> Held:
         trust, revocations = self._verifier.trust_list, self._verifier.revocations
@@ -168,7 +210,13 @@ class Documents:
     def accept(self, kind: str, data: bytes) -> int:
         """An uploaded full list (signed by the root elsewhere): checked, used, kept. Returns
         its sequence. An older list than held is refused (rollback), a damaged one too."""
+        if kind == REVOCATION_LIST:
+            try:  # a delta applies to one list only; the store keeps full lists from uploads
+                load_revocation_list(data, self._root, now=datetime.now(UTC))
+            except RevocationDeltaBaseError:
+                raise RequestInvalidError("upload a full revocation list, not a delta") from None
         with self._lock:
+            self._refresh()
             with self._verifier.update() as update:
                 if kind == TRUST_LIST:
                     sequence = update.load_trust_list(data).sequence
@@ -178,7 +226,9 @@ class Documents:
                     if held is not None and loaded.sequence == held.sequence:
                         raise RequestInvalidError("this revocation list is the one held")
                     sequence = loaded.sequence
-            self._store(kind, sequence, data)
+                if not self._store(kind, sequence, data) and self._data(kind, sequence) != data:
+                    raise RequestInvalidError(f"another {kind.replace('_', ' ')} with sequence "
+                                              f"{sequence} is published already")
             self._held = self._current()
         return sequence
 
@@ -190,6 +240,7 @@ class Documents:
             raise SigningKeyUnavailableError(
                 "this service holds no list-signing key (VERIFIER_ROOT_KEY); sign a new "
                 "revocation list where the key is and upload it (PUT /v1/admin/revocation-list)")
+        key = self._root_key
         try:
             why = Reason[reason.upper()]
         except KeyError:
@@ -200,25 +251,23 @@ class Documents:
         except CardError as err:
             raise RequestInvalidError(err.message) from None
         with self._lock:
-            previous = self._verifier.revocations
-            if previous is not None and previous.status(document_number,
-                                                        now=now).state == "revoked":
-                raise RequestInvalidError(f"the card {document_number} is already revoked")
-            sequence = max(int(now.timestamp()), 0 if previous is None else previous.sequence + 1)
-            entries = [] if previous is None else list(previous.entries())
-            full = publish_revocation_list(
-                self._root_key, self._root, [*entries, entry], sequence=sequence, issued=now,
-                next_update=now + REVOCATION_PERIOD, previous=previous)
-            delta = None if previous is None else publish_delta(
-                self._root_key, self._root, [entry], base_sequence=previous.sequence,
-                sequence=sequence, issued=now, next_update=now + REVOCATION_PERIOD)
-            with self._verifier.update(now=now) as update:
-                update.load_revocation_list(full)
-            self._store(REVOCATION_LIST, sequence, full)
-            if delta is not None and previous is not None:
-                self._store(REVOCATION_LIST, sequence, delta, base=previous.sequence)
-            self._held = self._current()
-        return sequence
+            def sign(sequence: int) -> tuple[bytes, bytes | None, int | None]:
+                previous = self._verifier.revocations
+                if previous is not None and previous.status(document_number,
+                                                            now=now).state == "revoked":
+                    raise RequestInvalidError(f"the card {document_number} is already revoked")
+                entries = [] if previous is None else list(previous.entries())
+                full = publish_revocation_list(
+                    key, self._root, [*entries, entry], sequence=sequence, issued=now,
+                    next_update=now + REVOCATION_PERIOD, previous=previous)
+                if previous is None:
+                    return full, None, None
+                delta = publish_delta(key, self._root, [entry], base_sequence=previous.sequence,
+                                      sequence=sequence, issued=now,
+                                      next_update=now + REVOCATION_PERIOD)
+                return full, delta, previous.sequence
+
+            return self._publish(REVOCATION_LIST, now, sign)
 
     def take(self, kind: str, data: bytes, since: int | None = None) -> bool:
         """A list fetched from the upstream service: a full list, or (for the revocation list
@@ -249,18 +298,17 @@ class Documents:
                 "where the key is and upload it (PUT /v1/admin/trust-list)")
         return self._root_key
 
-    def _publish_trust(self, centres: list[bytes], revoked: dict[bytes, KeyRevocation],
-                       now: datetime) -> int:
-        """Sign, use and keep a new trust list (the caller holds the lock)."""
-        held = self._verifier.trust_list
-        sequence = max(int(now.timestamp()), 0 if held is None else held.sequence + 1)
-        data = publish_trust_list(self._signing_key(), self._root, centres, sequence=sequence,
-                                  issued=now, next_update=now + TRUST_PERIOD, revoked=revoked)
-        with self._verifier.update(now=now) as update:
-            update.load_trust_list(data)
-        self._store(TRUST_LIST, sequence, data)
-        self._held = self._current()
-        return sequence
+    def _publish_trust(self, change: _TrustChange, now: datetime) -> int:
+        """Sign, use and keep a new trust list: ``change`` turns the newest list kept into the
+        new list's centres and key revocations (the caller holds the lock)."""
+        key = self._signing_key()
+
+        def sign(sequence: int) -> tuple[bytes, bytes | None, int | None]:
+            centres, revoked = change(self._verifier.trust_list)
+            return publish_trust_list(key, self._root, centres, sequence=sequence, issued=now,
+                                      next_update=now + TRUST_PERIOD, revoked=revoked), None, None
+
+        return self._publish(TRUST_LIST, now, sign)
 
     def enrol(self, certificate: bytes, *, now: datetime) -> tuple[str, str, int]:
         """Add a centre's certificate (issued by the root) to a new trust list. Returns the
@@ -272,14 +320,15 @@ class Documents:
         except CardError as err:
             raise RequestInvalidError(f"the centre certificate is not usable: "
                                       f"{err.message}") from None
-        with self._lock:
-            held = self._verifier.trust_list
+        def add(held: TrustList | None) -> tuple[list[bytes], dict[bytes, KeyRevocation]]:
             centres = [] if held is None else [c.der for c in held.centres]
             if der in centres:
                 raise RequestInvalidError(f"centre certificate {centre.kid.hex()} is already "
                                           "on the trust list")
-            revoked = {} if held is None else dict(held.revoked)
-            sequence = self._publish_trust([*centres, der], revoked, now)
+            return [*centres, der], {} if held is None else dict(held.revoked)
+
+        with self._lock:
+            sequence = self._publish_trust(add, now)
         return centre.kid.hex(), centre.centre_code, sequence
 
     def retire(self, kid: str, reason: str, *, now: datetime) -> int:
@@ -288,17 +337,18 @@ class Documents:
         self._signing_key()
         if reason not in ("superseded", "compromised"):
             raise RequestInvalidError("the reason is superseded or compromised")
-        with self._lock:
-            held = self._verifier.trust_list
+        def drop(held: TrustList | None) -> tuple[list[bytes], dict[bytes, KeyRevocation]]:
             listed = {} if held is None else {c.kid.hex(): c for c in held.centres}
-            if kid not in listed:
+            if held is None or kid not in listed:
                 raise NotFoundError(f"no centre certificate with kid {kid!r} is on the list")
-            assert held is not None
             revoked = dict(held.revoked)
             if bytes.fromhex(kid) in revoked:
                 raise RequestInvalidError(f"the key {kid} is already revoked")
             revoked[bytes.fromhex(kid)] = KeyRevocation(now, reason)  # type: ignore[arg-type]
-            return self._publish_trust([c.der for c in held.centres], revoked, now)
+            return [c.der for c in held.centres], revoked
+
+        with self._lock:
+            return self._publish_trust(drop, now)
 
     def renew(self, now: datetime) -> bool:
         """Where this service holds the list-signing key: sign the held lists again, unchanged
@@ -306,28 +356,24 @@ class Documents:
         a demo or a signing service never serves stale lists). True if any was renewed."""
         if self._root_key is None:
             return False
+        key = self._root_key
         renewed = False
         with self._lock:
-            trust, revocations = self._verifier.trust_list, self._verifier.revocations
+            self._refresh()
+            trust = self._verifier.trust_list
             if trust is not None and trust.next_update - now < RENEW_BEFORE:
-                sequence = max(int(now.timestamp()), trust.sequence + 1)
-                data = publish_trust_list(
-                    self._root_key, self._root, [c.der for c in trust.centres],
-                    sequence=sequence, issued=now, next_update=now + TRUST_PERIOD,
-                    revoked=trust.revoked)
-                with self._verifier.update(now=now) as update:
-                    update.load_trust_list(data)
-                self._store(TRUST_LIST, sequence, data)
+                self._publish_trust(lambda held: ([c.der for c in held.centres] if held else [],
+                                                  dict(held.revoked) if held else {}), now)
                 renewed = True
+            revocations = self._verifier.revocations
             if revocations is not None and revocations.next_update - now < RENEW_BEFORE:
-                sequence = max(int(now.timestamp()), revocations.sequence + 1)
-                data = publish_revocation_list(
-                    self._root_key, self._root, list(revocations.entries()), sequence=sequence,
-                    issued=now, next_update=now + REVOCATION_PERIOD, previous=revocations)
-                with self._verifier.update(now=now) as update:
-                    update.load_revocation_list(data)
-                self._store(REVOCATION_LIST, sequence, data)
+                def sign(sequence: int) -> tuple[bytes, bytes | None, int | None]:
+                    held = self._verifier.revocations
+                    entries = [] if held is None else list(held.entries())
+                    return publish_revocation_list(
+                        key, self._root, entries, sequence=sequence, issued=now,
+                        next_update=now + REVOCATION_PERIOD, previous=held), None, None
+
+                self._publish(REVOCATION_LIST, now, sign)
                 renewed = True
-            if renewed:
-                self._held = self._current()
         return renewed

@@ -16,18 +16,28 @@ from __future__ import annotations
 import json
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-
-from cardlib import CardError
 
 from ._access import AccessStore
 from ._documents import REVOCATION_LIST, TRUST_LIST, Documents
 
 BATCH = 500
 TIMEOUT = 10.0
+MAX_ANSWER = 64 << 20  # the largest list the upstream may send (a revocation list is ≤ 4 MiB)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are refused: the node's key would follow them to another host."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,11 @@ class EdgeStatus:
 class Upstream:
     def __init__(self, url: str, key: str | None, documents: Documents,
                  store: AccessStore) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("VERIFIER_UPSTREAM is an http:// or https:// URL")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in (
+                "127.0.0.1", "localhost", "::1")):
+            raise ValueError("VERIFIER_UPSTREAM is an https:// URL (http:// only on loopback: "
+                             "the node's key and its access events travel on it)")
         self._url, self._key = url.rstrip("/"), key
         self._documents, self._store = documents, store
         self._etag: str | None = None
@@ -64,8 +77,11 @@ class Upstream:
         if self._key is not None:
             request.add_header("X-API-Key", self._key)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310
-                return answer.status, answer.read(), answer.headers
+            with _OPENER.open(request, timeout=TIMEOUT) as answer:
+                body = answer.read(MAX_ANSWER + 1)
+                if len(body) > MAX_ANSWER:
+                    raise ValueError(f"the upstream's answer is over {MAX_ANSWER} bytes")
+                return answer.status, body, answer.headers
         except urllib.error.HTTPError as err:
             if err.code == 304:
                 return 304, b"", err.headers
@@ -77,7 +93,8 @@ class Upstream:
             try:
                 self._sync_lists()
                 shipped = self._ship_events()
-            except (OSError, CardError, ValueError) as err:  # the line, or the upstream's answer
+            except Exception as err:
+                # whatever it was, the node keeps serving and tries again next round)
                 self.status = replace(self.status, reachable=False,
                                       last_error=f"{type(err).__name__}: {err}"[:300])
                 return self.status
@@ -104,7 +121,8 @@ class Upstream:
             body = json.dumps({"events": [e.to_json() for e in events]}).encode()
             code, answer, _ = self._request("/v1/access-events", data=body,
                                             headers={"Content-Type": "application/json"})
-            if code != 200 or json.loads(answer).get("stored") != len(events):
+            stored = json.loads(answer) if code == 200 else None
+            if not isinstance(stored, dict) or stored.get("stored") != len(events):
                 raise ValueError(f"the upstream did not store the events (HTTP {code})")
             self._store.mark_shipped(e.event_id for e in events)
             shipped += len(events)

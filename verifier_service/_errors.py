@@ -3,13 +3,15 @@ message catalogue (``specs/format.md`` §9.2); each names its HTTP status."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from cardlib import CardError
 
 
 class ServiceError(CardError):
     """A request the service refuses before any card is looked at."""
 
-    category = "input"
+    category: Literal["invalid", "input", "environment", "internal"] = "input"
     http_status = 400
 
 
@@ -85,3 +87,9 @@ class SigningKeyUnavailableError(ServiceError):
 class RequestTimeoutError(ServiceError):
     code = "request_timeout"
     http_status = 408
+
+
+class StoreUnavailableError(ServiceError):
+    code = "store_unavailable"
+    category = "environment"
+    http_status = 503

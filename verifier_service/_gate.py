@@ -72,7 +72,7 @@ class Gate:
         self._per_address = RateLimiter(settings.rate_per_address, settings.rate_burst)
 
     def close(self) -> None:
-        self.writer.close()
+        self.writer.close()  # every queued event is written first
         self.store.close()
 
     def caller(self, request: Request, *, admin: bool = False, ingest: bool = False) -> Caller:
