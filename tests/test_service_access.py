@@ -266,3 +266,22 @@ def test_an_unusable_hmac_key_file_is_refused(tmp_path: Path) -> None:
         hmac_key(tmp_path / "empty.key")
     with pytest.raises(ValueError, match="16 bytes"):
         hmac_key(tmp_path / "x", given="abcd")
+
+
+def test_a_purpose_in_arabic(tmp_path: Path, chain: Path) -> None:
+    import urllib.parse as parse
+
+    with TestClient(create_app(settings_for(tmp_path, chain))) as client:
+        token = new_key(client, admin_token(tmp_path), "verifier")
+        purpose = "فتح حساب مصرفي"
+        for header in (purpose.encode("utf-8"), parse.quote(purpose).encode("ascii")):
+            answer = client.post("/v1/verify", json={"payload": payload(chain)},
+                                 headers=[(b"X-API-Key", token.encode()), (b"X-Purpose", header)])
+            assert answer.status_code == 200
+        for bad in (parse.quote("x\ny").encode(), b"%ff", b"%e2%80"):
+            refused = client.post("/v1/verify", json={"payload": payload(chain)},
+                                  headers=[(b"X-API-Key", token.encode()), (b"X-Purpose", bad)])
+            assert refused.status_code == 400, bad
+        assert client.app.state.gate.writer.flush()  # type: ignore[attr-defined]
+        purposes = [e.purpose for e in client.app.state.gate.store.events()]  # type: ignore[attr-defined]
+        assert purposes == [purpose, purpose]

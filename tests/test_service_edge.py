@@ -166,6 +166,8 @@ def test_ingest_needs_the_edge_role_and_counts_each_event_once(tmp_path: Path) -
                                 headers={"X-API-Key": edge})
             assert sent.status_code == 200 and sent.json() == {"stored": 1}
         assert [e.event_id for e in store.events()] == ["e" * 32]
+        edge_key = next(k for k in store.api_keys() if k.role == "edge")
+        assert store.handed_in_by("e" * 32) == edge_key.id  # traceable to the node
         assert central.post("/v1/access-events", json={"events": [event]},
                             headers={"X-API-Key": clerk}).status_code == 403
         assert central.post("/v1/access-events", json={"events": [event]}).status_code == 401

@@ -176,13 +176,14 @@ def _iso(moment: datetime) -> str:
         moment.microsecond)
 
 
-Row = tuple[str, str, str, str, str | None, str, str | None, str | None, int]
+Row = tuple[str, str, str, str, str | None, str, str | None, str | None, int, str | None]
 
 
-def event_row(event: AccessEvent, shipped: bool = False) -> Row:
-    """An event as the store's row (an id is drawn for an event that has none)."""
+def event_row(event: AccessEvent, shipped: bool = False, via: str | None = None) -> Row:
+    """An event as the store's row (an id is drawn for an event that has none). ``via``: the
+    key of the edge node that handed it in (None for a look made here)."""
     return (event.event_id or secrets.token_hex(16), event.key_id, event.agency, _iso(event.at),
-            event.purpose, event.status, event.code, event.document_hmac, int(shipped))
+            event.purpose, event.status, event.code, event.document_hmac, int(shipped), via)
 
 
 def _parse(text: str | None) -> datetime | None:
@@ -201,7 +202,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE TABLE IF NOT EXISTS access_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, key_id TEXT NOT NULL,
     agency TEXT NOT NULL, at TEXT NOT NULL, purpose TEXT, status TEXT NOT NULL, code TEXT,
-    document_hmac TEXT, shipped INTEGER NOT NULL DEFAULT 0);
+    document_hmac TEXT, shipped INTEGER NOT NULL DEFAULT 0, via TEXT);
 CREATE INDEX IF NOT EXISTS access_events_document ON access_events (document_hmac);
 """
 
@@ -288,16 +289,17 @@ class AccessStore:
             return None
         return ApiKey(key_id, owner, role, _parse(created)), found  # type: ignore[arg-type]
 
-    def record(self, events: Iterable[AccessEvent], *, shipped: bool = False) -> int:
+    def record(self, events: Iterable[AccessEvent], *, shipped: bool = False,
+               via: str | None = None) -> int:
         """Store events (each once: an event id already stored is skipped, so an edge node's
         batch handed in twice counts once). ``shipped``: they need not be handed upstream."""
-        return self.record_rows([event_row(e, shipped) for e in events])
+        return self.record_rows([event_row(e, shipped, via) for e in events])
 
     def record_rows(self, rows: list[Row]) -> int:
         if rows:
             self._db.many("INSERT OR IGNORE INTO access_events (event_id, key_id, agency, at, "
-                          "purpose, status, code, document_hmac, shipped) VALUES "
-                          "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                          "purpose, status, code, document_hmac, shipped, via) VALUES "
+                          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
 
     def unshipped(self, limit: int) -> list[AccessEvent]:
@@ -311,6 +313,11 @@ class AccessStore:
     def mark_shipped(self, event_ids: Iterable[str]) -> None:
         self._db.many("UPDATE access_events SET shipped = 1 WHERE event_id = ?",
                       [(i,) for i in event_ids])
+
+    def handed_in_by(self, event_id: str) -> str | None:
+        """The key of the edge node that handed an event in (None: recorded here)."""
+        rows = self._db.rows("SELECT via FROM access_events WHERE event_id = ?", (event_id,))
+        return rows[0][0] if rows else None
 
     def events(self, document_hmac: str | None = None) -> list[AccessEvent]:
         """The recorded events, newest first (all, or those of one document)."""

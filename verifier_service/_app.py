@@ -388,13 +388,14 @@ def _ingest_router(gate: Gate) -> APIRouter:
                  openapi_extra=doc.events_body(),
                  responses=doc.answers(200, doc.Stored, 400, 403, 413))
     async def access_events(request: Request) -> dict[str, int]:
-        gate.caller(request, ingest=True)
+        caller = gate.caller(request, ingest=True)
         body = _json_body(await _body(request, 1 << 20))
         events = body.get("events") if isinstance(body, dict) else None
         if not isinstance(events, list) or not 0 < len(events) <= 1000:
             raise RequestInvalidError('send {"events": [...]} with 1 to 1000 events')
         parsed = [AccessEvent.from_json(item) for item in events]
-        await run_in_threadpool(gate.store.record, parsed, shipped=True)
+        via = None if caller.key is None else caller.key.id  # which node handed them in
+        await run_in_threadpool(lambda: gate.store.record(parsed, shipped=True, via=via))
         return {"stored": len(parsed)}
 
     return router

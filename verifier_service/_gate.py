@@ -4,6 +4,7 @@ purpose, within which rate; and what leaves: the fields the role may see, and th
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,10 +102,17 @@ class Gate:
 
     @staticmethod
     def _purpose(request: Request) -> str | None:
-        purpose = request.headers.get("x-purpose")
-        if purpose is None:
+        raw = request.headers.get("x-purpose")
+        if raw is None:
             return None
-        purpose = purpose.strip()
+        # HTTP headers arrive as bytes (read as latin-1): a purpose in Arabic is sent as UTF-8,
+        # raw or percent-encoded (what browsers' fetch() needs); both are read.
+        try:
+            purpose = urllib.parse.unquote(raw.encode("latin-1").decode("utf-8"),
+                                           errors="strict").strip()
+        except UnicodeError:
+            raise RequestInvalidError("X-Purpose is UTF-8 text (raw or percent-encoded)") \
+                from None
         if not 0 < len(purpose) <= MAX_PURPOSE or not purpose.isprintable():
             raise RequestInvalidError(f"X-Purpose is 1-{MAX_PURPOSE} printable characters")
         return purpose
