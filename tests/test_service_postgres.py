@@ -4,6 +4,7 @@ events and lists. Each test gets a fresh schema in the database of ``CARDLIB_TES
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import time
@@ -66,11 +67,13 @@ def test_the_store_on_postgresql(database: str, tmp_path: Path) -> None:
         assert store.authenticate(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
         event = AccessEvent(key.id, "Bank", datetime.now(UTC), "loan", "valid", None, "ab" * 32,
                             "event-1")
-        assert store.record([event, event]) == 2  # handed in twice ...
-        store.record([event])
+        assert store.record([event, event], via="edge-1") == 2  # handed in twice ...
+        store.record([event], via="edge-1")
         assert [e.event_id for e in store.events()] == ["event-1"]  # ... stored once
-        assert [e.event_id for e in store.unshipped(10)] == ["event-1"]
-        store.mark_shipped(["event-1"])
+        store.record([dataclasses.replace(event, event_id="")])  # a look made here
+        waiting = store.unshipped(10)
+        assert [e.agency for _, e in waiting] == ["Bank"] and waiting[0][1].event_id
+        store.mark_shipped(row for row, _ in waiting)
         assert store.unshipped(10) == []
         store.revoke_key(key.id, now=datetime.now(UTC))
         assert store.authenticate(token) is None

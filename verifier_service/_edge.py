@@ -117,13 +117,14 @@ class Upstream:
 
     def _ship_events(self) -> int:
         shipped = 0
-        while events := self._store.unshipped(BATCH):
+        while waiting := self._store.unshipped(BATCH):
+            events = [event for _, event in waiting]
             body = json.dumps({"events": [e.to_json() for e in events]}).encode()
             code, answer, _ = self._request("/v1/access-events", data=body,
                                             headers={"Content-Type": "application/json"})
             stored = json.loads(answer) if code == 200 else None
             if not isinstance(stored, dict) or stored.get("stored") != len(events):
                 raise ValueError(f"the upstream did not store the events (HTTP {code})")
-            self._store.mark_shipped(e.event_id for e in events)
+            self._store.mark_shipped(row for row, _ in waiting)
             shipped += len(events)
         return shipped
