@@ -5,6 +5,13 @@ calls (bodies streamed in chunks, any Content-Length), and the one check every r
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cardlib._demo import make_demo
 from verifier_service import Settings, create_app
 from verifier_service._access import DEFAULT_ROLES, AccessStore
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: What a server-side failure leaves in a body: never in an answer of this service.
 FAILURE_MARKERS = (b"Traceback (most recent call last)", b'File "/', b"Internal Server Error")
@@ -37,6 +46,34 @@ class Service:
 
     def key(self, role: str) -> dict[str, str]:
         return {"X-API-Key": self.tokens[role]}
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(env: Mapping[str, str], *args: str, port: int | None = None,
+          capture: bool = False) -> tuple[subprocess.Popen[str], int]:
+    """``python -m verifier_service serve`` as a process on loopback (``env`` on top of this
+    one's, ``args`` after the port), returned once ``/healthz`` answers; its stderr is kept
+    with ``capture`` (read it with ``communicate()``)."""
+    port = free_port() if port is None else port
+    process = subprocess.Popen(
+        [sys.executable, "-m", "verifier_service", "serve", "--port", str(port), *args],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if capture else subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return process, port
+        except (urllib.error.URLError, ConnectionError):
+            assert process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not come up in 30 s"
+            time.sleep(0.1)
 
 
 def make_chain(directory: Path) -> Path:

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +16,7 @@ from fastapi.testclient import TestClient
 import cardlib
 from verifier_service import Settings, create_app
 
-ROOT = Path(__file__).resolve().parents[1]
+from ._service_fixtures import serve
 
 
 @pytest.fixture(scope="module")
@@ -180,29 +175,11 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
         Settings()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_serve_runs_the_embedded_defaults_on_loopback(tmp_path: Path) -> None:
     """`python -m verifier_service serve` (what `make serve` runs): the start-up lines say where
     the demo is and give a payload to try; that payload verifies over real HTTP."""
-    port = _free_port()
-    env = {**os.environ, "VERIFIER_DATA_DIR": str(tmp_path)}
-    server = subprocess.Popen([sys.executable, "-m", "verifier_service", "serve", "--port",
-                               str(port)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    server, port = serve({"VERIFIER_DATA_DIR": str(tmp_path)}, capture=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not come up in 30 s"
-                time.sleep(0.2)
         payload = (tmp_path / "demo" / "payload.txt").read_bytes()
         request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/verify", data=payload,
                                          headers={"Content-Type": "text/plain"})

@@ -8,10 +8,8 @@ restarted mid-test; the edge node is the real app, whose sync task talks HTTP to
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,37 +23,19 @@ from fastapi.testclient import TestClient
 from verifier_service import Settings, create_app
 from verifier_service._access import DEFAULT_ROLES, AccessStore
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from ._service_fixtures import free_port, serve
 
 
 class Upstream:
     """The central service as a process: start, stop, start again on the same port and data."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.data_dir, self.port = data_dir, _free_port()
+        self.data_dir, self.port = data_dir, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "VERIFIER_DATA_DIR": str(self.data_dir)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "verifier_service", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: self._up(), "the upstream to come up")
-
-    def _up(self) -> bool:
-        assert self.process is not None and self.process.poll() is None, "upstream exited"
-        try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
-                return True
-        except (urllib.error.URLError, ConnectionError):
-            return False
+        self.process, _ = serve({"VERIFIER_DATA_DIR": str(self.data_dir)}, port=self.port)
 
     def stop(self) -> None:
         if self.process is not None:

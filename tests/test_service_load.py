@@ -15,9 +15,7 @@ import dataclasses
 import io
 import os
 import random
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,37 +30,20 @@ import cardlib
 from cardlib._demo import example_record, make_demo
 from verifier_service._access import DEFAULT_ROLES, AccessStore
 
-ROOT = Path(__file__).resolve().parents[1]
+from ._service_fixtures import serve
+
 LOAD_SECONDS = float(os.environ.get("CARDLIB_LOAD_SECONDS", "60"))
 CLIENTS = 64
 CARDS = 40  # distinct holders' cards; half of them are revoked during the run
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _replica(data_dir: Path, chain: Path, port: int, *, signing: bool) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "VERIFIER_DATA_DIR": str(data_dir),
-           "VERIFIER_ROOT": str(chain / "root.pem"), "VERIFIER_BUNDLE": str(chain / "bundle.cbor"),
-           "VERIFIER_RATE_PER_KEY": "0", "VERIFIER_RATE_PER_ADDRESS": "0",
-           "VERIFIER_REFRESH_SECONDS": "0.5"}
+def _replica(data_dir: Path, chain: Path, *, signing: bool) -> tuple[subprocess.Popen[str], int]:
+    env = {"VERIFIER_DATA_DIR": str(data_dir), "VERIFIER_ROOT": str(chain / "root.pem"),
+           "VERIFIER_BUNDLE": str(chain / "bundle.cbor"), "VERIFIER_RATE_PER_KEY": "0",
+           "VERIFIER_RATE_PER_ADDRESS": "0", "VERIFIER_REFRESH_SECONDS": "0.5"}
     if signing:
         env["VERIFIER_ROOT_KEY"] = str(chain / "root-private.pem")
-    process = subprocess.Popen([sys.executable, "-m", "verifier_service", "serve", "--port",
-                                str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return process
-        except (urllib.error.URLError, ConnectionError):
-            assert process.poll() is None, "a replica exited"
-            assert time.monotonic() < deadline, "a replica did not come up"
-            time.sleep(0.1)
+    return serve(env)
 
 
 @dataclasses.dataclass
@@ -86,9 +67,8 @@ def test_mixed_load_on_two_replicas_with_revocations(tmp_path: Path) -> None:
     _, clerk = store.create_key("Load clerk", "verifier", now=now)
     _, admin = store.create_key("Load admin", "admin", now=now)
     store.close()
-    ports = [_free_port(), _free_port()]
-    replicas = [_replica(data_dir, chain, ports[0], signing=False),
-                _replica(data_dir, chain, ports[1], signing=True)]
+    started = [_replica(data_dir, chain, signing=False), _replica(data_dir, chain, signing=True)]
+    replicas, ports = [process for process, _ in started], [port for _, port in started]
     try:
         tally, revoked = asyncio.run(_run(ports, cards, numbers, image, clerk, admin))
         time.sleep(1.5)  # three refresh periods: every replica holds the newest list

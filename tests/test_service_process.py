@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -19,30 +17,12 @@ from pathlib import Path
 
 from verifier_service._access import DEFAULT_ROLES, AccessStore
 
-ROOT = Path(__file__).resolve().parents[1]
+from ._service_fixtures import serve
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _serve(data_dir: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "VERIFIER_DATA_DIR": str(data_dir), "VERIFIER_RATE_PER_KEY": "0",
-           "VERIFIER_RATE_PER_ADDRESS": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "verifier_service", "serve", "--port",
-                               str(port), *extra], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return server
-        except (urllib.error.URLError, ConnectionError):
-            assert server.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.1)
+def _serve(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
+    return serve({"VERIFIER_DATA_DIR": str(data_dir), "VERIFIER_RATE_PER_KEY": "0",
+                  "VERIFIER_RATE_PER_ADDRESS": "0"}, *extra)
 
 
 def _post(port: int, path: str, body: object, token: str) -> tuple[int, dict[str, object]]:
@@ -65,8 +45,7 @@ def _key(data_dir: Path) -> str:
 
 
 def test_sigterm_drains_in_flight_requests_and_writes_every_event(tmp_path: Path) -> None:
-    port = _free_port()
-    server = _serve(tmp_path, port)
+    server, port = _serve(tmp_path)
     token = _key(tmp_path)
     payload = (tmp_path / "demo" / "payload.txt").read_text("ascii").strip()
     answers: list[tuple[int, dict[str, object]]] = []
@@ -109,8 +88,7 @@ def _workers(pid: int) -> set[int]:
 
 
 def test_a_killed_worker_is_replaced_and_the_other_keeps_serving(tmp_path: Path) -> None:
-    port = _free_port()
-    server = _serve(tmp_path, port, "--workers", "2")
+    server, port = _serve(tmp_path, "--workers", "2")
     token = _key(tmp_path)
     payload = (tmp_path / "demo" / "payload.txt").read_text("ascii").strip()
     try:
