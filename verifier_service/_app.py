@@ -25,7 +25,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cardlib import HTTP_STATUS, CardError, VerificationResult, error_to_json
+from cardlib import CardError, VerificationResult, error_to_json
 
 from . import _openapi as doc
 from ._access import AccessEvent
@@ -39,6 +39,7 @@ from ._errors import (
     RequestInvalidError,
     RequestTimeoutError,
     StoreUnavailableError,
+    http_status,
 )
 from ._gate import Gate
 from ._image import VERDICT_STATUS, verify_upload
@@ -91,6 +92,15 @@ def _json_body(data: bytes) -> Any:
         return orjson.loads(data)  # strict JSON; nesting bounded (1024 levels), no NaN
     except orjson.JSONDecodeError as err:
         raise RequestInvalidError("the request body is not valid JSON") from err
+
+
+async def _text_members(request: Request, limit: int, names: tuple[str, ...],
+                        hint: str) -> dict[str, str]:
+    """A JSON object body in which each of ``names`` is text (``hint`` says what to send)."""
+    body = _json_body(await _body(request, limit))
+    if not isinstance(body, dict) or not all(isinstance(body.get(name), str) for name in names):
+        raise RequestInvalidError(hint)
+    return {name: body[name] for name in names}
 
 
 def _payload_of(request: Request, data: bytes) -> str:
@@ -221,9 +231,8 @@ class _Verifying:
 
 def _error(err: CardError) -> tuple[int, bytes, dict[str, str] | None]:
     """A refusal's status, error JSON and headers (the one mapping of the service)."""
-    status = getattr(err, "http_status", None) or HTTP_STATUS[err.category]
     retry = getattr(err, "retry_after", None)
-    return (status, orjson.dumps(error_to_json(err)),
+    return (http_status(err), orjson.dumps(error_to_json(err)),
             None if retry is None else {"Retry-After": str(retry)})
 
 
@@ -417,10 +426,8 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
                  responses=doc.answers(201, doc.ApiKeyCreated, 400, 403, 413))
     async def create_key(request: Request) -> JSONResponse:
         caller = gate.caller(request, admin=True)
-        body = _json_body(await _body(request, 4096))
-        if not isinstance(body, dict) or not isinstance(body.get("owner"), str) or (
-                not isinstance(body.get("role"), str)):
-            raise RequestInvalidError('send {"owner": "<agency>", "role": "<role>"}')
+        body = await _text_members(request, 4096, ("owner", "role"),
+                                   'send {"owner": "<agency>", "role": "<role>"}')
         key, token = gate.store.create_key(body["owner"], body["role"], now=datetime.now(UTC))
         gate.audit("api_key_created", caller, key_id=key.id, owner=key.owner, role=key.role)
         return JSONResponse({"key": key.to_json(), "token": token}, status_code=201)
@@ -432,10 +439,8 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
                  responses=doc.answers(201, doc.CardRevoked, 400, 403, 409, 413))
     async def revoke_card(request: Request) -> JSONResponse:
         caller = gate.caller(request, admin=True)
-        body = _json_body(await _body(request, 4096))
-        if not isinstance(body, dict) or not isinstance(body.get("document_number"), str) or (
-                not isinstance(body.get("reason"), str)):
-            raise RequestInvalidError('send {"document_number": "...", "reason": "lost"}')
+        body = await _text_members(request, 4096, ("document_number", "reason"),
+                                   'send {"document_number": "...", "reason": "lost"}')
         sequence = await run_in_threadpool(runtime.documents.revoke, body["document_number"],
                                            body["reason"], now=datetime.now(UTC))
         gate.audit("card_revoked", caller, document_number=body["document_number"],
@@ -449,9 +454,8 @@ def _admin_router(gate: Gate, runtime: Runtime) -> APIRouter:
                  responses=doc.answers(201, doc.CentreEnrolled, 400, 403, 409, 413))
     async def enrol_centre(request: Request) -> JSONResponse:
         caller = gate.caller(request, admin=True)
-        body = _json_body(await _body(request, 64 * 1024))
-        if not isinstance(body, dict) or not isinstance(body.get("certificate"), str):
-            raise RequestInvalidError('send {"certificate": "-----BEGIN CERTIFICATE-----…"}')
+        body = await _text_members(request, 64 * 1024, ("certificate",),
+                                   'send {"certificate": "-----BEGIN CERTIFICATE-----…"}')
         kid, centre, sequence = await run_in_threadpool(
             runtime.documents.enrol, body["certificate"].encode("ascii", "replace"),
             now=datetime.now(UTC))

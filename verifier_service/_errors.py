@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cardlib import CardError
+from cardlib import HTTP_STATUS, CardError
+
+
+def http_status(err: CardError) -> int:
+    """The HTTP status of an error: its own ``http_status`` (the service's errors), else its
+    category's (``cardlib.HTTP_STATUS``, the table behind the CLI's exit codes)."""
+    status = getattr(err, "http_status", None)
+    return status if isinstance(status, int) else HTTP_STATUS[err.category]
 
 
 class ServiceError(CardError):

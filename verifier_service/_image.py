@@ -52,7 +52,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from cardlib import (
-    HTTP_STATUS,
     BarcodeNotFoundError,
     CardError,
     DecoderUnavailableError,
@@ -66,6 +65,7 @@ from ._errors import (
     PdfTooManyPagesError,
     RequestInvalidError,
     UploadUnsupportedError,
+    http_status,
 )
 from ._settings import Settings
 
@@ -124,14 +124,7 @@ def verify_upload(verifier: Verifier, data: bytes, content_type: str,
             return _check_pdf(verifier, bytes(data), settings, answer)
         raise UploadUnsupportedError(_unsupported(data, content_type))
     except CardError as err:
-        return error_status(err), error_to_json(err)
-
-
-def error_status(err: CardError) -> int:
-    """The HTTP status of an error: its own ``http_status`` (the service's errors), else its
-    category's (``cardlib.HTTP_STATUS``)."""
-    status = getattr(err, "http_status", None)
-    return status if isinstance(status, int) else HTTP_STATUS[err.category]
+        return http_status(err), error_to_json(err)
 
 
 def _check_picture(verifier: Verifier, data: bytes, settings: Settings,
@@ -168,7 +161,7 @@ def _check_pdf(verifier: Verifier, data: bytes, settings: Settings,
         error = BarcodeNotFoundError(
             f"no page of the PDF ({len(pages)} page{'s' if len(pages) != 1 else ''}) shows a "
             "card's QR code: send the card's back, scanned flat and sharp")
-        return error_status(error), error_to_json(error) | {"pages": pages}
+        return http_status(error), error_to_json(error) | {"pages": pages}
     status = 200 if any(v != "invalid" for v in verdicts) else VERDICT_STATUS["invalid"]
     return status, {"pages": pages}
 
