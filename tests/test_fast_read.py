@@ -338,20 +338,27 @@ def test_every_byte_string_head_the_fixed_reader_takes(ed_key: PrivateKey, size:
         assert check_cose(body), (size, len(protected))
 
 
+def changed_cwt(claims: dict[Any, Any], change: dict[Any, Any]) -> dict[Any, Any]:
+    """A valid card's CWT (exp the end of its expiry date) with ``change`` applied (a value of
+    None removes the claim)."""
+    expiry = read_profile(claims)[1].expiry_date  # type: ignore[index]
+    cwt: dict[Any, Any] = {1: "LBY", 4: _pipeline.end_of_day(expiry), 5: 1_768_035_600,
+                           6: 1_768_035_600, 169: claims}
+    for key, value in change.items():
+        if value is None:
+            del cwt[key]
+        else:
+            cwt[key] = value
+    return cwt
+
+
 @pytest.mark.parametrize("change", [
     {5: 0}, {6: 0}, {5: _pipeline.MAX_TIME}, {6: _pipeline.MAX_TIME}, {5: None, 6: None},
     {1: None}, {1: "X" * 260}, {2: "subject"}, {2: "S" * 260},
 ])
 def test_the_fast_cwt_reader_takes_every_valid_claim(claims: dict[Any, Any],
                                                      change: dict[int, Any]) -> None:
-    cwt: dict[int, Any] = {1: "LBY", 4: _pipeline.end_of_day(read_profile(claims)[1].expiry_date),  # type: ignore[index]
-                           5: 1_768_035_600, 6: 1_768_035_600, 169: claims}
-    for key, value in change.items():
-        if value is None:
-            del cwt[key]
-        else:
-            cwt[key] = value
-    assert check_cwt(_cbor.dumps(cwt), MIN_LIMITS)
+    assert check_cwt(_cbor.dumps(changed_cwt(claims, change)), MIN_LIMITS)
 
 
 @pytest.mark.parametrize(("key", "value"), [(17, 5), (17, 0), (9, 3), (9, 0), (76, 3), (75, 2)])
@@ -369,13 +376,7 @@ def test_out_of_range_enumerations_take_the_general_path(claims: dict[Any, Any],
 ])
 def test_every_other_cwt_is_left_to_the_general_reader(claims: dict[Any, Any],
                                                        change: dict[Any, Any]) -> None:
-    cwt: dict[Any, Any] = {1: "LBY", 4: _pipeline.end_of_day(read_profile(claims)[1].expiry_date),  # type: ignore[index]
-                           5: 1_768_035_600, 6: 1_768_035_600, 169: claims}
-    for key, value in change.items():
-        if value is None:
-            del cwt[key]
-        else:
-            cwt[key] = value
+    cwt = changed_cwt(claims, change)
     try:
         payload = _cbor.dumps(cwt)
     except Exception:
