@@ -10,10 +10,7 @@ microseconds, next to a commit's hundreds).
 from __future__ import annotations
 
 import hashlib
-import importlib
 import itertools
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,11 +18,10 @@ from pathlib import Path
 import pytest
 
 from cardlib.store._registry import IssuanceRegistry, IssuedCard, open_registry
-from tests.conftest import require
+from tests.conftest import postgres_schema
 
 from ._support import Bench
 
-PG_ENV = "CARDLIB_TEST_POSTGRES"
 DIGEST = hashlib.sha256(b"payload").digest()
 
 
@@ -56,28 +52,9 @@ def sqlite_registry(tmp_path: Path) -> Iterator[IssuanceRegistry]:
 
 @pytest.fixture
 def postgres_registry() -> Iterator[IssuanceRegistry]:
-    url = os.environ.get(PG_ENV, "")
-    require("PostgreSQL", bool(url), f"set {PG_ENV}=postgresql://user@host:port/db")
-    try:
-        psycopg = importlib.import_module("psycopg")
-    except ImportError as err:
-        require("PostgreSQL", False, f"psycopg is not installed ({err})")
-        raise
-    try:
-        admin = psycopg.connect(url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as err:
-        require("PostgreSQL", False, f"{PG_ENV} is unreachable: {err}")
-        raise
-    schema = f"cardlib_bench_{uuid.uuid4().hex}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        sep = "&" if "?" in url else "?"
-        try:
-            scoped = f"{url}{sep}options=-csearch_path%3D{schema}"
-            with open_registry(scoped, create=True) as registry:
-                yield registry
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema("cardlib_bench") as (_, scoped), \
+            open_registry(scoped, create=True) as registry:
+        yield registry
 
 
 def _check(registry: IssuanceRegistry, used: list[str], now: datetime) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +63,38 @@ def require(feature: str, available: bool, reason: str) -> None:
     if os.environ.get("CARDLIB_REQUIRE_ALL") == "1":
         pytest.fail(f"{feature} is required in CI but unavailable: {reason}")
     pytest.skip(f"{feature} unavailable: {reason}")
+
+
+#: Where the PostgreSQL tests run: a database URL (CI sets it; a laptop without it skips).
+PG_ENV = "CARDLIB_TEST_POSTGRES"
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[tuple[Any, str]]:
+    """A fresh schema in the database of ``CARDLIB_TEST_POSTGRES``, dropped afterwards: an
+    autocommit connection whose ``search_path`` is the schema, and the URL scoped to it. Skips
+    without the database (fails in CI)."""
+    url = os.environ.get(PG_ENV, "")
+    require("PostgreSQL", bool(url), f"set {PG_ENV}=postgresql://user@host:port/db")
+    try:
+        psycopg = importlib.import_module("psycopg")
+    except ImportError as err:
+        require("PostgreSQL", False, f"psycopg is not installed ({err}): pip install -e '.[dev]'")
+        raise  # not reached: require() skipped or failed
+    try:
+        admin = psycopg.connect(url, autocommit=True, connect_timeout=5)
+    except psycopg.Error as err:
+        require("PostgreSQL", False, f"{PG_ENV} is unreachable: {err}")
+        raise
+    schema = f"{prefix}_{uuid.uuid4().hex}"
+    with admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        admin.execute(f'SET search_path TO "{schema}"')
+        sep = "&" if "?" in url else "?"
+        try:
+            yield admin, f"{url}{sep}options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(autouse=True)

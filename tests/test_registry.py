@@ -11,11 +11,8 @@ check that the database itself holds the rules.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -48,11 +45,10 @@ from cardlib.store._registry import (
     open_registry,
 )
 
-from .conftest import require
+from .conftest import postgres_schema
 
 NOW = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 LATEST = 4
-PG_ENV = "CARDLIB_TEST_POSTGRES"
 
 Execute = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
 
@@ -95,36 +91,16 @@ def _sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
 
 
 def _postgres_backend() -> Iterator[Backend]:
-    url = os.environ.get(PG_ENV, "")
-    require("PostgreSQL", bool(url), f"set {PG_ENV}=postgresql://user@host:port/db")
-    try:
-        psycopg = importlib.import_module("psycopg")
+    with postgres_schema("cardlib_test") as (admin, scoped):
         from cardlib.store import _postgres
-    except ImportError as err:
-        require("PostgreSQL", False, f"psycopg is not installed ({err}): pip install -e '.[dev]'")
-        raise  # not reached: require() skipped or failed
-    try:
-        admin = psycopg.connect(url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as err:
-        require("PostgreSQL", False, f"{PG_ENV} is unreachable: {err}")
-        raise
-    schema = f"cardlib_test_{uuid.uuid4().hex}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        admin.execute(f'SET search_path TO "{schema}"')
 
         def execute(sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
             cursor = admin.execute(sql.replace("?", "%s"), tuple(params))
             return list(cursor.fetchall()) if cursor.description else []
 
-        sep = "&" if "?" in url else "?"
-        scoped = f"{url}{sep}options=-csearch_path%3D{schema}"
-        try:
-            yield Backend(
-                "postgres", scoped, execute, _postgres.MIGRATIONS, _postgres.PostgresRegistry
-            )
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        yield Backend(
+            "postgres", scoped, execute, _postgres.MIGRATIONS, _postgres.PostgresRegistry
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

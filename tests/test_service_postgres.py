@@ -5,10 +5,7 @@ events and lists. Each test gets a fresh schema in the database of ``CARDLIB_TES
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,29 +17,13 @@ from cardlib._demo import make_demo
 from verifier_service import Settings, create_app
 from verifier_service._access import DEFAULT_ROLES, AccessEvent, AccessStore
 
-from .conftest import require
-
-PG_ENV = "CARDLIB_TEST_POSTGRES"
+from .conftest import postgres_schema
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[str]:
-    url = os.environ.get(PG_ENV, "")
-    require("PostgreSQL", bool(url), f"set {PG_ENV}=postgresql://user@host:port/db")
-    psycopg = importlib.import_module("psycopg")
-    try:
-        admin = psycopg.connect(url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as err:
-        require("PostgreSQL", False, f"{PG_ENV} is unreachable: {err}")
-        raise
-    schema = f"verifier_test_{uuid.uuid4().hex}"
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        sep = "&" if "?" in url else "?"
-        try:
-            yield f"{url}{sep}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+def database() -> Iterator[str]:
+    with postgres_schema("verifier_test") as (_, url):
+        yield url
 
 
 @pytest.fixture
