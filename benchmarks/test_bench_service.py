@@ -43,6 +43,7 @@ import pytest
 
 import cardlib
 from cardlib._demo import make_demo
+from tests._service_fixtures import free_port
 from verifier_service._access import DEFAULT_ROLES, AccessStore
 
 from ._support import interleaved
@@ -63,12 +64,6 @@ class Load:
     requests: int
     cpu_per_request: float  # seconds of server CPU per request
     p99: float  # seconds, at 32 connections
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _cpu(pid: int) -> float:
@@ -165,7 +160,7 @@ def test_the_service_under_load(request: pytest.FixtureRequest,
     check_time = statistics.median(inproc["check"])
     reference_time = statistics.median(inproc["reference"])
 
-    port = _free_port()
+    port = free_port()
     service_env = {"VERIFIER_DATA_DIR": str(base / "data"),
                    "VERIFIER_ROOT": str(demo.directory / "root.pem"),
                    "VERIFIER_BUNDLE": str(demo.directory / "bundle.cbor"),
