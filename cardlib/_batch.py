@@ -55,6 +55,14 @@ written, so no refused card is left on disk. Any other registry error (unavailab
 row error too, but the files are kept: the commit may have happened, and an unfinished card on
 disk lets the re-run finish the row from the registry instead of reporting a conflict. A card
 finished before a registry was given is not recorded afterwards (the re-run skips it).
+
+Access codes (with a registry). Each recorded card comes with a new personal access code for its
+holder: its hash is stored by the same ``record_issue`` transaction, and the code itself is
+written once, as ``"access_code"`` in the card's ``issued`` manifest line (the manifest is the
+batch's receipt: it is made owner-only, mode 0600, when a registry is given) and nowhere else.
+A row finished from the registry after a crash gets a fresh code (the one set with the card never
+reached the manifest), so the code in a document number's latest ``issued`` line is the one that
+works. Each code costs one scrypt hash (about 40 ms, see :mod:`cardlib.store`).
 """
 
 from __future__ import annotations
@@ -103,7 +111,7 @@ from .profile import (
     record_from_json,
     record_from_json_text,
 )
-from .store import IssuanceRegistry, IssuedCard
+from .store import IssuanceRegistry, IssuedCard, generate_access_code
 
 if TYPE_CHECKING:  # rendering needs the ``cards`` extra (Pillow): imported only to render
     from .render import Layout
@@ -470,11 +478,14 @@ def _issued_entry(entry: object) -> _Issued | None:
 
 
 class _Manifest:
-    """The append-only manifest. Opening it drops a last line cut short by a crash."""
+    """The append-only manifest. Opening it drops a last line cut short by a crash; ``private``
+    (it will hold access codes) makes it readable by its owner only."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, private: bool = False) -> None:
         self.issued: list[_Issued] = []
         with open(path, "a+b") as handle:
+            if private:
+                os.fchmod(handle.fileno(), 0o600)
             handle.seek(0)
             offset = 0
             for number, line in enumerate(handle, start=1):
@@ -646,7 +657,9 @@ def run_batch(
     same input skips the finished rows and retries the failed ones.
 
     With ``registry`` every new card is recorded there (``record_issue``) after its files are
-    written and before its manifest line; a refusal is a row error with the registry's code, a
+    written and before its manifest line, with a new access code for its holder (hashed in the
+    registry; the code itself only in that manifest line, ``"access_code"``, the manifest made
+    owner-only); a refusal is a row error with the registry's code, a
     document number the registry holds for another card is ``registry_conflict``, and a row whose
     card the registry holds (same holder, same payload as on disk) is finished without issuing
     again: see the module docstring. The caller opens and closes the registry.
@@ -669,7 +682,7 @@ def run_batch(
     cards_dir.mkdir(parents=True, exist_ok=True)
     _fsync_dir(out_dir)
     with _locked(out_dir):
-        manifest = _Manifest(out_dir / MANIFEST_NAME)
+        manifest = _Manifest(out_dir / MANIFEST_NAME, private=registry is not None)
         try:
             total = sum(1 for _ in _rows(fmt, lines(), max_rows))
             return _Run(manifest, cards_dir, signer, painter, moment, issuer, rules, total,
@@ -761,14 +774,16 @@ class _Run:
         for name, data in files.items():
             _write_atomic(card_dir, name, data)
         _fsync_dir(card_dir)
+        code = None
         if self.registry is not None:
+            code = generate_access_code()
             try:
                 self.registry.record_issue(registry_card(record, self.signer, payload,
-                                                          self.now))
+                                                          self.now), access_code=code)
             except (DocumentNumberReusedError, HolderHasActiveCardError):
                 _remove_card(card_dir, tuple(files))  # refused: not committed, never a card
                 raise
-        self.append_issued(row, document, payload, tuple(files))
+        self.append_issued(row, document, payload, tuple(files), code)
 
     def registered(self, row: _Row, record: HolderRecord) -> bool:
         """Ask the registry before signing. ``True`` when the row's card is already recorded
@@ -819,15 +834,21 @@ class _Run:
             if _temporary(stale.name):
                 stale.unlink()
         _fsync_dir(card_dir)
-        self.append_issued(row, document, payload, tuple(files))
+        # The code set with the card was lost with the crash: the holder gets a new one.
+        code = self.registry.new_access_code(record.identifier, centre_code=record.centre_code,
+                                             now=self.now)
+        self.append_issued(row, document, payload, tuple(files), code)
         return True
 
     def append_issued(self, row: _Row, document: str, payload: str,
-                      files: tuple[str, ...]) -> None:
+                      files: tuple[str, ...], access_code: str | None = None) -> None:
         entry = _Issued(row.line, row.key, document, _sha256(payload.encode("ascii")), files)
-        self.manifest.append({"line": row.line, "key": row.key, "document_number": document,
-                              "status": "issued", "payload_sha256": entry.payload_sha256,
-                              "files": list(entry.files)})
+        line: dict[str, Any] = {"line": row.line, "key": row.key, "document_number": document,
+                                "status": "issued", "payload_sha256": entry.payload_sha256,
+                                "files": list(entry.files)}
+        if access_code is not None:
+            line["access_code"] = access_code
+        self.manifest.append(line)
         self.by_key[row.key] = self.by_document[document] = entry
         self.issued += 1
 

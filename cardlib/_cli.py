@@ -243,6 +243,9 @@ def _signer_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
+    """Sign the record; with --registry, record the card and set the holder's new access code
+    (its hash) in one transaction. The bare payload goes to stdout (a pipe or a file that
+    travels with the card), the access code to stderr, shown once; --json has both."""
     if args.registry is None and (args.replaces is not None or args.operation != "replace"):
         raise UsageError("--replaces and --operation record a reissue in the registry: give "
                          "--registry URL")
@@ -250,28 +253,41 @@ def cmd_issue(args: argparse.Namespace) -> int:
     signer = _signer(args, now)
     record = record_from_json_text(_read_bytes(args.record))
     payload = issue(record, signer, now=now, issuer=args.issuer)
+    code = None
     if args.registry is not None:  # record the card first: a refused card is never printed
-        _register(args, record, signer, payload, now)
+        code = _register(args, record, signer, payload, now)
     if args.json:
         _emit({"payload": payload, "document_number": record.document_number,
-               "kid": signer.kid.hex(), "recorded": args.registry is not None})
+               "kid": signer.kid.hex(), "recorded": args.registry is not None,
+               "access_code": code})
     else:
         sys.stdout.write(payload + "\n")
+        if code is not None:
+            sys.stderr.write(_access_code_line(code))
     return EXIT_OK
 
 
+def _access_code_line(code: str) -> str:
+    return f"access code (give to the holder, shown once): {code}\n"
+
+
 def _register(args: argparse.Namespace, record: Any, signer: Any, payload: str,
-              now: datetime) -> None:
+              now: datetime) -> str:
+    """Record the card (a first issue, or --replaces with --operation) with a new access code
+    for its holder, in one transaction; the code, for the holder."""
     from ._batch import registry_card
+    from .store import generate_access_code
 
     card = registry_card(record, signer, payload, now)
+    code = generate_access_code()
     with _open_registry(args.registry) as registry:
         if args.replaces is None:
-            registry.record_issue(card)
+            registry.record_issue(card, access_code=code)
         else:
             operation = {"replace": registry.replace, "renew": registry.renew,
                          "correct": registry.correct}[args.operation]
-            operation(args.replaces, card, now=now)
+            operation(args.replaces, card, now=now, access_code=code)
+    return code
 
 
 def _open_registry(url: str, *, create: bool = False) -> Any:
@@ -289,6 +305,20 @@ def cmd_registry_init(args: argparse.Namespace) -> int:
         report = {"registry": registry.where, "created": registry.created,
                   "schema_version": registry.schema_version}
     _report(args, report)
+    return EXIT_OK
+
+
+def cmd_registry_reset_code(args: argparse.Namespace) -> int:
+    """Set a new personal access code for a holder (at a centre, the holder present): the old
+    one stops working; the new one is printed this once (only its hash is kept)."""
+    now = _now(args.now) or datetime.now(UTC)
+    with _open_registry(args.registry) as registry:
+        code = registry.new_access_code(args.holder, centre_code=args.centre, now=now)
+    report = {"holder": args.holder, "centre": args.centre, "set_at": iso(now)}
+    if args.json:
+        _emit(report | {"access_code": code})
+    else:
+        sys.stdout.write("".join(_lines(report, 0)) + _access_code_line(code))
     return EXIT_OK
 
 
@@ -851,7 +881,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 _write_atomic(Path(args.out), signed)
                 _report(args, {"centre": batch.centre, "since": batch.since,
                                "until": batch.until, "events": len(batch.events),
-                               "cards": len(batch.cards), "signer_kid": signer.kid.hex(),
+                               "cards": len(batch.cards),
+                               "access_codes": len(batch.access_codes),
+                               "signer_kid": signer.kid.hex(),
                                "batch": args.out, "bytes": len(signed)})
                 return EXIT_OK
         else:
@@ -861,6 +893,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     _report(args, {"centre": report.centre, "since": since, "cursor": report.cursor,
            "signer_kid": report.signer_kid.hex(),
            "applied": len(report.applied), "skipped": len(report.skipped),
+           "access_codes_applied": len(report.access_codes_applied),
+           "access_codes_skipped": len(report.access_codes_skipped),
            "conflicts": [{"kind": c.kind, "document_number": c.document_number,
                           "holder": c.holder_identifier, "incoming_centre": c.incoming_centre,
                           "central_document_number": c.central_document_number,
@@ -1067,7 +1101,9 @@ def build_parser() -> argparse.ArgumentParser:
     iss = sub.add_parser("issue", help="sign a holder record (JSON) and print the payload")
     _signer_options(iss)
     iss.add_argument("--registry", metavar="URL",
-                     help="record the card (sqlite:///file.db or postgresql://…)")
+                     help="record the card (sqlite:///file.db or postgresql://…) with a new "
+                     "access code for the holder, printed once on stderr (--json: "
+                     "access_code)")
     iss.add_argument("--replaces", metavar="DOCUMENT_NUMBER",
                      help="with --registry: the card this one supersedes")
     iss.add_argument("--operation", choices=("replace", "renew", "correct"), default="replace",
@@ -1151,6 +1187,16 @@ def build_parser() -> argparse.ArgumentParser:
     rinit.add_argument("url", metavar="URL", help="sqlite:///path/registry.db or postgresql://…")
     rinit.add_argument("--json", action="store_true", help="print JSON")
     rinit.set_defaults(func=cmd_registry_init)
+    reset = registry_sub.add_parser("reset-code", help="set a new personal access code for a "
+                                    "holder (the holder present) and print it once; the old "
+                                    "code stops working")
+    reset.add_argument("--registry", required=True, metavar="URL")
+    reset.add_argument("--holder", required=True, metavar="NATIONAL_NUMBER")
+    reset.add_argument("--centre", required=True, metavar="CODE",
+                       help="the centre where the code is reset, e.g. TRP-01")
+    reset.add_argument("--now", metavar="ISO-8601")
+    reset.add_argument("--json", action="store_true", help="print JSON")
+    reset.set_defaults(func=cmd_registry_reset_code)
 
     revoke = sub.add_parser("revoke", help="revoke a card in the issuance registry")
     revoke.add_argument("--registry", required=True, metavar="URL")

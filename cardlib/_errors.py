@@ -652,6 +652,21 @@ class HolderMismatchError(RegistryError, ValueError):
     category = INPUT
 
 
+class HolderNotFoundError(RegistryError, LookupError):
+    """No card is recorded for this holder identifier (national number), so the holder has no
+    access code to set."""
+
+    code = "holder_not_found"
+    category = INPUT
+
+
+class AccessCodeMalformedError(RegistryInputError):
+    """An access code given back by a holder is not one: after dropping spaces and hyphens it
+    is not 12 characters of the code alphabet. The message never repeats what was typed."""
+
+    code = "access_code_malformed"
+
+
 # --- centre sync ---------------------------------------------------------------------------------
 
 

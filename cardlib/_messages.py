@@ -30,7 +30,8 @@ SERVICE_CODES: Final = frozenset({"request_invalid", "body_too_large", "api_key_
                                   "rate_limited", "not_found", "not_available",
                                   "signing_key_unavailable", "request_timeout",
                                   "store_unavailable",
-                                  "upload_unsupported", "pdf_invalid", "pdf_too_many_pages"})
+                                  "upload_unsupported", "pdf_invalid", "pdf_too_many_pages",
+                                  "access_code_wrong", "holder_view_unavailable"})
 
 _M = Message
 _CATALOGUE: dict[str, Message] = {
@@ -214,6 +215,11 @@ _CATALOGUE: dict[str, Message] = {
                           "تم استبدال البطاقة أو تجديدها أو تصحيحها من قبل."),
     "holder_mismatch": _M("The new card belongs to another holder than the card it replaces.",
                           "البطاقة الجديدة لحامل غير حامل البطاقة التي تحل محلها."),
+    "holder_not_found": _M("No card is recorded for this national number.",
+                           "لا توجد بطاقة مسجلة لهذا الرقم الوطني."),
+    "access_code_malformed": _M(
+        "This is not a personal access code: it has 12 letters and digits, e.g. 7KQ4-M2XD-9WPR.",
+        "هذا ليس رمز دخول شخصيًا: يتكون الرمز من 12 حرفًا ورقمًا، مثل 7KQ4-M2XD-9WPR."),
     "sync_error": _M("Synchronising with the central registry failed.",
                      "فشلت المزامنة مع السجل المركزي."),
     "sync_batch_invalid": _M("The sync batch is malformed.", "دفعة المزامنة مشوّهة."),
@@ -301,6 +307,11 @@ _CATALOGUE: dict[str, Message] = {
                              "card.",
                              "يحتوي ملف PDF على صفحات كثيرة جدًا؛ أرسل الصفحات التي تظهر فيها "
                              "البطاقة فقط."),
+    "access_code_wrong": _M("The personal access code does not match this card's holder.",
+                            "رمز الدخول الشخصي لا يطابق حامل هذه البطاقة."),
+    "holder_view_unavailable": _M(
+        "This service cannot open card histories; it shows only what the card says.",
+        "لا تستطيع هذه الخدمة فتح سجل البطاقات؛ تعرض فقط ما تقوله البطاقة."),
 }
 
 CATALOGUE: Final = MappingProxyType(_CATALOGUE)

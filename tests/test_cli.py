@@ -609,11 +609,13 @@ def test_sync_a_centre_to_the_central_registry(pki: dict[str, Path], tmp_path: P
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert (report["applied"], report["signer_kid"]) == (1, (pki["trp"] / "kid").read_text())
+    assert report["access_codes_applied"] == 1  # TRP-01's holder's code, not BEN-02's
     with open_registry(tmp_path / "hq.db") as hq:  # TRP-01 sent its own card, not BEN-02's
         assert hq.get("LY0001234").centre_code == "TRP-01"
         assert hq.active_for("219900012345") is None
     again = json.loads(run(*args, "--since", "0").stdout)
     assert (again["applied"], again["skipped"]) == (0, 1)  # re-sending is harmless
+    assert (again["access_codes_applied"], again["access_codes_skipped"]) == (0, 1)
 
     # Signed with BEN-02's key, TRP-01's batch is refused whole.
     posing = run("sync", "--centre", "TRP-01", "--from", centre, *_signing(pki, "ben"),
@@ -651,7 +653,7 @@ def test_registry_init_is_the_only_way_to_make_a_registry(tmp_path: Path) -> Non
     url = f"sqlite:///{tmp_path / 'registry.db'}"
     made = run("registry", "init", url)
     assert made.returncode == 0, made.stderr
-    assert json.loads(made.stdout) == {"registry": url, "created": True, "schema_version": 4}
+    assert json.loads(made.stdout) == {"registry": url, "created": True, "schema_version": 5}
     again = json.loads(run("registry", "init", url).stdout)
     assert again["created"] is False
     human = subprocess.run([str(CLI), "registry", "init", url], capture_output=True, text=True,
@@ -699,6 +701,8 @@ def test_a_mistyped_registry_url_creates_nothing(keys: dict[str, Path], pki: dic
                       "--to", url, "--root", str(pki["root"]), "--trust-list",
                       str(pki["trust"])],
         "audit sync": ["audit", "sync", "--registry", url, str(tmp_path / "audit.jsonl")],
+        "registry reset-code": ["registry", "reset-code", "--registry", url, "--holder",
+                                "119850012347", "--centre", "TRP-01"],
     }
     for name, args in commands.items():
         result = run(*args)

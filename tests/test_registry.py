@@ -48,7 +48,7 @@ from cardlib.store._registry import (
 from .conftest import postgres_schema
 
 NOW = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
-LATEST = 4
+LATEST = 5
 
 Execute = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
 
@@ -686,6 +686,8 @@ def test_error_codes_are_stable() -> None:
         "CardNotActiveError": "card_not_active",
         "CardSupersededError": "card_superseded",
         "HolderMismatchError": "holder_mismatch",
+        "HolderNotFoundError": "holder_not_found",
+        "AccessCodeMalformedError": "access_code_malformed",
     }
 
 

@@ -22,7 +22,7 @@ from cardlib import DEFAULT_LIMITS
 from cardlib._errors import CardError
 from cardlib.codec import _cose
 from cardlib.keys import PrivateKey
-from cardlib.store import _sync
+from cardlib.store import AccessCodeRecord, ScryptCost, _sync, generate_access_code
 from cardlib.store._registry import (
     IssuanceRegistry,
     IssuedCard,
@@ -61,7 +61,7 @@ from cardlib.trust import (
     publish_trust_list,
 )
 
-from .test_registry import Backend, _postgres_backend, _sqlite_backend
+from .test_registry import LATEST, Backend, _postgres_backend, _sqlite_backend
 from .test_registry import card as registry_card
 
 T0 = datetime(2026, 3, 2, 8, 15, 30, 123456, tzinfo=UTC)  # microseconds survive the round trip
@@ -715,7 +715,7 @@ def test_a_successor_to_another_centres_card_is_a_stored_conflict(
 def test_the_sync_tables_are_a_migration(central_backend: Backend) -> None:
     """A fresh registry has the sync tables before any sync (migration 3)."""
     with central_backend.create() as reg:
-        assert reg.schema_version == 4
+        assert reg.schema_version == LATEST
         assert sync_cursor(reg, A) == 0 and list_conflicts(reg) == ()
     assert {"sync_conflicts", "sync_cursors"} <= central_backend.tables()
     versions = central_backend.execute("SELECT version, description FROM schema_version", ())
@@ -726,7 +726,7 @@ def test_a_version_2_database_with_sync_rows_migrates(
     central_backend: Backend, centre_a: IssuanceRegistry
 ) -> None:
     """A central registry at version 2 whose sync tables the old code created on its first sync
-    keeps its cursors and stored conflicts through migrations 3 and 4, and syncs on."""
+    keeps its cursors and stored conflicts through migrations 3 to 5, and syncs on."""
     execute = central_backend.execute
     execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
             "description TEXT NOT NULL)", ())
@@ -755,14 +755,14 @@ def test_a_version_2_database_with_sync_rows_migrates(
             (A, A, _sync._dumps(event), _sync._dumps(_sync._card_json(incoming)), stamp))
 
     with central_backend.open() as reg:
-        assert reg.schema_version == 4
+        assert reg.schema_version == LATEST
         assert sync_cursor(reg, A) == 2
         (kept,) = list_conflicts(reg)
         assert (kept.kind, kept.incoming, kept.detected_at) == (
             "unknown_card", incoming, datetime.fromisoformat(stamp))
         versions = [row[0] for row in central_backend.execute(
             "SELECT version FROM schema_version ORDER BY version", ())]
-        assert versions == [1, 2, 3, 4]
+        assert versions == list(range(1, LATEST + 1))
         issue_three(centre_a)  # the centre's events 1 and 2 reached the central before
         report = sync(centre_a, reg, A)
         assert (numbers(report.applied), report.cursor) == ([("issue", "RB0000003")], 3)
@@ -788,3 +788,114 @@ def test_a_card_its_own_key_no_longer_vouches_for_is_refused(
     with pytest.raises(SyncSignerUntrustedError, match="RB0000009"):
         apply(central, signed, trust=trust)
     assert sync_cursor(central, A) == 0
+
+
+# --- holders' access codes travel as hashes (batch version 3) ------------------------------------
+
+
+def test_access_codes_reach_the_central_as_hashes_and_the_later_one_wins(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    first = generate_access_code()
+    centre_a.record_issue(card("RB0000001", "NIN-0001"), access_code=first)
+    batch = export_changes(centre_a, centre=A, since=0)
+    assert [c.holder_identifier for c in batch.access_codes] == ["NIN-0001"]
+    text = json.dumps(batch.to_json())
+    assert batch.version == 3 and '"access_codes"' in text
+    assert first not in text and first.replace("-", "") not in text  # only the hash travels
+    report = apply(central, wire(batch))
+    assert (report.access_codes_applied, report.access_codes_skipped) == (("NIN-0001",), ())
+    assert central.check_access_code("NIN-0001", first)
+    again = apply(central, wire(batch))  # sent again: harmless
+    assert (again.access_codes_applied, again.access_codes_skipped) == ((), ("NIN-0001",))
+
+    # A reset at the centre, with no new event: the next batch (same since) carries it.
+    second = centre_a.new_access_code("NIN-0001", centre_code=A, now=T0 + timedelta(hours=1))
+    later = export_changes(centre_a, centre=A, since=sync_cursor(central, A))
+    assert (later.events, len(later.access_codes)) == ((), 1)
+    assert apply(central, wire(later)).access_codes_applied == ("NIN-0001",)
+    assert central.check_access_code("NIN-0001", second)
+    assert not central.check_access_code("NIN-0001", first)
+
+    # The older batch arrives late: the later code stays.
+    stale = apply(central, wire(batch))
+    assert stale.access_codes_skipped == ("NIN-0001",)
+    assert central.check_access_code("NIN-0001", second)
+
+    # A reset at the central, later than the centre's code, is not overwritten by it either.
+    third = central.new_access_code("NIN-0001", centre_code="HQ", now=T0 + timedelta(hours=2))
+    assert apply(central, wire(later)).access_codes_skipped == ("NIN-0001",)
+    assert central.check_access_code("NIN-0001", third)
+
+
+def test_codes_follow_the_event_order_across_limited_batches(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry, centre_b: IssuanceRegistry
+) -> None:
+    """A batch cut by ``limit`` holds the codes set up to its last event; the next ones pick up
+    the rest; another centre's code is never sent."""
+    for i in range(1, 4):  # a code with each card: after_seq 1, 2, 3
+        centre_a.record_issue(card(f"RB000000{i}", f"NIN-000{i}", at=T0 + timedelta(minutes=i)),
+                              access_code=generate_access_code())
+    theirs = generate_access_code()
+    centre_b.record_issue(card("CB0000001", "NIN-0009", centre_code=B), access_code=theirs)
+    sent: list[list[str]] = []
+    while True:
+        batch = export_changes(centre_a, centre=A, since=sync_cursor(central, A), limit=1)
+        sent.append([c.holder_identifier for c in batch.access_codes])
+        apply(central, wire(batch))
+        if not batch.events:
+            break
+    assert sent == [["NIN-0001"], ["NIN-0001", "NIN-0002"], ["NIN-0002", "NIN-0003"],
+                    ["NIN-0003"]]
+    assert not central.check_access_code("NIN-0009", theirs)  # centre B's code stayed at B
+
+
+def test_a_code_set_by_another_centre_refuses_the_batch(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    centre_a.record_issue(card("RB0000001", "NIN-0001"), access_code=generate_access_code())
+    batch = export_changes(centre_a, centre=A, since=0)
+    (code,) = batch.access_codes
+    posing = SyncBatch(centre=A, since=0, until=batch.until, cards=batch.cards,
+                       events=batch.events,
+                       access_codes=(dataclasses.replace(code, centre_code=B),))
+    with pytest.raises(SyncForeignCardError, match="access code"):
+        apply(central, wire(posing))
+    assert central.active_for("NIN-0001") is None  # nothing of the batch was applied
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    (lambda c: c.update(n=1000), "malformed"),  # not a power of two
+    (lambda c: c.update(n=1 << 30), "malformed"),  # a cost that would exhaust the central
+    (lambda c: c.update(algorithm="md5"), "malformed"),
+    (lambda c: c.update(salt="00"), "malformed"),
+    (lambda c: c.pop("digest"), "malformed"),
+], ids=["n-not-power-of-two", "n-too-large", "algorithm", "short-salt", "no-digest"])
+def test_a_malformed_code_record_refuses_the_batch(
+    centre_a: IssuanceRegistry, change: Any, needle: str
+) -> None:
+    centre_a.record_issue(card("RB0000001", "NIN-0001"), access_code=generate_access_code())
+    data: dict[str, Any] = json.loads(json.dumps(export_changes(centre_a, centre=A,
+                                                                since=0).to_json()))
+    change(data["access_codes"][0])
+    with pytest.raises(SyncBatchInvalidError, match=needle):
+        SyncBatch.from_json(data)
+
+
+def test_a_version_2_batch_is_still_applied(
+    centre_a: IssuanceRegistry, central: IssuanceRegistry
+) -> None:
+    """A centre still on version 2 (no access codes): its batch is read and applied."""
+    issue_three(centre_a)
+    current = export_changes(centre_a, centre=A, since=0)
+    old = SyncBatch(centre=A, since=0, until=current.until, cards=current.cards,
+                    events=current.events, version=2)
+    body = old.to_json()
+    assert body["version"] == 2 and "access_codes" not in body
+    assert old.content_sha256 != current.content_sha256
+    report = apply(central, wire(old))
+    assert len(report.applied) == 3 and report.access_codes_applied == ()
+    code = AccessCodeRecord.create("NIN-0001", generate_access_code(), centre_code=A,
+                                   set_at=T0, cost=ScryptCost(1 << 10, 8, 1))
+    with pytest.raises(SyncBatchInvalidError, match="version 2"):
+        dataclasses.replace(old, access_codes=(code,))

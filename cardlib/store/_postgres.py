@@ -35,6 +35,7 @@ from ._registry import (
     RegistryUnavailableError,
     SqlRegistry,
     Tx,
+    access_codes_sql,
     card_table_sql,
     events_table_sql,
     shown_url,
@@ -60,6 +61,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         3, "sync: conflicts and cursors", sync_tables_sql(text_time=_TIME, serial=_SERIAL)
     ),
     Migration(4, "cardlib_registry: the registry marker", MARKER_SQL),
+    Migration(
+        5,
+        "access_codes: holders' personal access codes",
+        access_codes_sql(text_time=_TIME, blob="BYTEA"),
+    ),
 )
 
 _RULES = {

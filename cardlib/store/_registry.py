@@ -18,6 +18,14 @@ a marker (the ``cardlib_registry`` table, and on SQLite the ``application_id`` i
 header); a database that holds other tables and no marker is :class:`RegistryNotOursError`,
 refused and left unchanged. Registries made before the marker (schema version 1 or 2) are
 recognised by cardlib's own first migration row and receive the marker when they migrate.
+
+Each holder has at most one current personal access code (``access_codes``, schema version 5),
+kept as a slow hash only (:mod:`._access_codes`): set with the card at issuance
+(``record_issue(card, access_code=...)`` and the supersessions, in the card's transaction) or
+reset by :meth:`IssuanceRegistry.new_access_code`, checked by
+:meth:`IssuanceRegistry.check_access_code`. Setting a code is not a history event: events name a
+card and travel to the central with the card's centre, while a code may be reset at any centre
+(see :mod:`._sync` for how codes travel).
 """
 
 from __future__ import annotations
@@ -28,12 +36,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from dataclasses import replace as _replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, TypeVar, get_args
 
 from .._errors import (
+    AccessCodeMalformedError,
     CardError,
     CardNotActiveError,
     CardNotFoundError,
@@ -41,6 +50,7 @@ from .._errors import (
     DocumentNumberReusedError,
     HolderHasActiveCardError,
     HolderMismatchError,
+    HolderNotFoundError,
     RegistryBusyError,
     RegistryError,
     RegistryInputError,
@@ -49,16 +59,25 @@ from .._errors import (
     RegistryUnavailableError,
     SchemaTooNewError,
 )
+from ._access_codes import (
+    AccessCodeRecord,
+    ScryptCost,
+    check_without_record,
+    generate_access_code,
+    parse_access_code,
+)
 
 __all__ = [
     "KINDS",
     "REASONS",
+    "AccessCodeMalformedError",
     "CardNotActiveError",
     "CardNotFoundError",
     "CardSupersededError",
     "DocumentNumberReusedError",
     "HolderHasActiveCardError",
     "HolderMismatchError",
+    "HolderNotFoundError",
     "IssuanceRegistry",
     "IssuedCard",
     "Migration",
@@ -171,26 +190,44 @@ class IssuanceRegistry(ABC):
     """Where every issued card is recorded. Use as a context manager, or call :meth:`close`."""
 
     @abstractmethod
-    def record_issue(self, card: IssuedCard) -> IssuedCard:
-        """Record a first issue (``kind="issue"``); the holder must have no active card."""
+    def record_issue(self, card: IssuedCard, *, access_code: str | None = None) -> IssuedCard:
+        """Record a first issue (``kind="issue"``); the holder must have no active card.
+
+        With ``access_code`` (a new code, :func:`~._access_codes.generate_access_code`), its
+        hash becomes the holder's access code in the same transaction, replacing any earlier
+        one (set by the card's centre at its ``issued_at``). The same holds for
+        :meth:`replace`, :meth:`renew` and :meth:`correct`."""
 
     @abstractmethod
-    def replace(
-        self, old_document_number: str, new_card: IssuedCard, *, now: datetime
-    ) -> IssuedCard:
+    def replace(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
+                access_code: str | None = None) -> IssuedCard:
         """Record ``new_card`` as a replacement of the old card, revoking that card with reason
         ``"replaced"`` (if still active) in the same transaction."""
 
     @abstractmethod
-    def renew(self, old_document_number: str, new_card: IssuedCard, *, now: datetime) -> IssuedCard:
+    def renew(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
+              access_code: str | None = None) -> IssuedCard:
         """Record ``new_card`` as the renewal of the old card (revoked with ``"replaced"``)."""
 
     @abstractmethod
-    def correct(
-        self, old_document_number: str, new_card: IssuedCard, *, now: datetime
-    ) -> IssuedCard:
+    def correct(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
+                access_code: str | None = None) -> IssuedCard:
         """Record ``new_card`` as a data correction of the old card (revoked with
         ``"data_correction"``)."""
+
+    @abstractmethod
+    def new_access_code(self, holder_identifier: str, *, centre_code: str, now: datetime) -> str:
+        """Set a new personal access code for the holder (creating or replacing their code;
+        the old one stops working) and return it, in its printed form, this once: only its
+        hash is stored. ``centre_code`` is the centre where it is set, ``now`` when.
+        :class:`HolderNotFoundError` when no card (active or not) is recorded for the holder."""
+
+    @abstractmethod
+    def check_access_code(self, holder_identifier: str, code: str) -> bool:
+        """Whether ``code`` is the holder's current access code. ``False`` for a wrong code and
+        for a holder without a code, after the same hash work, so the time taken does not tell
+        whether the holder exists. :class:`AccessCodeMalformedError` when ``code`` is not in the
+        form of a code at all (whoever the holder)."""
 
     @abstractmethod
     def revoke(self, document_number: str, reason: Reason, *, now: datetime) -> IssuedCard:
@@ -380,6 +417,27 @@ SELECT event, document_number, holder_identifier, at, reason, replaces FROM (
 ORDER BY at, rank, document_number"""
 
 
+def access_codes_sql(*, text_time: str, blob: str) -> tuple[str, ...]:
+    """Version 5's ``access_codes`` table (one current code per holder, as a slow hash) and
+    its index. ``after_seq`` is the highest event ``seq`` when the code was set: it places the
+    code in the event order for centre sync."""
+    return (
+        f"""CREATE TABLE access_codes (
+    holder_identifier TEXT PRIMARY KEY CHECK (holder_identifier <> ''),
+    centre_code       TEXT NOT NULL CHECK (centre_code <> ''),
+    set_at            {text_time} NOT NULL,
+    algorithm         TEXT NOT NULL CHECK (algorithm <> ''),
+    salt              {blob} NOT NULL CHECK (length(salt) >= 16),
+    cost_n            BIGINT NOT NULL CHECK (cost_n > 1),
+    cost_r            INTEGER NOT NULL CHECK (cost_r > 0),
+    cost_p            INTEGER NOT NULL CHECK (cost_p > 0),
+    digest            {blob} NOT NULL CHECK (length(digest) >= 16),
+    after_seq         BIGINT NOT NULL CHECK (after_seq >= 0)
+)""",
+        "CREATE INDEX access_codes_by_centre ON access_codes (centre_code, after_seq)",
+    )
+
+
 
 def sync_tables_sql(*, text_time: str, serial: str) -> tuple[str, ...]:
     """Version 3's sync tables (centre sync: stored conflicts, per-centre cursors) and index.
@@ -429,7 +487,8 @@ MARKER_SQL = (
 )
 #: Every table a registry has; any of them without the marker means someone else's database.
 REGISTRY_TABLES = frozenset(
-    {"schema_version", "cards", "events", "sync_conflicts", "sync_cursors", MARKER_TABLE}
+    {"schema_version", "cards", "events", "sync_conflicts", "sync_cursors", "access_codes",
+     MARKER_TABLE}
 )
 
 
@@ -464,6 +523,19 @@ _SELECT_EVENTS_SINCE = """SELECT seq, event, document_number, holder_identifier,
 _SELECT_REVOKED = """SELECT document_number, holder_identifier, centre_code, kid, issued_at,
     expires_at, payload_sha256, kind, status, revoked_at, revocation_reason, replaces
     FROM cards WHERE status = 'revoked' AND expires_at > ? ORDER BY document_number"""
+# The column order matches SqlRegistry.access_code_from_row.
+_SELECT_ACCESS_CODE = """SELECT holder_identifier, centre_code, set_at, algorithm, salt, cost_n,
+    cost_r, cost_p, digest FROM access_codes WHERE holder_identifier = ?"""
+_PUT_ACCESS_CODE = """INSERT INTO access_codes (holder_identifier, centre_code, set_at,
+    algorithm, salt, cost_n, cost_r, cost_p, digest, after_seq)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM events))
+    ON CONFLICT (holder_identifier) DO UPDATE SET centre_code = excluded.centre_code,
+    set_at = excluded.set_at, algorithm = excluded.algorithm, salt = excluded.salt,
+    cost_n = excluded.cost_n, cost_r = excluded.cost_r, cost_p = excluded.cost_p,
+    digest = excluded.digest, after_seq = excluded.after_seq"""
+# A record from a centre replaces only an older one (the later set_at wins, also against a
+# writer racing the sync).
+_PUT_NEWER_ACCESS_CODE = _PUT_ACCESS_CODE + " WHERE access_codes.set_at < excluded.set_at"
 
 
 class SqlRegistry(IssuanceRegistry):
@@ -475,9 +547,10 @@ class SqlRegistry(IssuanceRegistry):
     Besides the :class:`IssuanceRegistry` operations, it offers a *transaction seam* for
     cardlib's other store modules (centre sync) that work on the same tables in one
     transaction: :meth:`transaction`, :meth:`select_card`, :meth:`insert_card`,
-    :meth:`revoke_card`, :meth:`card_from_row`, :meth:`to_db_time`, :meth:`from_db_time`,
-    :meth:`lock_schema` and :meth:`broken_rule`. They keep the registry's rules (the checks
-    before a write, the event rows) in one place.
+    :meth:`revoke_card`, :meth:`card_from_row`, :meth:`put_access_code`,
+    :meth:`access_code_from_row`, :meth:`to_db_time`, :meth:`from_db_time`, :meth:`lock_schema`
+    and :meth:`broken_rule`. They keep the registry's rules (the checks before a write, the
+    event rows) in one place.
     """
 
     _for_update = ""  # the row-lock suffix of a SELECT (PostgreSQL: " FOR UPDATE")
@@ -729,6 +802,46 @@ class SqlRegistry(IssuanceRegistry):
         self._event(tx, "revocation", card, now, reason, None)
         return _replace(card, status="revoked", revoked_at=now, revocation_reason=reason)
 
+    def put_access_code(self, tx: Tx, record: AccessCodeRecord, *, newer_only: bool = False,
+                        ) -> None:
+        """Make ``record`` the holder's access code inside ``tx``, placed after the latest
+        event (``after_seq``): it replaces the holder's earlier code, or with ``newer_only``
+        (a record from a centre's sync batch) only a code set before ``record.set_at``.
+
+        Without ``newer_only``, ``set_at`` never goes back: a record not later than the code it
+        replaces is stamped 1 µs after that code, so that the central, which keeps the later
+        ``set_at``, keeps the code that was set last here (an injected clock, or an issue time
+        truncated to the second, can be earlier than a reset made just before)."""
+        if not newer_only:
+            held = self.select_access_code(tx, record.holder_identifier, lock=True)
+            if held is not None and held.set_at >= record.set_at:
+                record = _replace(record, set_at=held.set_at + timedelta(microseconds=1))
+        cost = record.cost
+        tx(_PUT_NEWER_ACCESS_CODE if newer_only else _PUT_ACCESS_CODE,
+           (record.holder_identifier, record.centre_code, self.to_db_time(record.set_at),
+            record.algorithm, record.salt, cost.n, cost.r, cost.p, record.digest))
+
+    def access_code_from_row(self, row: tuple[object, ...]) -> AccessCodeRecord:
+        """The record in a row of ``SELECT holder_identifier, centre_code, set_at, algorithm,
+        salt, cost_n, cost_r, cost_p, digest FROM access_codes``."""
+        holder, centre, set_at, algorithm, salt, n, r, p, digest = row
+        try:
+            return AccessCodeRecord(
+                holder_identifier=str(holder), centre_code=str(centre),
+                set_at=self.from_db_time(set_at), algorithm=str(algorithm),
+                salt=_as_bytes(salt), cost=ScryptCost(_as_int(n), _as_int(r), _as_int(p)),
+                digest=_as_bytes(digest))
+        except RegistryInputError as err:
+            raise RegistryError(f"the registry database holds an unusable access code record "
+                                f"({err.message})") from None
+
+    def select_access_code(self, tx: Tx, holder_identifier: str, *, lock: bool = False,
+                           ) -> AccessCodeRecord | None:
+        """The holder's access code record (``None`` without one), read inside ``tx``; with
+        ``lock`` its row stays locked until ``tx`` ends (PostgreSQL ``FOR UPDATE``)."""
+        rows = tx(_SELECT_ACCESS_CODE + (self._for_update if lock else ""), (holder_identifier,))
+        return self.access_code_from_row(rows[0]) if rows else None
+
     def _guarded(
         self, action: Callable[[Tx], IssuedCard], *, holder: str, number: str
     ) -> IssuedCard:
@@ -757,6 +870,7 @@ class SqlRegistry(IssuanceRegistry):
         kind: Kind,
         reason: Reason,
         now: datetime,
+        access_code: str | None,
     ) -> IssuedCard:
         _aware("now", now)
         _text("old_document_number", old_number)
@@ -768,6 +882,7 @@ class SqlRegistry(IssuanceRegistry):
             revocation_reason=None,
             replaces=old_number,
         )
+        code = _code_of(card, access_code)  # hashed before the transaction takes its lock
 
         def action(tx: Tx) -> IssuedCard:
             old = self.select_card(tx, old_number, lock=True)
@@ -789,37 +904,71 @@ class SqlRegistry(IssuanceRegistry):
                 self.revoke_card(tx, old, reason, now)
             # A card revoked earlier (lost, stolen, ...) keeps its own reason.
             self.insert_card(tx, card)
+            if code is not None:
+                self.put_access_code(tx, code)
             return card
 
         return self._guarded(action, holder=card.holder_identifier, number=card.document_number)
 
     # --- the interface ---
 
-    def record_issue(self, card: IssuedCard) -> IssuedCard:
+    def record_issue(self, card: IssuedCard, *, access_code: str | None = None) -> IssuedCard:
         if card.kind != "issue" or card.status != "active" or card.replaces is not None:
             raise RegistryInputError(
                 "record_issue records a new active card of kind 'issue'; use replace, renew "
                 "or correct to supersede a card"
             )
+        code = _code_of(card, access_code)  # hashed before the transaction takes its lock
 
         def action(tx: Tx) -> IssuedCard:
             self.insert_card(tx, card)
+            if code is not None:
+                self.put_access_code(tx, code)
             return card
 
         return self._guarded(action, holder=card.holder_identifier, number=card.document_number)
 
-    def replace(
-        self, old_document_number: str, new_card: IssuedCard, *, now: datetime
-    ) -> IssuedCard:
-        return self._supersede(old_document_number, new_card, "replacement", "replaced", now)
+    def replace(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
+                access_code: str | None = None) -> IssuedCard:
+        return self._supersede(
+            old_document_number, new_card, "replacement", "replaced", now, access_code
+        )
 
-    def renew(self, old_document_number: str, new_card: IssuedCard, *, now: datetime) -> IssuedCard:
-        return self._supersede(old_document_number, new_card, "renewal", "replaced", now)
+    def renew(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
+              access_code: str | None = None) -> IssuedCard:
+        return self._supersede(old_document_number, new_card, "renewal", "replaced", now,
+                               access_code)
 
-    def correct(
-        self, old_document_number: str, new_card: IssuedCard, *, now: datetime
-    ) -> IssuedCard:
-        return self._supersede(old_document_number, new_card, "correction", "data_correction", now)
+    def correct(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
+                access_code: str | None = None) -> IssuedCard:
+        return self._supersede(
+            old_document_number, new_card, "correction", "data_correction", now, access_code
+        )
+
+    def new_access_code(self, holder_identifier: str, *, centre_code: str, now: datetime) -> str:
+        _text("holder_identifier", holder_identifier)
+        _text("centre_code", centre_code)
+        _aware("now", now)
+        code = generate_access_code()
+        record = AccessCodeRecord.create(holder_identifier, code, centre_code=centre_code,
+                                         set_at=now)
+        with self.transaction(write=True) as tx:
+            if not tx("SELECT 1 FROM cards WHERE holder_identifier = ? LIMIT 1",
+                      (holder_identifier,)):
+                raise HolderNotFoundError(
+                    f"no card is recorded for holder {holder_identifier!r}; an access code is "
+                    "set for a holder of a recorded card (check the national number)")
+            self.put_access_code(tx, record)
+        return code
+
+    def check_access_code(self, holder_identifier: str, code: str) -> bool:
+        _text("holder_identifier", holder_identifier)
+        parse_access_code(code)  # a non-code is refused alike for every holder
+        with self.transaction(write=False) as tx:
+            record = self.select_access_code(tx, holder_identifier)
+        if record is None:
+            return check_without_record(code)
+        return record.matches(code)
 
     def revoke(self, document_number: str, reason: Reason, *, now: datetime) -> IssuedCard:
         _aware("now", now)
@@ -901,6 +1050,14 @@ def _as_bytes(value: object) -> bytes:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     raise RegistryError(f"the registry database holds {value!r} where bytes belong")
+
+
+def _code_of(card: IssuedCard, code: str | None) -> AccessCodeRecord | None:
+    """The access code record set with ``card`` (by its centre, at its issue), if any."""
+    if code is None:
+        return None
+    return AccessCodeRecord.create(card.holder_identifier, code, centre_code=card.centre_code,
+                                   set_at=card.issued_at)
 
 
 def _not_found(number: str) -> CardNotFoundError:

@@ -36,6 +36,7 @@ from ._registry import (
     RegistryUnavailableError,
     SqlRegistry,
     Tx,
+    access_codes_sql,
     card_table_sql,
     events_table_sql,
     sync_tables_sql,
@@ -65,6 +66,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         4,
         "cardlib_registry: the registry marker",
         (*MARKER_SQL, f"PRAGMA application_id = {APPLICATION_ID}"),
+    ),
+    Migration(
+        5,
+        "access_codes: holders' personal access codes",
+        access_codes_sql(text_time=_TIME, blob="BLOB"),
     ),
 )
 

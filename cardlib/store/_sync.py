@@ -28,6 +28,15 @@ A verified batch is applied to the central registry in **one transaction**:
 * the central remembers, per centre, the last cursor it applied (``sync_cursors``); a batch that
   starts after it is refused (:class:`SyncGapError`), so no event is skipped between batches.
 
+Holders' access codes travel too (batch version 3), as hashes only: the
+:class:`~._access_codes.AccessCodeRecord` of every code the centre set (``centre_code`` is the
+centre's) at or after the batch's ``since`` in the event order (its ``after_seq``; up to
+``until`` when ``limit`` cut the batch short). Batches overlap at their boundary, so a code may
+be sent twice, and a code set when the centre has no new event is sent again until it has one:
+re-sending is harmless, because the central keeps, per holder, the record with the later
+``set_at`` (an equal or older one is skipped). A record set by another centre makes the whole
+batch :class:`SyncForeignCardError`. Version 2 batches (without codes) are still read.
+
 Both tables are created by the registry's schema migration 3 (both backends). A card that
 supersedes a card of *another* centre is sent without that card (a centre's batch holds only its
 own cards), and the central stores it as a ``supersedes_other_centre`` conflict instead of
@@ -69,6 +78,7 @@ from .._pipeline import check_signer
 from ..codec import _cose
 from ..keys import BY_NAME, Signer
 from ..trust import CentreCertificate, TrustList
+from ._access_codes import AccessCodeRecord, ScryptCost
 from ._registry import (
     EVENTS,
     KINDS,
@@ -113,8 +123,10 @@ __all__ = [
 ]
 
 FORMAT = "cardlib-sync"
-#: 2: signed by the centre (COSE_Sign1), only the centre's own cards. Version 1 was unsigned.
-FORMAT_VERSION = 2
+#: 3: with the access codes the centre set (hashes). 2: signed by the centre (COSE_Sign1), only
+#: the centre's own cards, still read. Version 1 was unsigned and is refused.
+FORMAT_VERSION = 3
+READ_VERSIONS: Final = (2, 3)
 #: The COSE content type (protected header label 3) of a signed batch.
 CONTENT_TYPE: Final = "application/vnd.cardlib.sync-batch+json"
 #: The largest signed batch :func:`open_changes` reads (export in chunks with ``limit``).
@@ -186,16 +198,23 @@ class SyncReport:
     cursor: int
     batch_sha256: str
     signer_kid: bytes  # the kid of the centre certificate that signed the batch
+    #: The holders whose access code the batch set at the central, and those whose code there
+    #: was set as late or later (the batch's record skipped).
+    access_codes_applied: tuple[str, ...] = ()
+    access_codes_skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class SyncBatch:
-    """A centre's events in ``(since, until]`` and the cards they name, sealed by a hash.
+    """A centre's events in ``(since, until]``, the cards they name and the access codes the
+    centre set (version 3), sealed by a hash.
 
     Build one with :func:`export_changes` or :meth:`from_json`; construction checks the
     structure and the content hash (:class:`SyncBatchTamperedError`). The hash detects damage;
     it is not a signature (anyone can recompute it): the central takes a batch only signed by
-    the centre (:func:`sign_changes`, checked by :func:`open_changes`).
+    the centre (:func:`sign_changes`, checked by :func:`open_changes`). ``version`` is the
+    format version the batch was written in (one of :data:`READ_VERSIONS`; version 2 has no
+    access codes).
     """
 
     centre: str
@@ -204,6 +223,8 @@ class SyncBatch:
     cards: tuple[IssuedCard, ...]
     events: tuple[RegistryEvent, ...]
     content_sha256: str = field(default="")
+    access_codes: tuple[AccessCodeRecord, ...] = ()
+    version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
         _check_structure(self)
@@ -218,15 +239,18 @@ class SyncBatch:
             )
 
     def _body(self) -> dict[str, object]:
-        return {
+        body: dict[str, object] = {
             "format": FORMAT,
-            "version": FORMAT_VERSION,
+            "version": self.version,
             "centre": self.centre,
             "since": self.since,
             "until": self.until,
             "cards": [_card_json(card) for card in self.cards],
             "events": [_event_json(event) for event in self.events],
         }
+        if self.version >= 3:
+            body["access_codes"] = [_code_json(code) for code in self.access_codes]
+        return body
 
     def to_json(self) -> dict[str, object]:
         """The batch as JSON-serialisable values (``json.dumps`` it to send it)."""
@@ -238,15 +262,17 @@ class SyncBatch:
         try:
             if not isinstance(data, Mapping):
                 raise TypeError("a batch is a JSON object")
-            if data.get("format") != FORMAT or data.get("version") != FORMAT_VERSION:
+            version = data.get("version")
+            if data.get("format") != FORMAT or version not in READ_VERSIONS:
                 raise SyncBatchInvalidError(
-                    f"not a {FORMAT} version {FORMAT_VERSION} batch (format "
+                    f"not a {FORMAT} batch of version 2 or 3 (format "
                     f"{data.get('format')!r}, version {data.get('version')!r}); export it with "
-                    "a cardlib that writes this version"
+                    "a cardlib that writes one of these versions"
                 )
             digest = data["content_sha256"]
             if not isinstance(digest, str) or not digest:
                 raise TypeError("content_sha256 is a hex string")
+            codes = _list(data["access_codes"]) if version == 3 else []
             return cls(
                 centre=_str(data["centre"]),
                 since=_int(data["since"]),
@@ -254,6 +280,8 @@ class SyncBatch:
                 cards=tuple(_card_from_json(item) for item in _list(data["cards"])),
                 events=tuple(_event_from_json(item) for item in _list(data["events"])),
                 content_sha256=digest,
+                access_codes=tuple(_code_from_json(item) for item in codes),
+                version=_int(version),
             )
         except SyncError:
             raise
@@ -277,6 +305,10 @@ _EXPORT_SQL = """SELECT e.seq, e.event, e.document_number, e.holder_identifier, 
     FROM events e JOIN cards c ON c.document_number = e.document_number
     LEFT JOIN cards o ON o.document_number = c.replaces
     WHERE e.seq > ? AND c.centre_code = ? ORDER BY e.seq"""
+# The access codes the centre set at or after ``since`` in the event order; the column order is
+# SqlRegistry.access_code_from_row's.
+_EXPORT_CODES_SQL = """SELECT holder_identifier, centre_code, set_at, algorithm, salt, cost_n,
+    cost_r, cost_p, digest FROM access_codes WHERE centre_code = ? AND after_seq >= ?"""
 
 
 def export_changes(
@@ -287,8 +319,10 @@ def export_changes(
     (and of the card each new card supersedes, when that card is the centre's too).
 
     ``centre`` names the sending centre at the central (its cursor is kept under that name); a
-    registry that also holds other centres' cards sends none of them. Sign the batch
-    (:func:`sign_changes`), send it, then export again from the report's ``cursor`` (or
+    registry that also holds other centres' cards sends none of them. The batch also holds the
+    hash records of the access codes the centre set at or after ``since`` in the event order
+    (up to ``until`` when ``limit`` cut the events short; see the module docstring). Sign the
+    batch (:func:`sign_changes`), send it, then export again from the report's ``cursor`` (or
     :func:`sync_cursor`).
     """
     registry = _sql(centre_registry)
@@ -303,6 +337,12 @@ def export_changes(
     params: tuple[object, ...] = (since, centre) if limit is None else (since, centre, limit)
     with registry.transaction(write=False) as tx:
         rows = tx(sql, params)
+    cut = limit is not None and len(rows) == limit  # more events may follow: codes up to until
+    codes_sql = _EXPORT_CODES_SQL + (" AND after_seq <= ?" if cut else "")
+    codes_params: tuple[object, ...] = (centre, since, _as_int(rows[-1][0])) if cut else (
+        centre, since)
+    with registry.transaction(write=False) as tx:
+        code_rows = tx(codes_sql + " ORDER BY holder_identifier", codes_params)
     events: list[RegistryEvent] = []
     cards: dict[str, IssuedCard] = {}
     for row in rows:
@@ -320,6 +360,7 @@ def export_changes(
         until=until,
         cards=tuple(sorted(cards.values(), key=lambda c: c.document_number)),
         events=tuple(events),
+        access_codes=tuple(registry.access_code_from_row(row) for row in code_rows),
     )
 
 
@@ -487,6 +528,12 @@ def _check_cards(batch: SyncBatch, trust_list: TrustList) -> None:
             raise SyncSignerUntrustedError(
                 f"card {card.document_number} cannot be trusted: {err.message}; the whole batch "
                 "was refused") from None
+    for code in batch.access_codes:
+        if code.centre_code != batch.centre:
+            raise SyncForeignCardError(
+                f"the access code of holder {code.holder_identifier!r} was set by centre "
+                f"{code.centre_code!r}, not by {batch.centre!r} that sent the batch; a centre "
+                "sends only the codes it set, so the whole batch was refused")
 
 
 def apply_changes(
@@ -551,6 +598,7 @@ class _Applier:
         self.applied: list[SyncChange] = []
         self.skipped: list[SyncChange] = []
         self.conflicts: list[SyncConflict] = []
+        self.codes: dict[bool, list[str]] = {True: [], False: []}  # applied?: holders
 
     def run(self) -> SyncReport:
         for event in self.batch.events:
@@ -558,6 +606,8 @@ class _Applier:
                 self._revocation(event)
             else:
                 self._issuance(event)
+        for code in self.batch.access_codes:  # after the cards: the holder is known by then
+            self._access_code(code)
         return SyncReport(
             centre=self.batch.centre,
             applied=tuple(self.applied),
@@ -566,7 +616,18 @@ class _Applier:
             cursor=self.batch.until,
             batch_sha256=self.batch.content_sha256,
             signer_kid=self.signer_kid,
+            access_codes_applied=tuple(self.codes[True]),
+            access_codes_skipped=tuple(self.codes[False]),
         )
+
+    def _access_code(self, incoming: AccessCodeRecord) -> None:
+        """The later ``set_at`` wins; an equal or older record (a batch sent again, a code
+        reset since at the central or at another centre) is skipped."""
+        held = self.registry.select_access_code(self.tx, incoming.holder_identifier, lock=True)
+        newer = held is None or held.set_at < incoming.set_at
+        if newer:
+            self.registry.put_access_code(self.tx, incoming, newer_only=True)
+        self.codes[newer].append(incoming.holder_identifier)
 
     def _change(self, event: RegistryEvent) -> SyncChange:
         return SyncChange(event.seq, event.event, event.document_number)
@@ -827,8 +888,19 @@ def _check_structure(batch: SyncBatch) -> None:
             raise bad(f"{name} must be a non-negative integer, got {value!r}")
     if batch.until < batch.since:
         raise bad(f"until ({batch.until}) is before since ({batch.since})")
+    if batch.version not in READ_VERSIONS:
+        raise bad(f"version must be one of {READ_VERSIONS}, got {batch.version!r}")
     if not isinstance(batch.cards, tuple) or not isinstance(batch.events, tuple):
         raise bad("cards and events are tuples")
+    if not isinstance(batch.access_codes, tuple) or not all(
+        isinstance(code, AccessCodeRecord) for code in batch.access_codes
+    ):
+        raise bad("access_codes is a tuple of AccessCodeRecord values")
+    if batch.access_codes and batch.version < 3:
+        raise bad("a version 2 batch carries no access codes")
+    holders = [code.holder_identifier for code in batch.access_codes]
+    if len(set(holders)) != len(holders):
+        raise bad("a holder appears twice among the access codes")
     if not all(isinstance(c, IssuedCard) for c in batch.cards) or not all(
         isinstance(e, RegistryEvent) for e in batch.events
     ):
@@ -894,6 +966,34 @@ def _event_json(event: RegistryEvent) -> dict[str, object]:
         "reason": event.reason,
         "replaces": event.replaces,
     }
+
+
+def _code_json(code: AccessCodeRecord) -> dict[str, object]:
+    return {
+        "holder_identifier": code.holder_identifier,
+        "centre_code": code.centre_code,
+        "set_at": _time_json(code.set_at),
+        "algorithm": code.algorithm,
+        "salt": code.salt.hex(),
+        "n": code.cost.n,
+        "r": code.cost.r,
+        "p": code.cost.p,
+        "digest": code.digest.hex(),
+    }
+
+
+def _code_from_json(item: object) -> AccessCodeRecord:
+    if not isinstance(item, dict):
+        raise TypeError("an access code is a JSON object")
+    return AccessCodeRecord(
+        holder_identifier=_str(item["holder_identifier"]),
+        centre_code=_str(item["centre_code"]),
+        set_at=_time(item["set_at"]),
+        algorithm=_str(item["algorithm"]),
+        salt=bytes.fromhex(_str(item["salt"])),
+        cost=ScryptCost(_int(item["n"]), _int(item["r"]), _int(item["p"])),
+        digest=bytes.fromhex(_str(item["digest"])),
+    )
 
 
 def _str(value: object) -> str:
