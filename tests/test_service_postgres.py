@@ -4,6 +4,7 @@ events and lists. Each test gets a fresh schema in the database of ``CARDLIB_TES
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Iterator
@@ -98,3 +99,29 @@ def test_replicas_on_two_hosts_share_keys_lists_and_events(
         store.close()
     assert not (tmp_path / "a" / "access.db").exists()
     assert not (tmp_path / "b" / "documents.db").exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_event_rows_go_in_as_few_statements_and_once_each(backend: str, tmp_path: Path) -> None:
+    """More rows than one INSERT holds (500): every local look stored, an event handed in
+    twice (by an edge node, in the same batch and again later) stored once."""
+    from verifier_service._access import AccessEvent, event_row
+
+    with contextlib.ExitStack() as stack:
+        url = None if backend == "sqlite" else stack.enter_context(
+            postgres_schema("verifier_rows"))[1]
+        store = AccessStore(tmp_path / "access.db", DEFAULT_ROLES, url=url)
+        stack.callback(store.close)
+        now = datetime.now(UTC)
+        local = [event_row(AccessEvent("k", "Bank", now, "audit", "valid", None, f"{n:064x}"))
+                 for n in range(1_201)]
+        handed = event_row(AccessEvent("k", "Edge bank", now, None, "revoked", "card_revoked",
+                                       None, "e" * 32), via="edge-key")
+        assert store.record_rows([*local[:700], handed, handed, *local[700:]]) == 1_203
+        store.record_rows([handed])
+        stored = store.events()
+        assert len(stored) == 1_202
+        assert sorted(e.document_hmac or "" for e in stored if e.agency == "Bank") == \
+            sorted(row[7] or "" for row in local)
+        assert [e.status for e in stored if e.agency == "Edge bank"] == ["revoked"]
+        assert store.handed_in_by("e" * 32) == "edge-key"

@@ -302,9 +302,8 @@ class AccessStore:
 
     def record_rows(self, rows: list[Row]) -> int:
         if rows:
-            self._db.many("INSERT OR IGNORE INTO access_events (event_id, key_id, agency, at, "
-                          "purpose, status, code, document_hmac, shipped, via) VALUES "
-                          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.insert("INSERT OR IGNORE INTO access_events (event_id, key_id, agency, "
+                            "at, purpose, status, code, document_hmac, shipped, via)", rows)
         return len(rows)
 
     def unshipped(self, limit: int) -> list[tuple[int, AccessEvent]]:
@@ -327,15 +326,18 @@ class AccessStore:
                              "NULL", (event_id,))
         return rows[0][0] if rows else None
 
-    def events(self, document_hmac: str | None = None) -> list[AccessEvent]:
-        """The recorded events, newest first (all, or those of one document)."""
+    def events(self, document_hmac: str | None = None, *, limit: int | None = None
+               ) -> list[AccessEvent]:
+        """The recorded events, newest first (all, or those of one document; at most
+        ``limit``)."""
         query = ("SELECT key_id, agency, at, purpose, status, code, document_hmac, event_id "
                  "FROM access_events")
         arguments: tuple[str, ...] = ()
         if document_hmac is not None:
             query += " WHERE document_hmac = ?"
             arguments = (document_hmac,)
-        rows = self._db.rows(query + " ORDER BY seq DESC", arguments)
+        query += " ORDER BY seq DESC" + ("" if limit is None else f" LIMIT {int(limit)}")
+        rows = self._db.rows(query, arguments)
         return [AccessEvent(k, a, _parse(t), p, s, c, d, i)  # type: ignore[arg-type]
                 for k, a, t, p, s, c, d, i in rows]
 
