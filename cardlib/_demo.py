@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+from ._errors import CardNotFoundError
 from ._files import write_all
 from ._pipeline import issue
 from .bundle import export_bundle
@@ -111,3 +112,28 @@ def make_demo(out: Path, now: datetime) -> Demo:
                files["payload.txt"]: (payload + "\n").encode("ascii")})
     return Demo(out, record, root, signer, root_key, trust_list, revocations, bundle, payload,
                 now)
+
+
+def demo_registry(demo: Demo) -> tuple[Path, str]:
+    """The demo's issuance registry (``registry.db`` beside the chain, created once, holding
+    the example card) and its holder's personal access code, kept in ``access-code.txt``
+    (owner-only: a demo convenience; a real code is shown once and only its hash is kept)."""
+    from ._batch import registry_card
+    from .store import generate_access_code, open_registry
+
+    path, code_file = demo.directory / "registry.db", demo.directory / "access-code.txt"
+    if path.exists() and code_file.exists():
+        return path, code_file.read_text("ascii").strip()
+    code = generate_access_code()
+    with open_registry(path, create=True) as registry:
+        number = demo.record.document_number
+        card = registry_card(demo.record, demo.signer, demo.payload, demo.now)
+        try:
+            registry.get(number)
+        except CardNotFoundError:
+            registry.record_issue(card, access_code=code)
+        else:
+            code = registry.new_access_code(demo.record.identifier,
+                                            centre_code=demo.record.centre_code, now=demo.now)
+    write_all({code_file: (code + "\n").encode("ascii")}, mode=0o600)
+    return path, code

@@ -218,5 +218,9 @@ def assert_refusal(status: int, headers: Any, body: bytes, *, code: str | None =
 
 
 def service_settings(data_dir: Path, **changes: Any) -> Settings:
-    """Settings for tests that send many requests from one address: no rate limits."""
-    return Settings(data_dir=data_dir, rate_per_key=0, rate_per_address=0, **changes)
+    """Settings for tests that send many requests from one address: no rate limits (the
+    holder view's: as high as they go)."""
+    unlimited: dict[str, Any] = {"rate_per_key": 0, "rate_per_address": 0,
+                                 "holder_attempts_per_hour": 1000,
+                                 "holder_address_attempts_per_hour": 10_000}
+    return Settings(data_dir=data_dir, **(unlimited | changes))

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -265,3 +266,73 @@ def test_cors_is_off_unless_configured(data_dir: Path, demo_payload: str) -> Non
         other = opened.post("/v1/verify", json={"payload": demo_payload},
                             headers={"Origin": "https://elsewhere.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_the_metrics_count_as_prometheus_reads_them() -> None:
+    """The hand-kept counters and histogram, read back by prometheus-client's own parser:
+    a bucket counts the requests at or under its bound, cumulatively; +Inf counts them all."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from verifier_service._metrics import Metrics
+
+    metrics = Metrics(lambda: (), lambda: 3)
+    for seconds in (0.0001, 0.0005, 0.0007, 0.02, 99.0):
+        metrics.observe("/v1/verify", 200, seconds)
+    metrics.observe("/v1/verify", 422, 0.003)
+    metrics.outcome("valid", None)
+    metrics.outcome("invalid", "base45_invalid")
+    metrics.outcome("invalid", "base45_invalid")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(metrics.render().decode())
+               for s in family.samples}
+    route = ("route", "/v1/verify")
+    assert samples[("cardlib_requests_total", (route, ("status", "200")))] == 5
+    assert samples[("cardlib_requests_total", (route, ("status", "422")))] == 1
+    buckets = {le: samples[("cardlib_request_seconds_bucket", (("le", le), route))]
+               for le in ("0.0005", "0.001", "0.005", "0.025", "10.0", "+Inf")}
+    assert buckets == {"0.0005": 2, "0.001": 3, "0.005": 4, "0.025": 5, "10.0": 5, "+Inf": 6}
+    assert samples[("cardlib_request_seconds_count", (route,))] == 6
+    assert abs(samples[("cardlib_request_seconds_sum", (route,))] - 99.0243) < 1e-9
+    assert samples[("cardlib_verifications_total",
+                    (("code", "base45_invalid"), ("status", "invalid")))] == 2
+    assert samples[("cardlib_verifications_total", (("code", ""), ("status", "valid")))] == 1
+    assert samples[("cardlib_access_events_pending", ())] == 3
+
+
+def test_body_deadlines_are_per_request(data_dir: Path, demo_payload: str) -> None:
+    """Of two bodies read at once, the one that arrives within the timeout is verified and the
+    one that does not is refused with 408; the task that timed out is not left cancelled."""
+    import asyncio
+
+    app = create_app(Settings(data_dir=data_dir, body_timeout_seconds=0.4))
+    body = json.dumps({"payload": demo_payload}).encode()
+
+    def request(delay: float) -> tuple[Any, list[dict[str, object]]]:
+        sent: list[dict[str, object]] = []
+        parts = [body[:10], body[10:]]
+
+        async def receive() -> dict[str, object]:
+            part = parts.pop(0)
+            if not parts:
+                await asyncio.sleep(delay)
+            return {"type": "http.request", "body": part, "more_body": bool(parts)}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "POST", "scheme": "http", "path": "/v1/verify",
+                 "raw_path": b"/v1/verify", "query_string": b"", "root_path": "",
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
+                 "headers": [(b"content-type", b"application/json")]}
+        return app(scope, receive, send), sent  # type: ignore[arg-type]
+
+    async def both() -> list[bool]:
+        (late, late_sent), (prompt, prompt_sent) = request(3.0), request(0.1)
+        tasks = [asyncio.create_task(late), asyncio.create_task(prompt)]
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        assert late_sent[0]["status"] == 408 and prompt_sent[0]["status"] == 200
+        assert json.loads(late_sent[1]["body"])["code"] == "request_timeout"  # type: ignore[arg-type]
+        return [task.cancelling() == 0 for task in tasks]
+
+    assert asyncio.run(both()) == [True, True]

@@ -138,10 +138,33 @@ def test_admin_api_needs_the_admin_role_and_is_audited(service: tuple[TestClient
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
     _, entries = read_log(data_dir / "audit.log")  # hashes and links all check
-    assert [(e.kind, e.data["action"]) for e in entries] == [
-        ("key", "api_key_created"), ("key", "api_key_created"), ("key", "api_key_revoked")]
-    assert entries[1].data["by"] is not None and entries[0].data["by"] is None  # CLI: operator
+    # Write-ahead: each action is logged before it is done, then its outcome; refused ones too.
+    assert [(e.kind, e.data["action"], e.data["phase"]) for e in entries] == [
+        ("key", "api_key_created", "requested"), ("key", "api_key_created", "done"),  # CLI
+        ("key", "api_key_created", "requested"), ("key", "api_key_created", "done"),
+        ("key", "api_key_created", "requested"), ("key", "api_key_created", "failed"),
+        ("key", "api_key_revoked", "requested"), ("key", "api_key_revoked", "done"),
+        ("key", "api_key_revoked", "requested"), ("key", "api_key_revoked", "failed")]
+    assert entries[2].data["by"] is not None and entries[0].data["by"] is None  # CLI: operator
+    assert entries[3].data["key_id"] == verifier.split("_")[1]
+    assert entries[5].data["code"] == "request_invalid" and entries[5].data["role"] == "emperor"
+    assert entries[9].data["code"] == "not_found"
+    assert all("cvk_" not in json.dumps(dict(e.data)) for e in entries)  # never a token
 
+
+
+def test_an_admin_action_that_cannot_be_logged_is_not_done(service: tuple[TestClient, Path]
+                                                           ) -> None:
+    client, data_dir = service
+    admin = admin_token(data_dir)
+    (data_dir / "audit.log").rename(data_dir / "audit.log.kept")
+    (data_dir / "audit.log").mkdir()  # the log cannot be opened
+    refused = client.post("/v1/admin/keys", json={"owner": "Bank", "role": "verifier"},
+                          headers={"X-API-Key": admin})
+    assert refused.status_code == 503 and refused.json()["code"] == "audit_unavailable"
+    store = AccessStore(data_dir / "access.db", DEFAULT_ROLES)
+    assert [key.owner for key in store.api_keys()] == ["Registry operations"]  # none made
+    store.close()
 
 def test_the_command_line_lists_and_revokes(tmp_path: Path, chain: Path) -> None:
     admin_token(tmp_path)

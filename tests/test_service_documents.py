@@ -108,8 +108,15 @@ def test_admin_revocation_is_enforced_published_and_audited(
 
     data_dir = tmp_path / "service"
     _, entries = read_log(data_dir / "audit.log")
-    assert [(e.data["action"], e.data.get("reason")) for e in entries] == [
-        ("card_revoked", "stolen")]
+    # Each request that reached the action is logged before it, then its outcome (the body
+    # without a document number never did).
+    assert [(e.data["phase"], e.data.get("reason"), e.data.get("code")) for e in entries] == [
+        ("requested", "stolen", None), ("done", "stolen", None),
+        ("requested", "lost", None), ("failed", "lost", "request_invalid"),
+        ("requested", "bored", None), ("failed", "bored", "request_invalid"),
+        ("requested", "lost", None), ("failed", "lost", "request_invalid")]
+    assert {e.data["action"] for e in entries} == {"card_revoked"}
+    assert entries[1].data["list_sequence"] == sequence
 
 
 def test_a_restart_keeps_what_was_published(tmp_path: Path, chain: Path) -> None:
@@ -241,8 +248,9 @@ def test_centres_are_enrolled_and_retired(signing: tuple[TestClient, dict[str, s
     answer = client.post("/v1/verify", json={"payload": card}, headers=headers).json()
     assert (answer["status"], answer["code"]) == ("invalid", "key_revoked")
     assert answer["card"] is not None  # authentic, refused: the clerk still sees whose it is
-    actions = [e.data["action"] for e in read_log(tmp_path / "service" / "audit.log")[1]]
-    assert actions == ["centre_enrolled", "centre_retired"]
+    done = [(e.data["action"], e.data.get("centre"))
+            for e in read_log(tmp_path / "service" / "audit.log")[1] if e.data["phase"] == "done"]
+    assert done == [("centre_enrolled", "BEN-02"), ("centre_retired", None)]
 
 
 def test_centre_changes_need_the_signing_key(tmp_path: Path, chain: Path) -> None:

@@ -67,6 +67,7 @@ class Route:
     body_limit: int | None = None  # the largest body it reads (None: it reads none)
     answers: tuple[int, ...] = (200,)  # every status it gives (rate limits aside)
     url: str = ""  # a URL for it, where the path has a parameter
+    example: bytes = b""  # a body it answers 200 to without a key (a public route's)
 
     @property
     def target(self) -> str:
@@ -109,6 +110,9 @@ ROUTES = (
     Route("GET", "/v1/bundle", "public", None, (200, 304, 404)),
     Route("GET", "/healthz", "public"),
     Route("GET", "/readyz", "public", None, (200, 503)),
+    Route("GET", "/v1/status", "public"),
+    Route("POST", "/v1/me", "public", VERIFY_LIMIT, (200, 400, 403, 404, 413),
+          example=b'{"payload": "NOT A CARD"}'),
     Route("GET", "/metrics", "public"),
 )
 KEYED = tuple(r for r in ROUTES if r.gate != "public")
@@ -159,9 +163,7 @@ class Target:
     service: Service | None  # None: call without a key
 
     def headers(self, route: Route) -> dict[str, str]:
-        if self.service is None or route.gate == "public":
-            return {}
-        return self.service.key(route.caller)
+        return {} if self.service is None else _key(self.service, route)
 
 
 @pytest.fixture(scope="module")
@@ -283,6 +285,11 @@ def test_the_document_declares_what_each_route_reads_and_answers(configured: Ser
 # --- refusals by hand -----------------------------------------------------------------------
 
 
+def _key(service: Service, route: Route) -> dict[str, str]:
+    """The key header a route is called with (none for a public route)."""
+    return {} if route.gate == "public" else service.key(route.caller)
+
+
 def _send(service: Service, route: Route, headers: dict[str, str], content: bytes = b"") -> Any:
     return service.client.request(route.method, route.target, headers=headers,
                                   content=content if route.body_limit is not None else None)
@@ -303,7 +310,8 @@ def test_without_a_key_every_keyed_route_is_401(configured: Service, route: Rout
 
 @pytest.mark.parametrize("route", **by_route(PUBLIC))
 def test_the_public_routes_need_no_key(configured: Service, route: Route) -> None:
-    assert _send(configured, route, {}).status_code == 200
+    assert _send(configured, route, {"Content-Type": "application/json"},
+                 route.example).status_code == 200
 
 
 def _unknown(service: Service) -> dict[str, str]:
@@ -388,7 +396,7 @@ MALFORMED = (
 @pytest.mark.parametrize("route", **by_route(BODIES))
 def test_a_malformed_body_is_a_4xx_with_a_code(configured: Service, route: Route, name: str,
                                                content_type: str | None, body: bytes) -> None:
-    headers = configured.key(route.caller)
+    headers = _key(configured, route)
     if content_type is not None:
         headers["Content-Type"] = content_type
     answer = _send(configured, route, headers, body)
@@ -425,7 +433,7 @@ ODD = (
 @pytest.mark.parametrize("route", **by_route(BODIES))
 def test_an_odd_body_is_never_a_server_error(configured: Service, route: Route, name: str,
                                              content_type: str, body: bytes) -> None:
-    headers = {**configured.key(route.caller), "Content-Type": content_type}
+    headers = {**_key(configured, route), "Content-Type": content_type}
     answer = _send(configured, route, headers, body)
     assert answer.status_code < 500, answer.text[:300]
     assert not any(marker in answer.content for marker in FAILURE_MARKERS)
@@ -443,7 +451,7 @@ def _stream(total: int) -> Iterator[bytes]:
 
 def _raw_headers(service: Service, route: Route, *more: tuple[bytes, bytes]
                  ) -> list[tuple[bytes, bytes]]:
-    return [(b"x-api-key", service.tokens[route.caller].encode()), *more]
+    return [(k.lower().encode(), v.encode()) for k, v in _key(service, route).items()] + [*more]
 
 
 @pytest.mark.parametrize("route", **by_route(BODIES))

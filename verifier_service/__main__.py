@@ -61,12 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"embedded defaults: demo root, centre TRP-01, trust list, revocation list and "
             f"bundle in {demo}/ (verifier state in {settings.data_dir}/state)\n"
             f"try: curl -s {where}/v1/verify -H 'Content-Type: text/plain' "
-            f"--data-binary @{demo}/payload.txt\n")
+            f"--data-binary @{demo}/payload.txt\n"
+            f"the demo card's holder view: {where}/me with that payload and the personal "
+            f"access code {runtime.access_code}\n")
         # The workers load this very chain as configured trust data (no second demo).
         os.environ["VERIFIER_ROOT"] = str(demo / "root.pem")
         os.environ["VERIFIER_BUNDLE"] = str(demo / "bundle.cbor")
         os.environ["VERIFIER_ROOT_KEY"] = str(demo / "root-private.pem")
         os.environ["VERIFIER_ANONYMOUS"] = str(settings.anonymous_allowed).lower()
+        if runtime.registry is not None and settings.registry is None:
+            os.environ["VERIFIER_REGISTRY"] = runtime.registry
     sys.stderr.write(f"serving on {where} (API docs: {where}/docs)\n")
     uvicorn.run("verifier_service._asgi:app", host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False)
@@ -85,16 +89,18 @@ def _admin(args: argparse.Namespace) -> int:
     operator = Caller(None, gate.roles["admin"], "command line")
     try:
         if args.action == "create":
-            key, token = gate.store.create_key(args.owner, args.role, now=datetime.now(UTC))
-            gate.audit("api_key_created", operator, key_id=key.id, owner=key.owner,
-                       role=key.role)
+            key, token = gate.audited(
+                "api_key_created", operator,
+                lambda: gate.store.create_key(args.owner, args.role, now=datetime.now(UTC)),
+                lambda made: {"key_id": made[0].id}, owner=args.owner, role=args.role)
             print(json.dumps({"key": key.to_json(), "token": token}))
             sys.stderr.write("the token is shown this once; keep it secret\n")
         elif args.action == "list":
             print(json.dumps({"keys": [key.to_json() for key in gate.store.api_keys()]}))
         else:
-            key = gate.store.revoke_key(args.key_id, now=datetime.now(UTC))
-            gate.audit("api_key_revoked", operator, key_id=key.id, owner=key.owner)
+            key = gate.audited("api_key_revoked", operator,
+                               lambda: gate.store.revoke_key(args.key_id, now=datetime.now(UTC)),
+                               lambda done: {"owner": done.owner}, key_id=args.key_id)
             print(json.dumps({"key": key.to_json()}))
     except CardError as err:
         sys.stderr.write(f"verifier_service: {err.message} ({err.code})\n")

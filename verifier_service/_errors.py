@@ -100,3 +100,18 @@ class StoreUnavailableError(ServiceError):
     code = "store_unavailable"
     category = "environment"
     http_status = 503
+
+
+class AccessCodeWrongError(ServiceError):
+    """/me: the access code is not the card holder's (or the holder has none, or it is not a
+    code at all: refused alike, so the answer does not tell which)."""
+
+    code = "access_code_wrong"
+    http_status = 403
+
+
+class HolderViewUnavailableError(ServiceError):
+    """/me with an access code on a service without an issuance registry."""
+
+    code = "holder_view_unavailable"
+    http_status = 404

@@ -5,13 +5,14 @@ purpose, within which rate; and what leaves: the fields the role may see, and th
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 
-from cardlib import VerificationResult
+from cardlib import CardError, VerificationResult
 from cardlib.audit import AuditLog
 
 from ._access import (
@@ -38,6 +39,7 @@ from ._ratelimit import RateLimiter
 from ._settings import Settings
 
 MAX_PURPOSE = 128
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class Gate:
         """The caller of ``request``, or the refusal: 429, 401, 403 or 400. ``admin``: only the
         admin role; ``ingest``: only a role that hands in access events (an edge node)."""
         address = request.client.host if request.client is not None else "-"
-        _limit(self._per_address, f"address {address}", "this address")
+        refuse_over_limit(self._per_address, f"address {address}", "this address")
         token = _token(request)
         if token is None:
             if admin or ingest or not self.settings.anonymous_allowed:
@@ -90,7 +92,7 @@ class Gate:
         if found is None:
             raise ApiKeyInvalidError("the API key is not valid (unknown or revoked)")
         key, role = found
-        _limit(self._per_key, f"key {key.id}", "this API key")
+        refuse_over_limit(self._per_key, f"key {key.id}", "this API key")
         if admin and not role.admin:
             raise ForbiddenError(f"the {role.name} role may not call the admin API")
         if ingest and not role.ingest:
@@ -108,8 +110,8 @@ class Gate:
         # HTTP headers arrive as bytes (read as latin-1): a purpose in Arabic is sent as UTF-8,
         # raw or percent-encoded (what browsers' fetch() needs); both are read.
         try:
-            purpose = urllib.parse.unquote(raw.encode("latin-1").decode("utf-8"),
-                                           errors="strict").strip()
+            purpose = raw.strip() if raw.isascii() and "%" not in raw else urllib.parse.unquote(
+                raw.encode("latin-1").decode("utf-8"), errors="strict").strip()
         except UnicodeError:
             raise RequestInvalidError("X-Purpose is UTF-8 text (raw or percent-encoded)") \
                 from None
@@ -128,14 +130,29 @@ class Gate:
                 None if number is None else document_hmac(self.secret, number)))
         return visible(result.to_json(), caller.role)
 
-    def audit(self, action: str, caller: Caller, **data: Any) -> None:
-        """An admin action, as an event of the audit log (hash-chained, fsynced)."""
+    def audited(self, action: str, caller: Caller, work: Callable[[], T],
+                outcome: Callable[[T], dict[str, Any]] = lambda _: {}, **data: Any) -> T:
+        """Do an admin action ``work`` between two events of the audit log (hash-chained,
+        fsynced), write-ahead: ``phase: requested`` with ``data`` before anything is done (an
+        action that cannot be logged is refused, not done unlogged), then ``done`` with
+        ``outcome(result)``, or ``failed`` with the refusal's code. Blocks (the log's lock and
+        fsync, the store): call it off the event loop."""
+        self._audit(action, caller, phase="requested", **data)
+        try:
+            result = work()
+        except CardError as err:
+            self._audit(action, caller, phase="failed", code=err.code, **data)
+            raise
+        self._audit(action, caller, phase="done", **data, **outcome(result))
+        return result
+
+    def _audit(self, action: str, caller: Caller, **data: Any) -> None:
         by = None if caller.key is None else caller.key.id
         with AuditLog.open(self.audit_path, lock_timeout=10) as log:
             log.append("key", now=datetime.now(UTC), data={"action": action, "by": by, **data})
 
 
-def _limit(limiter: RateLimiter, client: str, who: str) -> None:
+def refuse_over_limit(limiter: RateLimiter, client: str, who: str) -> None:
     wait = limiter.take(client)
     if wait:
         error = RateLimitedError(f"too many requests from {who}; retry in {wait:.1f} s")

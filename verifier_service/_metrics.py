@@ -10,12 +10,19 @@ sum at the load balancer.
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 from cardlib import ListInfo
@@ -55,37 +62,67 @@ class _Live(Collector):
                                 "Access events waiting to be written", value=self._pending())
 
 
+class _Counted(Collector):
+    """Requests per route and status, their latency per route, and verification outcomes,
+    counted in plain numbers under one lock and turned into metric families at scrape time:
+    a request costs a dict lookup, a bisect and three additions (0.5 µs measured) instead of
+    prometheus-client's labelled children, each with its own lock (about 3 µs)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: dict[tuple[str, int], int] = {}
+        self.latency: dict[str, tuple[list[int], list[float]]] = {}  # bucket counts, [sum]
+        self.outcomes: dict[tuple[str, str], int] = {}
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        key = (route, status)
+        with self._lock:
+            self.requests[key] = self.requests.get(key, 0) + 1
+            cell = self.latency.get(route)
+            if cell is None:
+                cell = self.latency[route] = ([0] * (len(_BUCKETS) + 1), [0.0])
+            cell[0][bisect.bisect_left(_BUCKETS, seconds)] += 1  # the first bucket with le ≥
+            cell[1][0] += seconds
+
+    def outcome(self, status: str, code: str | None) -> None:
+        key = (status, code or "")
+        with self._lock:
+            self.outcomes[key] = self.outcomes.get(key, 0) + 1
+
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        with self._lock:
+            requests, outcomes = dict(self.requests), dict(self.outcomes)
+            latency = {route: (list(counts), total[0])
+                       for route, (counts, total) in self.latency.items()}
+        counted = CounterMetricFamily("cardlib_requests", "HTTP requests",
+                                      labels=["route", "status"])
+        for (route, status), count in sorted(requests.items()):
+            counted.add_metric([route, str(status)], count)
+        timed = HistogramMetricFamily("cardlib_request_seconds", "HTTP request latency",
+                                      labels=["route"])
+        for route, (counts, total) in sorted(latency.items()):
+            cumulative = list(itertools.accumulate(counts))
+            timed.add_metric([route], [(repr(bound), cumulative[i])
+                                       for i, bound in enumerate(_BUCKETS)]
+                             + [("+Inf", cumulative[-1])], sum_value=total)
+        verified = CounterMetricFamily("cardlib_verifications", "Verification outcomes",
+                                       labels=["status", "code"])
+        for (verdict, code), count in sorted(outcomes.items()):
+            verified.add_metric([verdict, code], count)
+        yield counted
+        yield timed
+        yield verified
+
+
 class Metrics:
     def __init__(self, lists: Callable[[], tuple[ListInfo, ...]],
                  pending: Callable[[], int]) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("cardlib_requests", "HTTP requests", ["route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("cardlib_request_seconds", "HTTP request latency",
-                                 ["route"], buckets=_BUCKETS, registry=self.registry)
-        self.verifications = Counter("cardlib_verifications", "Verification outcomes",
-                                     ["status", "code"], registry=self.registry)
+        counted = _Counted()
+        self.registry.register(counted)
         self.registry.register(_Live(lists, pending))
-        # The labelled children, looked up once (labels() takes a lock and builds a key).
-        self._outcomes: dict[tuple[str, str], Any] = {}
-        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
-
-    def outcome(self, status: str, code: str | None) -> None:
-        key = (status, code or "")
-        counter = self._outcomes.get(key)
-        if counter is None:
-            counter = self._outcomes[key] = self.verifications.labels(*key)
-        counter.inc()
-
-    def observe(self, route: str, status: int, seconds: float) -> None:
-        """One request: its route template, its status and how long it took."""
-        key = (route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (self.requests.labels(route, str(status)),
-                                              self.latency.labels(route))
-        children[0].inc()
-        children[1].observe(seconds)
+        self.observe = counted.observe  # (route template, status, seconds): one request
+        self.outcome = counted.outcome  # (status, code): one verification
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -96,6 +96,48 @@ class Readiness(BaseModel):
     edge: dict[str, Any] | None = None  # an edge node: how its upstream answers
 
 
+class UpstreamState(BaseModel):
+    reachable: bool | None  # None: not tried yet
+    synced_at: str | None  # the last complete sync (UTC, ISO 8601); None: never
+
+
+class ServiceStatus(BaseModel):
+    """What the clerk's page needs before it verifies (``GET /v1/status``)."""
+
+    anonymous: bool  # verification without an API key
+    require_purpose: bool  # each keyed verification states its purpose (X-Purpose)
+    edge: bool  # an edge node (an upstream is configured)
+    upstream: UpstreamState | None  # at an edge node: how its upstream answers
+    lists: list[ListInfo]  # the lists held now, and how fresh each is
+
+
+class HistoryEvent(BaseModel):
+    event: Literal["issue", "replacement", "renewal", "correction", "revocation"]
+    document_number: str
+    at: str
+    reason: str | None
+    replaces: str | None
+
+
+class AccessLook(BaseModel):
+    """One verification of the holder's card by an agency's key."""
+
+    agency: str
+    at: str
+    purpose: str | None
+    status: Literal["valid", "revoked", "unknown", "invalid"]
+    code: str | None
+
+
+class HolderAnswer(BaseModel):
+    """``POST /v1/me``: the card's verification; with the access code, the registry's history
+    of the holder's cards and the looks at them, each newest first."""
+
+    result: VerificationResult
+    history: list[HistoryEvent] | None
+    access_events: list[AccessLook] | None
+
+
 class ApiKey(BaseModel):
     id: str
     owner: str
@@ -188,6 +230,10 @@ def document(media_type: str, *refusals: int) -> Responses:
             304: {"description": "unchanged since the ETag sent", "headers": headers}
             } | public(404, *refusals)
 
+#: ``POST /v1/me``: public (no key), rate-limited per card and address.
+HOLDER_ANSWERS: Responses = {**_refusals((400, 403, 404, 413, 429)),
+                             200: {"model": HolderAnswer}}
+
 READINESS: Responses = {
     200: {"model": Readiness},
     503: {"model": Readiness, "description": "not ready: a list is stale or missing"}}
@@ -221,6 +267,15 @@ def verify_body() -> dict[str, Any]:
     extra = body("application/json", "text/plain", schema=_object(
         payload={"type": "string", "description": "the QR code's text (Base45)"}))
     return extra | {"parameters": [PURPOSE]}
+
+
+def holder_body() -> dict[str, Any]:
+    return body("application/json", schema={
+        "type": "object", "required": ["payload"], "properties": {
+            "payload": {"type": "string", "description": "the QR code's text (Base45)"},
+            "access_code": {"type": ["string", "null"], "maxLength": 64,
+                            "description": "the holder's personal access code (not printed "
+                                           "on the card); without it only the card is shown"}}})
 
 
 def batch_body(max_batch: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cardlib import PrivateKey, Verifier
-from cardlib._demo import Demo, make_demo, open_demo
+from cardlib._demo import Demo, demo_registry, make_demo, open_demo
 from cardlib.bundle import read_bundle
 from cardlib.trust import certificate_der
 
@@ -25,6 +25,8 @@ class Runtime:
     verifier: Verifier
     documents: Documents
     demo: Demo | None
+    registry: str | None = None  # the embedded demo's issuance registry (for /me)
+    access_code: str | None = None  # the demo card holder's access code
 
     def close(self) -> None:
         self.documents.close()
@@ -65,4 +67,7 @@ def load_runtime(settings: Settings) -> Runtime:
                           url=settings.database_url)
     documents.start(trust_list, revocations)
     documents.renew(datetime.now(UTC))
-    return Runtime(verifier, documents, demo)
+    if demo is None:
+        return Runtime(verifier, documents, demo)
+    registry, code = demo_registry(demo)
+    return Runtime(verifier, documents, demo, str(registry), code)

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
                                      "upstream (role edge)")
     upstream_seconds: float = Field(30.0, gt=0, le=86_400, description="edge mode: how often "
                                     "to try the upstream")
+    registry: str | None = Field(None, description="the issuance registry (a sqlite:// or "
+                                 "postgresql:// URL, or an SQLite file) where holders' access "
+                                 "codes and card histories are read for the holder's own view "
+                                 "(/me); unset: the embedded demo's, else /me shows only what "
+                                 "a card says")
+    holder_attempts_per_hour: int = Field(5, ge=1, le=1000, description="access-code attempts "
+                                          "on /me per card per hour (a burst of as many)")
+    holder_address_attempts_per_hour: int = Field(20, ge=1, le=10_000, description="access-code "
+                                                  "attempts on /me per client address per hour")
     hmac_key: str | None = Field(None, description="the secret (hex) for the keyed hashes of "
                                  "document numbers in access events; an edge node is given its "
                                  "central service's; unset: created in the data directory")
