@@ -7,8 +7,8 @@ of requests per second and of the server's CPU time per request (from ``/proc``)
 percentile latency at 32 connections. Servers: this service with
 its real machinery on (API key and role, rate limits, revocation check, access event, metrics,
 the full JSON answer), a naive FastAPI endpoint (``async def``, pydantic body, JSON out) calling
-``claim169.decode_with_ed25519``, and the same as bare ASGI. In process, in the same run:
-``Verifier.check`` and the reference decode, interleaved.
+``claim169.decode_with_ed25519``, and the same as bare ASGI. In process, at the start of each
+round (no load running): ``Verifier.check`` and the reference decode, interleaved.
 
 Gates, per worker:
 
@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,17 +131,22 @@ def _round(server: Server, path: str, body: str, headers: dict[str, str], tmp: P
     return rps, total, (_cpu(server.process.pid) - before) / total
 
 
-def _loads(servers: dict[str, tuple[Server, str, dict[str, str]]], body: str, tmp: Path
-           ) -> dict[str, Load]:
+def _loads(servers: dict[str, tuple[Server, str, dict[str, str]]], body: str, tmp: Path,
+           inproc: dict[str, Callable[[], object]]
+           ) -> tuple[dict[str, Load], dict[str, float]]:
     """Each server warmed, then measured in :data:`ROUNDS` rounds, the servers taking turns
-    (the order rotating), each figure the median of its rounds; then p99 at 32 connections.
-    All run at once, idle but for their turn: a drift of the machine (±10 % between runs of a
-    minute here) moves every server alike instead of the one measured then."""
+    (the order rotating) after the in-process calls (no load running then); each figure
+    the median of its rounds; then p99 at 32 connections. The servers all run at once, idle
+    but for their turn: a drift of the machine (±10 % between runs of a minute here) moves
+    every figure alike instead of the one measured then."""
     names = list(servers)
     for server, path, headers in servers.values():
         _wrk(server.url + path, body, headers, 16, WARM_SECONDS, tmp)
     runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name in names}
+    timed: dict[str, list[float]] = {name: [] for name in inproc}
     for turn in range(ROUNDS):
+        for name, times in interleaved(inproc, runs=1, rounds=9).items():
+            timed[name] += times
         for name in names[turn % len(names):] + names[:turn % len(names)]:
             server, path, headers = servers[name]
             runs[name].append(_round(server, path, body, headers, tmp))
@@ -150,7 +156,7 @@ def _loads(servers: dict[str, tuple[Server, str, dict[str, str]]], body: str, tm
         loads[name] = Load(statistics.median(r[0] for r in runs[name]),
                            sum(r[1] for r in runs[name]),
                            statistics.median(r[2] for r in runs[name]), p99)
-    return loads
+    return loads, {name: statistics.median(times) for name, times in timed.items()}
 
 
 @pytest.fixture(scope="module")
@@ -174,13 +180,11 @@ def test_the_service_under_load(request: pytest.FixtureRequest,
     payload, raw = demo.payload, demo.signer.key.public_key.raw
     verifier = cardlib.Verifier(root=demo.root, bundle=demo.bundle)
     assert verifier.check(payload).valid
-    inproc = interleaved({
+    inproc: dict[str, Callable[[], object]] = {
         "check": lambda: verifier.check(payload),
         "reference": lambda: claim169.decode_with_ed25519(payload, raw,
                                                           validate_timestamps=False),
-    })
-    check_time = statistics.median(inproc["check"])
-    reference_time = statistics.median(inproc["reference"])
+    }
 
     service_env = {"VERIFIER_DATA_DIR": str(base / "data"),
                    "VERIFIER_ROOT": str(demo.directory / "root.pem"),
@@ -209,12 +213,13 @@ def test_the_service_under_load(request: pytest.FixtureRequest,
     try:
         for name, (command, env, port, path, headers) in commands.items():
             started[name] = (_start(command, env, port), path, headers)
-        loads = _loads(started, body, base)
+        loads, times = _loads(started, body, base, inproc)
         batch_rate = _batch_rate(started["service"][0].url, payload, keyed, base)
     finally:
         for server, _, _ in started.values():
             server.stop()
     stored = AccessStore(base / "data" / "access.db", DEFAULT_ROLES)
+    check_time, reference_time = times["check"], times["reference"]
     events = len(stored.events())
     stored.close()
     service, naive, bare = (loads["service"], loads["naive FastAPI + reference"],

@@ -308,3 +308,14 @@ def test_a_purpose_in_arabic(tmp_path: Path, chain: Path) -> None:
         assert client.app.state.gate.writer.flush()  # type: ignore[attr-defined]
         purposes = [e.purpose for e in client.app.state.gate.store.events()]  # type: ignore[attr-defined]
         assert purposes == [purpose, purpose]
+
+
+def test_the_document_hash_is_hmac_sha256() -> None:
+    import hashlib
+    import hmac
+
+    for secret, number in ((b"\x00" * 32, "LY0001234"), (b"k" * 100, "LY0009999"),
+                           (bytes(range(64)), "رقم")):
+        expected = hmac.new(secret, number.encode("utf-8"), hashlib.sha256).hexdigest()
+        assert document_hmac(secret, number) == expected
+    assert document_hmac(b"\x00" * 32, "LY0001234") != document_hmac(b"\x01" * 32, "LY0001234")

@@ -17,6 +17,7 @@ The store is SQLite in the data directory (the embedded default).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import queue
@@ -378,7 +379,16 @@ def hmac_key(path: Path, given: str | None = None) -> bytes:
 
 
 def document_hmac(secret: bytes, document_number: str) -> str:
-    return hmac.digest(secret, document_number.encode("utf-8"), "sha256").hex()  # one C call
+    """HMAC-SHA-256 of the document number under ``secret``, hex. From a keyed state made once
+    per secret (``hmac.digest`` looks the digest up in OpenSSL on every call)."""
+    keyed = _keyed(secret).copy()
+    keyed.update(document_number.encode("utf-8"))
+    return keyed.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(secret: bytes) -> hmac.HMAC:
+    return hmac.new(secret, digestmod=hashlib.sha256)
 
 
 class EventWriter:

@@ -297,8 +297,7 @@ def _error(err: CardError) -> tuple[int, bytes, dict[str, str] | None]:
 
 
 def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Settings,
-                   limits: _Limits, upstream: Upstream | None, verifying: _Verifying
-                   ) -> APIRouter:
+                   limits: _Limits, upstream: Upstream | None, verifying: _Verifying) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["verify"], dependencies=doc.KEYED)
     verifier = runtime.verifier
 
@@ -321,11 +320,17 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
             raise RequestInvalidError('send {"payloads": ["<QR text>", …]}')
         if not 0 < len(payloads) <= limits.max_batch:
             raise RequestInvalidError(f"a batch holds 1 to {limits.max_batch} payloads")
-        results = await run_in_threadpool(lambda: [verifier.check(p) for p in payloads])
-        for result in results:
-            metrics.outcome(result.status, result.code)
-        return Response(orjson.dumps({"results": [gate.answer(caller, r) for r in results]}),
-                        headers=_freshness(upstream), media_type=_JSON)
+
+        def answer() -> bytes:  # off the event loop: a batch takes tens of milliseconds
+            results = []
+            for payload in payloads:
+                result = verifier.check(payload)
+                metrics.outcome(result.status, result.code)
+                results.append(gate.answer(caller, result))
+            return orjson.dumps({"results": results})
+
+        body = await run_in_threadpool(answer)
+        return Response(body, headers=_freshness(upstream), media_type=_JSON)
 
     @router.post("/verify/image",
                  summary="Scan and verify a card photo or scan (PNG, JPEG, WebP) or a PDF",
