@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import json
 import re
@@ -223,3 +224,25 @@ def test_a_broken_logo_is_a_typed_error() -> None:
     text = resources.files("cardlib").joinpath("_data/layout.json").read_text()
     with pytest.raises(cardlib.LayoutError, match="more than once"):
         layout_from_json(text.rstrip().rstrip("}") + ', "mrz": false}')
+
+
+def test_the_birth_row_shows_date_and_place_on_both_halves() -> None:
+    """The Latin half and the Arabic half each carry the date of birth and the place (the
+    Arabic label once named the place while the Latin one showed the date)."""
+    record = example_record()
+    layout = default_layout()
+    assert layout.labels["birth"].en == "Date and place of birth"
+    assert layout.labels["birth"].ar == "تاريخ ومكان الميلاد"
+
+    def halves(changed: object) -> tuple[bytes, bytes]:
+        front = render_front(changed, layout)  # type: ignore[arg-type]
+        row = (300 + 20, 300 + 56)  # the values' line, under the labels
+        latin = front.crop((312, row[0], 312 + 305, row[1])).tobytes()
+        arabic = front.crop((975 - 305, row[0], 975, row[1])).tobytes()
+        return latin, arabic
+
+    latin, arabic = halves(record)
+    other_place = halves(dataclasses.replace(record, place_of_birth="مصراتة"))
+    other_date = halves(dataclasses.replace(record, date_of_birth=datetime.date(1985, 3, 15)))
+    assert other_place[0] != latin and other_place[1] != arabic  # the place on both halves
+    assert other_date[0] != latin and other_date[1] != arabic  # the date on both halves

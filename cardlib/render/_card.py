@@ -136,6 +136,29 @@ def _row(canvas: _Canvas, y: int, label: str, en: str, ar: str) -> None:
         canvas.arabic((right, y + 20), ar, size=27, weight=500, width=half, field=label)
 
 
+def _birth_row(canvas: _Canvas, y: int, record: HolderRecord) -> None:
+    """Date and place of birth under one label, both on each half, on one line: the date, then
+    the place after it, each half read its own way. The date and the place are drawn apart,
+    never as one string of mixed direction; the place takes the width the date leaves."""
+    left, right = 312, WIDTH - MARGIN
+    half = (right - left) // 2 - 12
+    names = canvas.layout.labels["birth"]
+    date, place = record.date_of_birth.isoformat(), record.place_of_birth
+    kind = "arabic" if visual(place) != place else "latin"
+    date_face = _fit(date, "latin", 26, 500, half, "birth")
+    step = round(date_face.getlength(date)) + 18  # the date and a gap
+    place_face = _fit(place, kind, 27 if kind == "arabic" else 26, 500, half - step, "birth")
+    canvas.text((left, y), names.en, size=19, colour="label", width=half)
+    canvas.arabic((right, y - 4), names.ar, size=20, colour="label", width=half)
+    colour, shown = canvas.colours["text"], visual(place)
+    # Latin half, left to right: date, place. Arabic half, right to left: date, place. On one
+    # baseline: the Arabic face's ascent is taller than the Latin one's.
+    base = y + 22 + round(date_face.getmetrics()[0])
+    for date_x, place_x, anchor in ((left, left + step, "ls"), (right, right - step, "rs")):
+        canvas.draw.text((date_x, base), date, font=date_face, fill=colour, anchor=anchor)
+        canvas.draw.text((place_x, base), shown, font=place_face, fill=colour, anchor=anchor)
+
+
 def render_front(record: HolderRecord, layout: Layout,
                  portrait: Image.Image | None = None) -> Image.Image:
     canvas = _Canvas(layout)
@@ -148,7 +171,7 @@ def render_front(record: HolderRecord, layout: Layout,
                 field="name_latin")
     sexes = layout.sex_names["male" if record.sex is Sex.MALE else "female"]
     _row(canvas, 240, "mother", record.mother_name_latin or "—", record.mother_name_ar)
-    _row(canvas, 300, "birth", record.date_of_birth.isoformat(), record.place_of_birth)
+    _birth_row(canvas, 300, record)
     _row(canvas, 360, "sex", f"{sexes.en} · {record.nationality}", sexes.ar)
     _row(canvas, 420, "document_number", record.document_number, record.document_number)
     canvas.text((left, 480), f"{layout.labels['issue_date'].en} {record.issue_date.isoformat()}"
