@@ -186,10 +186,14 @@ def test_serve_runs_the_embedded_defaults_on_loopback(tmp_path: Path) -> None:
                                          headers={"Content-Type": "text/plain"})
         with urllib.request.urlopen(request, timeout=10) as answer:
             assert json.load(answer)["status"] == "valid"
+            assert answer.headers.get("server") is None  # no server banner
+            assert answer.headers["date"] and answer.headers["x-content-type-options"]
     finally:
         server.terminate()
         _, lines = server.communicate(timeout=30)
     assert str(tmp_path / "demo") in lines and "payload.txt" in lines and "/v1/verify" in lines
+    code = next(line for line in lines.splitlines() if "access code" in line).split()[-1]
+    assert len(code) == 14 and code[4] == code[9] == "-"  # the demo holder's code, for /me
 
 
 def test_every_service_error_has_a_catalogue_entry() -> None:

@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ["VERIFIER_REGISTRY"] = runtime.registry
     sys.stderr.write(f"serving on {where} (API docs: {where}/docs)\n")
     uvicorn.run("verifier_service._asgi:app", host=args.host, port=args.port,
-                workers=args.workers, log_level="warning", access_log=False)
+                workers=args.workers, log_level="warning", access_log=False,
+                server_header=False)  # no banner naming the server and its version
     return 0
 
 
