@@ -160,6 +160,25 @@ def test_the_code_set_at_issue_checks_and_nothing_else_does(registry: IssuanceRe
     assert (len(record.salt), len(record.digest)) == (16, 32)
 
 
+def test_a_code_hashed_by_the_caller_is_taken_only_for_its_card(
+        registry: IssuanceRegistry) -> None:
+    """A batch hashes the code while it renders and hands in the record: the registry stores it
+    as it is, and refuses one made for another holder, centre or time (nothing recorded)."""
+    code = generate_access_code()
+    issued = card("AB0000001", "NIN-0001")
+    for holder, centre, at in (("NIN-0002", "RBT-01", NOW), ("NIN-0001", "BEN-01", NOW),
+                               ("NIN-0001", "RBT-01", NOW + timedelta(seconds=1))):
+        record = AccessCodeRecord.create(holder, code, centre_code=centre, set_at=at,
+                                         cost=CHEAP)
+        with pytest.raises(RegistryInputError, match="hashed access code"):
+            registry.record_issue(issued, access_code=record)
+        assert stored(registry, "NIN-0001") is None
+    record = AccessCodeRecord.create("NIN-0001", code, centre_code="RBT-01", set_at=NOW)
+    registry.record_issue(issued, access_code=record)
+    assert stored(registry, "NIN-0001") == record
+    assert registry.check_access_code("NIN-0001", code)
+
+
 def test_a_reissue_or_a_reset_replaces_the_code(registry: IssuanceRegistry) -> None:
     first, second = generate_access_code(), generate_access_code()
     registry.record_issue(card("AB0000001"), access_code=first)

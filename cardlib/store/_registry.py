@@ -98,6 +98,9 @@ Reason = Literal["lost", "stolen", "replaced", "fraud", "data_correction"]
 EventType = Literal["issue", "replacement", "renewal", "correction", "revocation"]
 
 _S = TypeVar("_S", bound=str)
+#: An access code set with a card: the plain code (hashed by the registry), or its record
+#: hashed already by the caller (:meth:`~._access_codes.AccessCodeRecord.create`).
+Code = str | AccessCodeRecord | None
 
 KINDS: tuple[Kind, ...] = get_args(Kind)
 STATUSES: tuple[Status, ...] = get_args(Status)
@@ -190,28 +193,29 @@ class IssuanceRegistry(ABC):
     """Where every issued card is recorded. Use as a context manager, or call :meth:`close`."""
 
     @abstractmethod
-    def record_issue(self, card: IssuedCard, *, access_code: str | None = None) -> IssuedCard:
+    def record_issue(self, card: IssuedCard, *, access_code: Code = None) -> IssuedCard:
         """Record a first issue (``kind="issue"``); the holder must have no active card.
 
-        With ``access_code`` (a new code, :func:`~._access_codes.generate_access_code`), its
-        hash becomes the holder's access code in the same transaction, replacing any earlier
-        one (set by the card's centre at its ``issued_at``). The same holds for
+        With ``access_code`` (a new code, :func:`~._access_codes.generate_access_code`, or its
+        record hashed already for this card), its hash becomes the holder's access code in the
+        same transaction, replacing any earlier one (set by the card's centre at its
+        ``issued_at``). The same holds for
         :meth:`replace`, :meth:`renew` and :meth:`correct`."""
 
     @abstractmethod
     def replace(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
-                access_code: str | None = None) -> IssuedCard:
+                access_code: Code = None) -> IssuedCard:
         """Record ``new_card`` as a replacement of the old card, revoking that card with reason
         ``"replaced"`` (if still active) in the same transaction."""
 
     @abstractmethod
     def renew(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
-              access_code: str | None = None) -> IssuedCard:
+              access_code: Code = None) -> IssuedCard:
         """Record ``new_card`` as the renewal of the old card (revoked with ``"replaced"``)."""
 
     @abstractmethod
     def correct(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
-                access_code: str | None = None) -> IssuedCard:
+                access_code: Code = None) -> IssuedCard:
         """Record ``new_card`` as a data correction of the old card (revoked with
         ``"data_correction"``)."""
 
@@ -870,7 +874,7 @@ class SqlRegistry(IssuanceRegistry):
         kind: Kind,
         reason: Reason,
         now: datetime,
-        access_code: str | None,
+        access_code: Code,
     ) -> IssuedCard:
         _aware("now", now)
         _text("old_document_number", old_number)
@@ -912,7 +916,7 @@ class SqlRegistry(IssuanceRegistry):
 
     # --- the interface ---
 
-    def record_issue(self, card: IssuedCard, *, access_code: str | None = None) -> IssuedCard:
+    def record_issue(self, card: IssuedCard, *, access_code: Code = None) -> IssuedCard:
         if card.kind != "issue" or card.status != "active" or card.replaces is not None:
             raise RegistryInputError(
                 "record_issue records a new active card of kind 'issue'; use replace, renew "
@@ -929,18 +933,18 @@ class SqlRegistry(IssuanceRegistry):
         return self._guarded(action, holder=card.holder_identifier, number=card.document_number)
 
     def replace(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
-                access_code: str | None = None) -> IssuedCard:
+                access_code: Code = None) -> IssuedCard:
         return self._supersede(
             old_document_number, new_card, "replacement", "replaced", now, access_code
         )
 
     def renew(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
-              access_code: str | None = None) -> IssuedCard:
+              access_code: Code = None) -> IssuedCard:
         return self._supersede(old_document_number, new_card, "renewal", "replaced", now,
                                access_code)
 
     def correct(self, old_document_number: str, new_card: IssuedCard, *, now: datetime,
-                access_code: str | None = None) -> IssuedCard:
+                access_code: Code = None) -> IssuedCard:
         return self._supersede(
             old_document_number, new_card, "correction", "data_correction", now, access_code
         )
@@ -1052,10 +1056,19 @@ def _as_bytes(value: object) -> bytes:
     raise RegistryError(f"the registry database holds {value!r} where bytes belong")
 
 
-def _code_of(card: IssuedCard, code: str | None) -> AccessCodeRecord | None:
-    """The access code record set with ``card`` (by its centre, at its issue), if any."""
+def _code_of(card: IssuedCard, code: str | AccessCodeRecord | None
+             ) -> AccessCodeRecord | None:
+    """The access code record set with ``card`` (by its centre, at its issue), if any: hashed
+    here from the plain code, or hashed already by the caller (a batch hashes the next code
+    while it renders the card: scrypt releases the GIL), which must be the card's."""
     if code is None:
         return None
+    if isinstance(code, AccessCodeRecord):
+        if (code.holder_identifier, code.centre_code, code.set_at) != (
+                card.holder_identifier, card.centre_code, card.issued_at):
+            raise RegistryInputError("a hashed access code must be made for the card's holder, "
+                                     "by its centre, at its issue time")
+        return code
     return AccessCodeRecord.create(card.holder_identifier, code, centre_code=card.centre_code,
                                    set_at=card.issued_at)
 
