@@ -143,3 +143,32 @@ def test_without_a_registry_only_the_card_is_shown(tmp_path: Path) -> None:
         assert _me(service, demo.payload).json()["result"]["status"] == "valid"
         answer = _me(service, demo.payload, "0000-0000-0000")
         assert (answer.status_code, answer.json()["code"]) == (404, "holder_view_unavailable")
+
+
+def test_a_card_refused_for_its_signer_opens_nothing(service: Service) -> None:
+    """A card signed with a revoked centre key (one a thief may hold) verifies as a signature,
+    but is refused for its signer: with the holder's right code it still opens nothing."""
+    _, code, _ = _demo(service)
+    demo = service.app.state.runtime.demo
+    kid = demo.signer.kid.hex()
+    retired = service.client.delete(f"/v1/admin/centres/{kid}?reason=compromised",
+                                    headers=service.key("admin"))
+    assert retired.status_code == 200, retired.text
+    forged = cardlib.issue(demo.record, demo.signer, now=datetime.now(UTC) + timedelta(minutes=1))
+    answer = _me(service, forged, code)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["result"]["status"], body["result"]["code"]) == ("invalid", "key_revoked")
+    assert body["result"]["card"] is not None  # the signature held: the card is shown
+    assert body["history"] is None and body["access_events"] is None
+
+
+@pytest.mark.parametrize(("status", "code", "opens"), [
+    ("valid", None, True), ("revoked", "revoked", True), ("unknown", "revocation_stale", True),
+    ("invalid", "expired", True), ("invalid", "not_yet_valid", True),
+    ("invalid", "key_revoked", False), ("invalid", "signer_untrusted", False),
+    ("invalid", "print_mismatch", False)])
+def test_which_verdicts_open_the_record(status: str, code: str | None, opens: bool) -> None:
+    from verifier_service._holder import _opens
+
+    assert _opens(status, code) is opens

@@ -16,9 +16,10 @@ Who may learn what (the threat model in the README):
   Every call, with a code or without, takes from the address's bucket: /me is
   no way around the API keys (and their access events) for an agency verifying cards.
 * The history and events opened are the card holder's own: the holder is the national number
-  in the *verified* payload (the signature holds), the events are found by the keyed hashes of
-  that holder's document numbers, and the hashes themselves, the keys' ids and the payloads of
-  the checks are never shown.
+  in the *verified* payload (the signature holds with a signer known good: a card refused for
+  its signer, say a revoked centre key, opens nothing; an expired one does), the events are
+  found by the keyed hashes of that holder's document numbers, and the hashes themselves, the
+  keys' ids and the payloads of the checks are never shown.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ class HolderView:
                                   "access_events": None}
         card = result.card
         record = None if card is None else card.record
-        if code is None or record is None:  # no code, or not an authentic card of the profile
-            return answer
+        if code is None or record is None or not _opens(result.status, result.code):
+            return answer  # no code, or no card whose signer is known good
         if self.registry is None:
             raise HolderViewUnavailableError(
                 "this service has no issuance registry: only what the card says is shown")
@@ -102,3 +103,10 @@ class HolderView:
              "status": event.status, "code": event.code} for event in events[:MAX_EVENTS]]
         return answer
 
+
+def _opens(status: str, code: str | None) -> bool:
+    """Whether a verified card may open its holder's record: its signature, signer and chain
+    hold (valid, revoked, or unknown for stale lists), or it is refused only for its dates (an
+    expired card still names its holder). Not a card signed with a key revoked or outside its
+    certificate: a leaked centre key must not stand in for the holder's card."""
+    return status != "invalid" or code in ("expired", "not_yet_valid")
