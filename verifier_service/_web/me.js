@@ -28,6 +28,7 @@ const WORDS = {
     answerRegion: "سجلّ بطاقتك",
     needCode: "سجلّ بطاقاتك وقائمة من تحقّق من بطاقتك يحتاجان إلى رمز الدخول الشخصي: أدخله في خانته ثم اقرأ بطاقتك مرة أخرى.",
     notAuthentic: "هذه ليست بطاقة أصلية، فلا يُفتح لها سجلّ.",
+    notOpened: "رُفضت هذه البطاقة (انظر أعلاه)، فلا يُفتح بها سجلّ.",
     imageNoText: "لا تقرأ هذه الخدمة صور البطاقات لمن لا يملك مفتاح جهة. الصق نص الرمز بدلًا من ذلك: يقرؤه لك تطبيق قارئ الرموز في هاتفك.",
     hint_access_code_wrong: "تحقّق من الرمز في إيصال الإصدار؛ لا يهم حجم الحروف ولا المسافات والشرطات. لا يُعاد تعيين رمز مفقود إلا في مركز إصدار وبحضورك.",
     hint_access_code_malformed: "انسخ الرمز كما هو في إيصال الإصدار.",
@@ -68,6 +69,7 @@ const WORDS = {
     answerRegion: "Your card's record",
     needCode: "The history of your cards and the list of who checked your card need your personal access code: enter it in its box, then read your card again.",
     notAuthentic: "This is not an authentic card, so no record is opened for it.",
+    notOpened: "This card was refused (see above), so no record is opened with it.",
     imageNoText: "This service reads card photos only for agencies with a key. Paste the code's text instead: a code reader app on your phone can read it for you.",
     hint_access_code_wrong: "Check the code on your issuance receipt; capitals, spaces and hyphens do not matter. A lost code is reset only at an issuing centre, in person.",
     hint_access_code_malformed: "Copy the code exactly as it stands on your issuance receipt.",
@@ -182,7 +184,8 @@ function recordViews(json, withCode) {
     views.push(historyView(json.history), eventsView(json.access_events || []));
   } else {
     const authentic = result.card && result.card.record;
-    views.push(el("p", { class: "note" }, t(authentic || !withCode ? "needCode" : "notAuthentic")));
+    const note = !withCode ? "needCode" : authentic ? "notOpened" : "notAuthentic";
+    views.push(el("p", { class: "note" }, t(note)));
   }
   return views;
 }
