@@ -74,26 +74,26 @@ class _Sqlite:
         with self._lock, _errors():
             return self._db.execute(sql, params).fetchall()
 
-    def many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock, rolled back if anything in it fails."""
         with self._lock, _errors():
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany(sql, rows)
+                yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
+    def many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        with self._write() as db:
+            db.executemany(sql, rows)
+
     def insert(self, head: str, rows: Sequence[Sequence[object]]) -> None:
-        with self._lock, _errors():
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, values in _inserts(head, rows):
-                    self._db.execute(sql, values)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._write() as db:
+            for sql, values in _inserts(head, rows):
+                db.execute(sql, values)
 
     def close(self) -> None:
         with self._lock:
@@ -151,12 +151,18 @@ class _Postgres:
         with self._lock, self._errors():
             return self._db.execute(_postgres_sql(sql), params).fetchall()
 
-    def many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """One write transaction under the lock: a cursor, committed or rolled back."""
         with self._lock, self._errors(), self._db.transaction(), self._db.cursor() as cursor:
+            yield cursor
+
+    def many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        with self._write() as cursor:
             cursor.executemany(_postgres_sql(sql), rows)
 
     def insert(self, head: str, rows: Sequence[Sequence[object]]) -> None:
-        with self._lock, self._errors(), self._db.transaction(), self._db.cursor() as cursor:
+        with self._write() as cursor:
             for sql, values in _inserts(head, rows):
                 cursor.execute(_postgres_sql(sql), values)
 
