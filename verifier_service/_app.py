@@ -41,7 +41,7 @@ from ._errors import (
     StoreUnavailableError,
     http_status,
 )
-from ._gate import Gate
+from ._gate import Gate, client_address
 from ._holder import HolderView
 from ._image import VERDICT_STATUS, verify_upload
 from ._metrics import CONTENT_TYPE, ASGIApp, Message, Metrics, Receive, Scope, Send
@@ -202,9 +202,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     verifying = _Verifying(runtime, gate, metrics, limits.verify, upstream)
     fast = _FastRoutes({"/v1/verify": verifying}, metrics, settings.body_timeout_seconds)
     app.add_middleware(_Edge, metrics=metrics, fast=fast)
-    if not settings.cors_origins:
-        app.fast = fast  # else CORS, added below (outside _Edge), must see them
-    if settings.cors_origins:  # off unless configured (the clerk's page is served from here)
+    if not settings.cors_origins:  # off unless configured (the pages are served from here)
+        app.fast = fast
+    else:  # CORS, outside _Edge, must see the fast routes too: _Edge takes them
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "X-API-Key", "Authorization",
@@ -227,9 +227,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StoreError)
     async def store_unavailable(request: Request, err: StoreError) -> Response:
-        _LOG.error("the store failed: %s", err)
-        status, body, headers = _error(StoreUnavailableError(
-            "the service's store cannot be reached; try again shortly"))
+        status, body, headers = _store_failed(err)
         return Response(body, status_code=status, headers=headers, media_type=_JSON)
 
     @app.exception_handler(RequestValidationError)
@@ -272,8 +270,8 @@ def _freshness(upstream: Upstream | None) -> dict[str, str] | None:
 
 
 class _Verifying:
-    """The one implementation of ``POST /v1/verify``: FastAPI's route and the fast path of
-    :class:`_Edge` (the same request, without the framework's routing) both call it."""
+    """The one implementation of ``POST /v1/verify``: FastAPI's route and
+    :class:`_FastRoutes` (the same request, without the framework's routing) both call it."""
 
     def __init__(self, runtime: Runtime, gate: Gate, metrics: Metrics, limit: int,
                  upstream: Upstream | None) -> None:
@@ -294,6 +292,13 @@ def _error(err: CardError) -> tuple[int, bytes, dict[str, str] | None]:
     retry = getattr(err, "retry_after", None)
     return (http_status(err), orjson.dumps(error_to_json(err)),
             None if retry is None else {"Retry-After": str(retry)})
+
+
+def _store_failed(err: StoreError) -> tuple[int, bytes, dict[str, str] | None]:
+    """The refusal for a store that failed (503 ``store_unavailable``), the failure logged."""
+    _LOG.error("the store failed: %s", err)
+    return _error(StoreUnavailableError("the service's store cannot be reached; try again "
+                                        "shortly"))
 
 
 def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Settings,
@@ -450,8 +455,8 @@ def _holder_router(view: HolderView, limit: int) -> APIRouter:
                 isinstance(code, str) and len(code) <= 64)):
             raise RequestInvalidError('send {"payload": "<the QR code text>", "access_code": '
                                       '"<the code handed over at issuance>" or null}')
-        address = request.client.host if request.client is not None else "-"
-        answer = await run_in_threadpool(view.open, payload.strip(), code, address)
+        answer = await run_in_threadpool(view.open, payload.strip(), code,
+                                         client_address(request))
         return Response(orjson.dumps(answer), media_type=_JSON)
 
     return router
@@ -631,9 +636,7 @@ class _FastRoutes:
         except CardError as err:
             status, body, headers = _error(err)
         except StoreError as err:
-            _LOG.error("the store failed: %s", err)
-            status, body, headers = _error(StoreUnavailableError(
-                "the service's store cannot be reached; try again shortly"))
+            status, body, headers = _store_failed(err)
         except Exception:  # a bug: logged with its traceback, answered without one
             _LOG.exception("unexpected error on %s", path)
             status, body, headers = _error(CardError("unexpected error"))

@@ -81,8 +81,8 @@ class Gate:
     def caller(self, request: Request, *, admin: bool = False, ingest: bool = False) -> Caller:
         """The caller of ``request``, or the refusal: 429, 401, 403 or 400. ``admin``: only the
         admin role; ``ingest``: only a role that hands in access events (an edge node)."""
-        address = request.client.host if request.client is not None else "-"
-        refuse_over_limit(self._per_address, f"address {address}", "this address")
+        refuse_over_limit(self._per_address, f"address {client_address(request)}",
+                          "this address")
         token = _token(request)
         if token is None:
             if admin or ingest or not self.settings.anonymous_allowed:
@@ -150,6 +150,12 @@ class Gate:
         by = None if caller.key is None else caller.key.id
         with AuditLog.open(self.audit_path, lock_timeout=10) as log:
             log.append("key", now=datetime.now(UTC), data={"action": action, "by": by, **data})
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server saw it (behind a proxy: as uvicorn's
+    ``FORWARDED_ALLOW_IPS`` lets it read ``X-Forwarded-For``), or ``-``."""
+    return request.client.host if request.client is not None else "-"
 
 
 def refuse_over_limit(limiter: RateLimiter, client: str, who: str) -> None:
