@@ -45,7 +45,7 @@ from ._gate import Gate, client_address
 from ._holder import HolderView
 from ._image import VERDICT_STATUS, verify_upload
 from ._metrics import CONTENT_TYPE, ASGIApp, Message, Metrics, Receive, Scope, Send
-from ._pages import pages_router
+from ._pages import pages_router, unchanged
 from ._runtime import Runtime, load_runtime
 from ._settings import Settings
 
@@ -366,7 +366,7 @@ def _signed(request: Request, data: bytes, media_type: str, max_age: int) -> Res
     """A signed document with its ETag; 304 when the caller already has these bytes."""
     tag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
     headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
-    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+    if unchanged(request, tag):
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=media_type, headers=headers)
 

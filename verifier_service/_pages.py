@@ -69,6 +69,12 @@ class _File:
     tag: str  # the ETag's hash; the gzipped bytes are another representation: "<tag>-gz"
 
 
+def unchanged(request: Request, etag: str) -> bool:
+    """Whether the caller holds ``etag`` already (one of the tags in its If-None-Match): the
+    one check of the service's files and signed documents."""
+    return etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+
+
 def _load() -> dict[str, _File]:
     folder = resources.files("verifier_service") / "_web"
     out = {}
@@ -99,7 +105,7 @@ def pages_router(settings: Settings, runtime: Runtime, upstream: Upstream | None
             if file.media_type == _HTML:
                 headers |= {"Content-Security-Policy": PAGE_CSP,
                             "Permissions-Policy": PAGE_PERMISSIONS}
-            if request.headers.get("if-none-match") == etag:
+            if unchanged(request, etag):
                 return Response(status_code=304, headers=headers)
             if zipped:
                 headers["Content-Encoding"] = "gzip"
