@@ -50,7 +50,7 @@ class HolderView:
     block)."""
 
     verifier: Verifier
-    registry: str | None  # the issuance registry's URL or path
+    registry: str | Path | None  # the issuance registry: a URL, or an SQLite file
     store: AccessStore
     secret: bytes  # the key of the document numbers' keyed hashes
     per_card: RateLimiter
@@ -60,7 +60,8 @@ class HolderView:
     @classmethod
     def of(cls, verifier: Verifier, registry: str | None, store: AccessStore, secret: bytes,
            *, card_attempts: int, address_attempts: int) -> HolderView:
-        return cls(verifier, registry, store, secret,
+        where = None if registry is None else registry if "://" in registry else Path(registry)
+        return cls(verifier, where, store, secret,
                    RateLimiter(card_attempts / 3600, card_attempts),
                    RateLimiter(address_attempts / 3600, address_attempts),
                    threading.BoundedSemaphore(HASHING_AT_ONCE))
@@ -82,8 +83,7 @@ class HolderView:
                 "this service has no issuance registry: only what the card says is shown")
         refuse_over_limit(self.per_card, record.document_number, "this card")
         holder = record.identifier
-        where = self.registry
-        with open_registry(where if "://" in where else Path(where)) as registry:
+        with open_registry(self.registry) as registry:
             with self.hashing:
                 known = registry.check_access_code(holder, code)
             if not known:
