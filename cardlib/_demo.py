@@ -124,15 +124,14 @@ def demo_registry(demo: Demo) -> tuple[Path, str]:
     path, code_file = demo.directory / "registry.db", demo.directory / "access-code.txt"
     if path.exists() and code_file.exists():
         return path, code_file.read_text("ascii").strip()
-    code = generate_access_code()
     with open_registry(path, create=True) as registry:
-        number = demo.record.document_number
-        card = registry_card(demo.record, demo.signer, demo.payload, demo.now)
         try:
-            registry.get(number)
+            registry.get(demo.record.document_number)
         except CardNotFoundError:
-            registry.record_issue(card, access_code=code)
-        else:
+            code = generate_access_code()
+            registry.record_issue(registry_card(demo.record, demo.signer, demo.payload,
+                                                demo.now), access_code=code)
+        else:  # the card is there, its code file is not: a new code
             code = registry.new_access_code(demo.record.identifier,
                                             centre_code=demo.record.centre_code, now=demo.now)
     write_all({code_file: (code + "\n").encode("ascii")}, mode=0o600)
