@@ -48,8 +48,11 @@ from ._errors import (
     DecodeError,
     DecoderUnavailableError,
     DecompressError,
+    DecryptionError,
+    DecryptionKeyMissingError,
     DocumentNumberReusedError,
     DuplicateKeyError,
+    EncryptionAlgorithmError,
     ExpiredError,
     FontError,
     HistoryNotFoundError,
@@ -96,6 +99,7 @@ from ._errors import (
     RevocationListRollbackError,
     RevocationListSignatureError,
     SchemaTooNewError,
+    SeveralCardsError,
     SignatureInvalidError,
     SignatureMalformedError,
     SigningError,
@@ -133,7 +137,7 @@ from ._result import (
 )
 from ._state import VerifierState
 from ._verifier import DEFAULT_POLICY, Policy, Verifier
-from .keys import PrivateKey, PublicKey, Signer, TrustStore
+from .keys import PrivateKey, PublicKey, Signer, SymmetricKey, TrustStore
 from .profile import (
     DEFAULT_RULES,
     Claim169,
@@ -193,8 +197,11 @@ __all__ = [
     "DecodeError",
     "DecoderUnavailableError",
     "DecompressError",
+    "DecryptionError",
+    "DecryptionKeyMissingError",
     "DocumentNumberReusedError",
     "DuplicateKeyError",
+    "EncryptionAlgorithmError",
     "ExpiredError",
     "FontError",
     "FourPartName",
@@ -254,6 +261,7 @@ __all__ = [
     "Rules",
     "ScanInfo",
     "SchemaTooNewError",
+    "SeveralCardsError",
     "Sex",
     "SignatureInvalidError",
     "SignatureMalformedError",
@@ -261,6 +269,7 @@ __all__ = [
     "SignerInfo",
     "SigningError",
     "StateError",
+    "SymmetricKey",
     "SyncBatchInvalidError",
     "SyncBatchSignatureError",
     "SyncBatchTamperedError",

@@ -28,7 +28,7 @@ from ._result import error_to_json, invalid
 from ._state import VerifierState, default_state_directory
 from ._values import iso
 from ._verifier import Policy, Verifier
-from .keys import PrivateKey, PublicKey
+from .keys import PrivateKey, PublicKey, SymmetricKey
 from .profile import record_from_json_text
 from .trust import certificate_der, root_public_key
 
@@ -252,7 +252,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
     now = _now(args.now) or datetime.now(UTC)
     signer = _signer(args, now)
     record = record_from_json_text(_read_bytes(args.record))
-    payload = issue(record, signer, now=now, issuer=args.issuer)
+    encrypt_key = None if args.encrypt_key is None else _symmetric_keys([args.encrypt_key])[0]
+    payload = issue(record, signer, now=now, issuer=args.issuer, encrypt_key=encrypt_key)
     code = None
     if args.registry is not None:  # record the card first: a refused card is never printed
         code = _register(args, record, signer, payload, now)
@@ -358,6 +359,11 @@ def _load_file(path: str, load: Any) -> Any:
         raise
 
 
+def _symmetric_keys(paths: Sequence[str] | None) -> list[SymmetricKey]:
+    """AES-GCM keys from files (hex text or raw bytes), for encrypted cards."""
+    return [_load_file(path, SymmetricKey.load) for path in paths or ()]
+
+
 def _pinned_root(data: bytes) -> bytes:
     """The pinned root certificate's DER, checked to be a usable root (CA, signing key)."""
     der = certificate_der(data)
@@ -390,7 +396,8 @@ def _verifier(args: argparse.Namespace, now: datetime | None) -> Verifier:
     policy = Policy(skew=timedelta(seconds=args.skew), grace=timedelta(seconds=args.grace),
                     require_revocation=not args.no_revocation)
     root = None if args.root is None else _load_file(args.root, _pinned_root)
-    verifier = Verifier(keys=keys, root=root, policy=policy, state=state)
+    verifier = Verifier(keys=keys, root=root, policy=policy, state=state,
+                        decryption_keys=_symmetric_keys(args.decrypt_key))
     try:
         with verifier.update(now=now) as update:
             if args.bundle is not None:
@@ -416,8 +423,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    secrets = _symmetric_keys(args.decrypt_key)  # a bad key file is a usage error, not a card's
     try:
-        _report(args, inspect(_payload(args.payload)))
+        _report(args, inspect(_payload(args.payload), decryption_keys=secrets))
     except CardError as err:
         _report(args, {"verified": False} | invalid(err, datetime.now(UTC)).to_json())
         return EXIT_INVALID
@@ -456,6 +464,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     import dataclasses
 
     cards = _cards()
+    from .photo import fit_portrait
+    from .render import back_capacity, back_qr
+
     now = _now(args.now) or datetime.now(UTC)
     key = _signer(args, now)
     record = record_from_json_text(_read_bytes(args.record))
@@ -463,14 +474,24 @@ def cmd_render(args: argparse.Namespace) -> int:
     portrait = None
     report: dict[str, Any] = {}
     if args.photo is not None:
-        prepared = cards.prepare_portrait(_read_bytes_large(args.photo), budget=args.photo_budget)
-        record = dataclasses.replace(record, photo=prepared.payload_bytes,
-                                     photo_format=prepared.payload_format)
+        plain = record
+
+        def with_photo(prepared: Any) -> Any:
+            return dataclasses.replace(plain, photo=prepared.payload_bytes,
+                                       photo_format=prepared.payload_format)
+
+        # The largest photo, up to --photo-budget, whose payload still fits the card back.
+        prepared = fit_portrait(
+            _read_bytes_large(args.photo), back_capacity(layout),
+            lambda p: len(issue(with_photo(p), key, now=now, issuer=args.issuer)),
+            budget=args.photo_budget)
+        record = with_photo(prepared)
         portrait = prepared.card_image
         report["photo"] = {"format": prepared.payload_format.name.lower(),
                            "bytes": prepared.payload_size, "pixels": list(prepared.dimensions)}
     payload = issue(record, key, now=now, issuer=args.issuer)
     images = cards.render_card(record, payload, layout, portrait)
+    symbol = back_qr(payload, layout)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -479,8 +500,8 @@ def cmd_render(args: argparse.Namespace) -> int:
                     out / "card.pdf": cards.card_pdf(images)})
     except OSError as err:
         raise UsageError(f"cannot write the card files in {out}: {err.strerror or err}") from err
-    report.update(payload_chars=len(payload),
-                  qr_version=cards.qr_matrix(payload).version,
+    report.update(payload_chars=len(payload), qr_version=symbol.version,
+                  qr_error_level=symbol.ec_level,
                   files=[str(out / n) for n in ("payload.txt", "front.png", "back.png",
                                                 "card.pdf")])
     _report(args, report)
@@ -1085,6 +1106,13 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-state", action="store_true",
                         help="do not read or write the state (older lists are then not refused "
                         "across runs)")
+    _decrypt_option(parser)
+
+
+def _decrypt_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--decrypt-key", action="append", metavar="FILE",
+                        help="an AES-GCM key (hex or raw 16/24/32 bytes) that opens encrypted "
+                        "cards (COSE_Encrypt0); repeat for several")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1109,6 +1137,9 @@ def build_parser() -> argparse.ArgumentParser:
     iss.add_argument("--operation", choices=("replace", "renew", "correct"), default="replace",
                      help="with --replaces: what kind of reissue (default replace)")
     iss.add_argument("--issuer", default="LBY", help="the CWT iss claim (default: LBY)")
+    iss.add_argument("--encrypt-key", metavar="FILE",
+                     help="also encrypt the signed card (COSE_Encrypt0) with this AES-GCM key "
+                     "(hex or raw 16/24/32 bytes), shared with authorised verifiers only")
     iss.add_argument("--now", metavar="ISO-8601", help="issue time (default: now)")
     iss.add_argument("record", metavar="RECORD.json", help="holder record, or - for stdin")
     iss.add_argument("--json", action="store_true", help="print JSON with the payload")
@@ -1129,6 +1160,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.set_defaults(func=cmd_verify)
 
     ins = sub.add_parser("inspect", help="dump every layer of a payload (UNVERIFIED)")
+    _decrypt_option(ins)
     ins.add_argument("payload", metavar="PAYLOAD", help="Base45 payload, or - for stdin")
     ins.set_defaults(func=cmd_inspect)
 
@@ -1139,9 +1171,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--layout", metavar="LAYOUT.json", help="issuer, colours, logo, labels")
     render.add_argument("--photo", metavar="PORTRAIT", help="JPEG/PNG portrait to print and sign")
     render.add_argument("--photo-budget", type=_budget, default=600, metavar="BYTES",
-                        help="payload photo size limit, 100-65536 bytes (default 600)")
+                        help="payload photo size limit, 100-65536 bytes (default 600); the "
+                             "photo is made smaller when the card back has less room")
     render.add_argument("--no-mrz", action="store_true",
-                        help="leave the MRZ off the back (room for a QR with a photo)")
+                        help="leave the MRZ off the back (room for a larger photo)")
     render.add_argument("--out", required=True, metavar="DIR")
     render.add_argument("record", metavar="RECORD.json")
     render.set_defaults(func=cmd_render)

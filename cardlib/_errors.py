@@ -186,6 +186,26 @@ class UnknownKeyError(VerificationError):
     code = "key_unknown"
 
 
+class DecryptionKeyMissingError(VerificationError):
+    """The payload is encrypted (COSE_Encrypt0) and this verifier holds no decryption key."""
+
+    code = "decryption_key_missing"
+
+
+class DecryptionError(VerificationError):
+    """No configured key decrypts the payload: a wrong key, or an altered ciphertext, IV or
+    protected header (AES-GCM authenticates all three), or no key of the algorithm's size."""
+
+    code = "decryption_failed"
+
+
+class EncryptionAlgorithmError(AlgorithmUnsupportedError):
+    """The payload is encrypted with no algorithm or one that is not accepted (only A128GCM,
+    A192GCM and A256GCM are)."""
+
+    code = "encryption_alg_unsupported"
+
+
 class WeakKeyError(VerificationError, KeyFileError):
     code = "key_weak"
     category = INPUT  # raised when a key is loaded: the caller's key, not a card
@@ -257,6 +277,15 @@ class BarcodeNotFoundError(CardError):
 
     code = "barcode_not_found"
     category = INPUT  # the image shows no card: not a verdict on a card
+    #: The machine-readable zone read without the QR code (covered or damaged), when it was:
+    #: printed, not signed, so nothing vouches for it.
+    unsigned_mrz: tuple[str, str, str] | None = None
+
+
+class SeveralCardsError(BarcodeNotFoundError):
+    """The image holds the QR codes of more than one card: which one to verify is not known."""
+
+    code = "several_cards"
 
 
 class MrzError(CardError, ValueError):

@@ -43,6 +43,30 @@ _CATALOGUE: dict[str, Message] = {
         "checked (no revocation list is used for it here).",
         "البطاقة صالحة: تم التحقق من التوقيع والتواريخ والجهة المُصدِرة؛ لم يُتحقق من حالة "
         "إلغائها (لا تُستخدم قائمة إلغاء لها هنا)."),
+    # A valid card read from an image: was its print (MRZ, Code128) checked against the signature?
+    "valid_print_checked": _M(
+        "The card is valid: signature, dates, signer and revocation status checked, and the "
+        "printed data read from the image matches the signed data.",
+        "البطاقة صالحة: تم التحقق من التوقيع والتواريخ والجهة المُصدِرة وحالة الإلغاء، "
+        "والبيانات المطبوعة المقروءة من الصورة تطابق البيانات الموقّعة."),
+    "valid_print_not_checked": _M(
+        "The signature is valid (dates, signer and revocation status checked), but the print "
+        "was not checked: no printed number could be read from the image. Compare the photo and "
+        "names on the card with the signed ones.",
+        "التوقيع صالح (تم التحقق من التواريخ والجهة المُصدِرة وحالة الإلغاء)، لكن الطباعة لم "
+        "تُفحص: تعذّرت قراءة أي رقم مطبوع من الصورة. قارن الصورة والأسماء على البطاقة بالموقّعة."),
+    "valid_no_revocation_print_checked": _M(
+        "The card is valid: signature, dates and signer checked, and the printed data read from "
+        "the image matches the signed data; its revocation status was not checked.",
+        "البطاقة صالحة: تم التحقق من التوقيع والتواريخ والجهة المُصدِرة، والبيانات المطبوعة "
+        "المقروءة من الصورة تطابق البيانات الموقّعة؛ لم يُتحقق من حالة إلغائها."),
+    "valid_no_revocation_print_not_checked": _M(
+        "The signature is valid (dates and signer checked), but the print was not checked: no "
+        "printed number could be read from the image; its revocation status was not checked "
+        "either. Compare the photo and names on the card with the signed ones.",
+        "التوقيع صالح (تم التحقق من التواريخ والجهة المُصدِرة)، لكن الطباعة لم تُفحص: تعذّرت "
+        "قراءة أي رقم مطبوع من الصورة؛ ولم يُتحقق من حالة الإلغاء أيضًا. قارن الصورة والأسماء "
+        "على البطاقة بالموقّعة."),
     "revoked": _M("The card has been revoked and must not be accepted.",
                   "تم إلغاء هذه البطاقة ويجب عدم قبولها."),
     "revocation_missing": _M(
@@ -105,6 +129,15 @@ _CATALOGUE: dict[str, Message] = {
                             "التوقيع غير مطابق: البطاقة مزوّرة أو معدّلة."),
     "key_unknown": _M("The card was signed by a key that is not trusted here.",
                       "وُقّعت البطاقة بمفتاح غير موثوق هنا."),
+    "decryption_key_missing": _M(
+        "The card's data is encrypted and this verifier has no key to read it.",
+        "بيانات البطاقة مشفّرة ولا يملك هذا المُتحقِّق مفتاحًا لقراءتها."),
+    "decryption_failed": _M(
+        "The card's encrypted data cannot be opened: the key is wrong or the card was altered.",
+        "تعذّر فتح بيانات البطاقة المشفّرة: المفتاح خاطئ أو البطاقة معدّلة."),
+    "encryption_alg_unsupported": _M(
+        "The card's data is encrypted with an algorithm that is not accepted.",
+        "بيانات البطاقة مشفّرة بخوارزمية غير مقبولة."),
     "key_weak": _M("A trusted key is weak and was refused.",
                    "أحد المفاتيح الموثوقة ضعيف وتم رفضه."),
     "key_off_curve": _M("A trusted key is not a valid P-256 key and was refused.",
@@ -133,6 +166,8 @@ _CATALOGUE: dict[str, Message] = {
     "image_invalid": _M("The image cannot be read.", "تعذّرت قراءة الصورة."),
     "barcode_not_found": _M("No card code was found in the image; scan the card flat and sharp.",
                             "لم يُعثر على رمز بطاقة في الصورة؛ امسح البطاقة مسطّحة وواضحة."),
+    "several_cards": _M("The image shows more than one card; photograph one card at a time.",
+                        "تُظهر الصورة أكثر من بطاقة واحدة؛ صوّر بطاقة واحدة في كل مرة."),
     "decoder_unavailable": _M("The barcode reader is not installed on this machine.",
                               "قارئ الرموز غير مثبّت على هذا الجهاز."),
     "photo_budget": _M("The photo cannot be made small enough for the card.",
@@ -318,7 +353,9 @@ CATALOGUE: Final = MappingProxyType(_CATALOGUE)
 
 
 #: The texts of a valid verdict: with revocation checked, and under a policy without revocation.
-VALID_MESSAGES: Final = ("valid", "valid_no_revocation")
+VALID_MESSAGES: Final = ("valid", "valid_no_revocation", "valid_print_checked",
+                         "valid_print_not_checked", "valid_no_revocation_print_checked",
+                         "valid_no_revocation_print_not_checked")
 
 
 def message_for(code: str | None) -> Message:

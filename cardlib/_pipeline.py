@@ -1,12 +1,15 @@
 """Issue and verify: the pipeline record → claims → CBOR → COSE_Sign1 → zlib → Base45, and back.
 
 Verification follows the order of ``specs/format.md`` section 7: structure, algorithm, key,
-signature, and only then the signed content and its times.
+signature, and only then the signed content and its times. An encrypted payload
+(COSE_Encrypt0 around the COSE_Sign1, section 5.3) is decrypted first with a key the caller
+gives, and its COSE_Sign1 is then verified exactly as an unencrypted one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
@@ -22,8 +25,12 @@ from ._errors import (
     ClaimsError,
     CoseError,
     DecodeError,
+    DecryptionError,
+    DecryptionKeyMissingError,
+    EncryptionAlgorithmError,
     ExpiredError,
     InputTooLargeError,
+    KeyFileError,
     KeyRevokedError,
     NotYetValidError,
     Problem,
@@ -36,7 +43,17 @@ from ._errors import (
 from ._limits import DEFAULT_LIMITS, Limits
 from ._values import json_value
 from .codec import _base45, _cbor, _cose, _zlib
-from .keys import ALGORITHMS, BY_NAME, PublicKey, Signer, TrustStore
+from .keys import (
+    ALGORITHMS,
+    BY_NAME,
+    CONTENT_ALGORITHMS,
+    IV_BYTES,
+    ContentAlgorithm,
+    PublicKey,
+    Signer,
+    SymmetricKey,
+    TrustStore,
+)
 from .profile import (
     CONTROL_CHARS,
     DEFAULT_RULES,
@@ -55,6 +72,9 @@ CWT_ISS, CWT_SUB, CWT_EXP, CWT_NBF, CWT_IAT, CWT_CLAIM169 = 1, 2, 4, 5, 6, 169
 DEFAULT_ISSUER = "LBY"
 DEFAULT_SKEW = timedelta(minutes=5)
 
+#: The decryption keys a call may be given: one key, or several (tried as §5.3 says).
+DecryptionKeys = SymmetricKey | Iterable[SymmetricKey]
+
 
 @dataclass(frozen=True, slots=True)
 class Layers:
@@ -68,6 +88,7 @@ class Layers:
     cose: bytes
     compressed: bytes
     base45: str
+    encrypt0: bytes | None = None  # the COSE_Encrypt0 around ``cose``, when encrypted
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +114,8 @@ class VerifiedCard:
     signer: str | None = None  # the certified signer's label (its centre code), when known
     # The trusted key whose signature held (its certificate window and revocation, if any).
     signing_key: PublicKey | None = field(default=None, repr=False, compare=False)
+    # The content encryption algorithm (A256GCM, ...) of an encrypted payload, else None.
+    encryption: str | None = None
 
 
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -129,8 +152,16 @@ def build(
     issuer: str = DEFAULT_ISSUER,
     rules: Rules = DEFAULT_RULES,
     compress: bool = True,
+    encrypt_key: SymmetricKey | None = None,
+    iv_source: Callable[[int], bytes] = os.urandom,
 ) -> Layers:
-    """Normalise (NFC), validate, sign and encode ``record``, keeping every layer."""
+    """Normalise (NFC), validate, sign and encode ``record``, keeping every layer.
+
+    With ``encrypt_key`` the COSE_Sign1 is encrypted into a COSE_Encrypt0 (a fresh IV from
+    ``iv_source`` for each card) before compression.
+    """
+    if encrypt_key is not None and not isinstance(encrypt_key, SymmetricKey):
+        raise KeyFileError("encrypt_key must be a cardlib.SymmetricKey (an AES-GCM key)")
     record = record.normalised()
     problems = list(check_record(record, rules))
     centre = getattr(signer, "centre_code", None)  # a certified signer's centre
@@ -181,9 +212,24 @@ def build(
                            f"{len(signature) if isinstance(signature, bytes) else '?'}; a "
                            f"{alg.name} signature is 64 raw bytes")
     cose = _cose.encode(protected, {}, payload, signature)
-    compressed = _zlib.compress(cose) if compress else cose
+    sealed = None if encrypt_key is None else seal(cose, encrypt_key, iv_source=iv_source)
+    outer = cose if sealed is None else sealed
+    compressed = _zlib.compress(outer) if compress else outer
     return Layers(claims, payload, protected, to_sign, signature, cose, compressed,
-                  _base45.b45encode(compressed))
+                  _base45.b45encode(compressed), sealed)
+
+
+def seal(cose: bytes, key: SymmetricKey, *,
+         iv_source: Callable[[int], bytes] = os.urandom) -> bytes:
+    """COSE_Encrypt0 around a COSE_Sign1 (RFC 9052 §5.3): protected {1: alg}, unprotected
+    {5: a fresh 12-byte IV} and, when the key has one, {4: kid}; the AAD is the Enc_structure
+    over the protected header."""
+    protected = _cose.encode_header({_cose.HEADER_ALG: key.cose_id})
+    iv, ciphertext = key.encrypt(cose, _cose.enc_structure(protected), iv_source=iv_source)
+    unprotected: dict[int, Any] = {_cose.HEADER_IV: iv}
+    if key.kid is not None:
+        unprotected[_cose.HEADER_KID] = key.kid
+    return _cose.encode_encrypt0(protected, unprotected, ciphertext)
 
 
 def issue(
@@ -193,6 +239,7 @@ def issue(
     now: datetime | None = None,
     issuer: str = DEFAULT_ISSUER,
     rules: Rules = DEFAULT_RULES,
+    encrypt_key: SymmetricKey | None = None,
 ) -> str:
     """Sign ``record`` and return the Base45 payload for the card's QR code.
 
@@ -200,12 +247,24 @@ def issue(
     equals ``record.normalised()``.
     ``now`` (default: the current time, UTC) becomes the CWT iat and nbf; the card expires at the
     end of ``record.expiry_date`` (UTC). Raises :class:`ValidationError` listing every problem.
+    With ``encrypt_key`` the signed card is also encrypted (COSE_Encrypt0, AES-GCM): only a
+    verifier given the same key can read it.
     """
-    return build(record, signer, now=_utc(now), issuer=issuer, rules=rules).base45
+    return build(record, signer, now=_utc(now), issuer=issuer, rules=rules,
+                 encrypt_key=encrypt_key).base45
 
 
-def unwrap(payload: str, limits: Limits) -> tuple[_cose.Sign1, bool]:
-    """Base45 text → COSE_Sign1 (not verified). Returns the message and whether it was zlib'd."""
+def unwrap(payload: str, limits: Limits, decryption_keys: DecryptionKeys = ()) -> tuple[
+    _cose.Sign1, bool
+]:
+    """Base45 text → COSE_Sign1 (not verified), decrypted first if it is a COSE_Encrypt0.
+    Returns the message and whether it was zlib'd."""
+    message, compressed, _ = _open(payload, limits, as_decryption_keys(decryption_keys))
+    return message, compressed
+
+
+def _unpack(payload: str, limits: Limits) -> tuple[bytes, bool]:
+    """Base45 text → the (inflated) COSE bytes, and whether they were zlib'd."""
     if not isinstance(payload, str):
         raise DecodeError("the payload must be text (the QR code's content)")
     if len(payload) > limits.max_input_chars:
@@ -219,7 +278,105 @@ def unwrap(payload: str, limits: Limits) -> tuple[_cose.Sign1, bool]:
         data = _zlib.decompress(data, limits.max_decompressed_bytes)
     elif len(data) > limits.max_decompressed_bytes:
         raise InputTooLargeError("the payload is larger than the decompression limit")
-    return _cose.decode(data, limits), compressed
+    return data, compressed
+
+
+def _open(payload: str, limits: Limits, keys: tuple[SymmetricKey, ...]) -> tuple[
+    _cose.Sign1, bool, str | None
+]:
+    """The COSE_Sign1 of ``payload`` (decrypted with ``keys`` if it came as a COSE_Encrypt0),
+    whether it was zlib'd, and the content encryption algorithm's name (or None)."""
+    data, compressed = _unpack(payload, limits)
+    message = _cose.decode_message(data, limits)
+    if type(message) is _cose.Sign1:
+        return message, compressed, None
+    assert isinstance(message, _cose.Encrypt0)
+    alg, plaintext = _decrypt(message, keys, limits)
+    return _inner_sign1(plaintext, limits), compressed, alg.name
+
+
+def as_decryption_keys(keys: DecryptionKeys) -> tuple[SymmetricKey, ...]:
+    """One key or several, as a tuple; anything but :class:`SymmetricKey` values (raw bytes,
+    hex text) is ``key_file_invalid``."""
+    if isinstance(keys, SymmetricKey):
+        return (keys,)
+    if isinstance(keys, str | bytes | bytearray | memoryview):
+        raise KeyFileError("decryption keys must be cardlib.SymmetricKey values (load a key "
+                           "file's bytes with cardlib.SymmetricKey.load)")
+    collected = tuple(keys)
+    for key in collected:
+        if not isinstance(key, SymmetricKey):
+            raise KeyFileError(f"decryption keys must be cardlib.SymmetricKey values, not "
+                               f"{type(key).__name__}")
+    return collected
+
+
+def _content_algorithm(message: _cose.Encrypt0) -> ContentAlgorithm:
+    if _cose.HEADER_ALG not in message.protected_header:
+        where = " (it is in the unprotected header, which is not authenticated)" if (
+            _cose.HEADER_ALG in message.unprotected_header) else ""
+        raise EncryptionAlgorithmError(
+            f"the encryption algorithm is missing from the protected header{where}")
+    named = message.protected_header[_cose.HEADER_ALG]
+    alg = CONTENT_ALGORITHMS.get(named) if type(named) is int else None
+    if alg is None:
+        raise EncryptionAlgorithmError(
+            f"content encryption algorithm {str(named)[:40]!r} is not accepted; only A128GCM "
+            "(1), A192GCM (2) and A256GCM (3) are")
+    return alg
+
+
+def _decrypt(message: _cose.Encrypt0, keys: tuple[SymmetricKey, ...], limits: Limits) -> tuple[
+    ContentAlgorithm, bytes
+]:
+    """The algorithm and the plaintext of a COSE_Encrypt0, or a typed refusal (§5.3, §7):
+    algorithm, IV length, kid, then the keys: those with the card's kid, then those without a
+    kid (with no kid on the card: every key), of the algorithm's size, each tried in turn."""
+    alg = _content_algorithm(message)
+    iv = message.header(_cose.HEADER_IV)
+    if len(iv) != IV_BYTES:
+        raise CoseError(f"the IV of {alg.name} is {IV_BYTES} bytes, not {len(iv)}")
+    kid = message.header(_cose.HEADER_KID)
+    if kid is not None and (type(kid) is not bytes or not 0 < len(kid) <= limits.max_kid_bytes):
+        raise CoseError(f"the kid must be a byte string of 1-{limits.max_kid_bytes} bytes")
+    named = "" if kid is None else f", kid {kid.hex()}"
+    if not keys:
+        raise DecryptionKeyMissingError(
+            f"the card's data is encrypted ({alg.name}{named}); give the key its issuer shares "
+            "with authorised verifiers (decryption_keys=, --decrypt-key, "
+            "VERIFIER_DECRYPTION_KEYS)")
+    sized = [key for key in keys if len(key.secret) == alg.key_bytes]
+    candidates = sized if kid is None else (
+        [key for key in sized if key.kid == kid] + [key for key in sized if key.kid is None])
+    if not candidates:
+        which = "" if kid is None else f" with kid {kid.hex()} or without a kid"
+        raise DecryptionError(f"no configured decryption key is a {alg.key_bytes * 8}-bit "
+                              f"key{which}, as {alg.name} needs")
+    aad = _cose.enc_structure(message.protected)
+    failure: DecryptionError | None = None
+    for key in candidates:
+        try:
+            return alg, key.decrypt(iv, message.ciphertext, aad)
+        except DecryptionError as err:
+            failure = err
+    assert failure is not None
+    raise failure
+
+
+def _is_map(data: bytes) -> bool:
+    """Whether ``data`` starts with a CBOR map head (major type 5)."""
+    return data[:1] != b"" and data[0] >> 5 == 5
+
+
+def _inner_sign1(plaintext: bytes, limits: Limits) -> _cose.Sign1:
+    """The COSE_Sign1 an encrypted payload must hold (one layer of encryption, no more)."""
+    if plaintext[:1] == _cose.ENCRYPT0_START:
+        raise CoseError("the encrypted content is another COSE_Encrypt0; a card is encrypted "
+                        "once, around its COSE_Sign1")
+    if _is_map(plaintext):
+        raise CoseError("the encrypted content is a bare CWT claims map, not a COSE_Sign1: it "
+                        "is not signed, so it is not accepted as a card (inspect shows it)")
+    return _cose.decode(plaintext, limits)
 
 
 def _as_trust(trust: TrustStore | PublicKey | Iterable[PublicKey]) -> TrustStore:
@@ -420,16 +577,19 @@ def verify(
     skew: timedelta = DEFAULT_SKEW,
     limits: Limits = DEFAULT_LIMITS,
     rules: Rules = DEFAULT_RULES,
+    decryption_keys: DecryptionKeys = (),
 ) -> VerifiedCard:
     """Verify a Base45 payload and return the card, or raise a :class:`CardError`.
 
     The signature is checked against ``trust`` before any signed content is read. ``now``
     defaults to the current time (UTC); ``skew`` is the clock tolerance applied to exp, nbf and
-    iat.
+    iat. An encrypted payload (COSE_Encrypt0) is decrypted with ``decryption_keys`` first
+    (none given: ``decryption_key_missing``), then verified as any other.
     """
     moment = int(_utc(now).timestamp())
     store = _as_trust(trust)
-    message, compressed = unwrap(payload, limits)
+    secrets = as_decryption_keys(decryption_keys) if decryption_keys else ()
+    message, compressed, encryption = _open(payload, limits, secrets)
     algorithm, kid, keys = _candidates(message, store, limits)
     signer = _check_signature(message, keys)
     # --- the content below is signed by a trusted key ---
@@ -457,33 +617,63 @@ def verify(
         raise refusal or failure
     card = VerifiedCard(record, claims, algorithm, kid, issuer, subject, _stamp(iat),
                         _stamp(nbf), _stamp(exp), message.envelope, compressed, signer.label,
-                        signer)
+                        signer, encryption)
     if refusal is not None:
         refusal.card = card
         raise refusal
     return card
 
 
-def inspect(payload: str, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
-    """Every layer of ``payload`` as JSON-friendly values. NOTHING here is verified."""
-    message, compressed = unwrap(payload, limits)
+def inspect(payload: str, limits: Limits = DEFAULT_LIMITS, *,
+            decryption_keys: DecryptionKeys = ()) -> dict[str, Any]:
+    """Every layer of ``payload`` as JSON-friendly values. NOTHING here is verified.
+
+    An encrypted payload is decrypted with ``decryption_keys`` (it is refused without one, as
+    by :func:`verify`); its layers then include ``encryption``, and content that is not a
+    COSE_Sign1 but a bare CWT claims map (unsigned) is shown too.
+    """
+    data, compressed = _unpack(payload, limits)
+    message = _cose.decode_message(data, limits)
     layers: dict[str, Any] = {
         "verified": False,
         "warning": "UNVERIFIED: nothing below has been checked against a trusted key",
         "compressed": compressed,
+    }
+    if type(message) is _cose.Encrypt0:
+        alg, plaintext = _decrypt(message, as_decryption_keys(decryption_keys), limits)
+        layers["encryption"] = {
+            "algorithm": alg.name,
+            "protected_header": json_value(message.protected_header, bytes_as_object=True),
+            "unprotected_header": json_value(message.unprotected_header, bytes_as_object=True),
+            "enc_structure_hex": _cose.enc_structure(message.protected).hex(),
+            "ciphertext_hex": message.ciphertext.hex(),
+            "plaintext_hex": plaintext.hex(),
+        }
+        if _is_map(plaintext):  # a bare CWT: no signature at all (never accepted by verify)
+            layers["signed"] = False
+            _inspect_claims(plaintext, limits, layers)
+            return layers
+        message = _inner_sign1(plaintext, limits)
+    assert isinstance(message, _cose.Sign1)
+    layers.update({
         "envelope": message.envelope,
         "protected_header": json_value(message.protected_header, bytes_as_object=True),
         "unprotected_header": json_value(message.unprotected_header, bytes_as_object=True),
         "signature_hex": message.signature.hex(),
         "sig_structure_hex": _cose.sig_structure(message.protected, message.payload).hex(),
         "payload_hex": message.payload.hex(),
-    }
+    })
+    _inspect_claims(message.payload, limits, layers)
+    return layers
+
+
+def _inspect_claims(payload: bytes, limits: Limits, layers: dict[str, Any]) -> None:
+    """``claims`` (the CWT, claim 169 decoded if bstr-wrapped) or ``claims_error``."""
     try:
-        cwt = _cbor.loads(message.payload, limits)
+        cwt = _cbor.loads(payload, limits)
         if isinstance(cwt, _cbor.MAP_TYPES) and type(cwt.get(CWT_CLAIM169)) is bytes:
             cwt = dict(cwt)
             cwt[CWT_CLAIM169] = _cbor.loads(cwt[CWT_CLAIM169], limits)
         layers["claims"] = json_value(cwt, bytes_as_object=True)
     except CardError as err:
         layers["claims_error"] = {"code": err.code, "message": err.message}
-    return layers

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from ._errors import CardError, Problem, ValidationError
+from ._errors import BarcodeNotFoundError, CardError, Problem, ValidationError
 from ._messages import Message, message_for
 from ._pipeline import VerifiedCard
 from ._values import iso, json_value
@@ -92,11 +92,25 @@ class ScanInfo:
     barcodes: tuple[tuple[str, str], ...]  # (format, text)
     mrz: tuple[str, ...] | None
     print_agrees: bool | None
+    # Each printed element and its state: ("qr" | "code128" | "mrz_numbers" | "mrz_name",
+    # "agrees" | "disagrees" | "not_read"); empty when the QR code itself did not verify.
+    elements: tuple[tuple[str, str], ...] = ()
+    other_cards: tuple[str, ...] = ()  # numbers printed on other cards in the picture
+
+    @property
+    def print_checked(self) -> bool:
+        """A printed number (Code128 or MRZ) was read and agrees, and nothing disagrees."""
+        states = dict(self.elements)
+        return self.print_agrees is True and "agrees" in (states.get("code128"),
+                                                         states.get("mrz_numbers"))
 
     def to_json(self) -> dict[str, Any]:
         return {"barcodes": [{"format": f, "text": t} for f, t in self.barcodes],
                 "mrz": None if self.mrz is None else list(self.mrz),
-                "print_agrees": self.print_agrees}
+                "print_agrees": self.print_agrees,
+                "print_checked": self.print_checked,
+                "elements": dict(self.elements),
+                "other_cards": list(self.other_cards)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +143,12 @@ class VerificationResult:
     def message(self) -> Message:
         """The catalogue text for the verdict's code, in English and Arabic (a valid card
         checked without revocation data, as its policy allows, says so)."""
-        if self.status == "valid" and self.revocation is None:
-            return message_for("valid_no_revocation")
-        return message_for(self.code)
+        if self.status != "valid":
+            return message_for(self.code)
+        key = "valid" if self.revocation is not None else "valid_no_revocation"
+        if self.scan is not None:
+            key += "_print_checked" if self.scan.print_checked else "_print_not_checked"
+        return message_for(key)
 
     @property
     def exit_code(self) -> int:
@@ -215,6 +232,8 @@ def error_to_json(error: CardError) -> dict[str, Any]:
                            "category": error.category}
     if isinstance(error, ValidationError):
         out["problems"] = problems_to_json(error.problems)
+    if isinstance(error, BarcodeNotFoundError) and error.unsigned_mrz is not None:
+        out["unsigned_mrz"] = list(error.unsigned_mrz)  # printed, not signed
     return out
 
 

@@ -33,18 +33,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from ._errors import (
+    BarcodeNotFoundError,
     BundleError,
     CardError,
     DecodeError,
     RevocationDeltaBaseError,
     RevocationListError,
     RevocationListRollbackError,
+    SeveralCardsError,
     TrustInputError,
     TrustListError,
     TrustListRollbackError,
 )
 from ._limits import DEFAULT_LIMITS, Limits
-from ._pipeline import DEFAULT_SKEW, VerifiedCard, verify
+from ._pipeline import DEFAULT_SKEW, VerifiedCard, as_decryption_keys, verify
 from ._result import (
     ListInfo,
     RevocationInfo,
@@ -56,7 +58,7 @@ from ._result import (
 )
 from ._state import OlderThanHeld, VerifierState
 from .bundle import read_bundle
-from .keys import PublicKey, TrustStore
+from .keys import PublicKey, SymmetricKey, TrustStore
 from .profile import DEFAULT_RULES, Rules
 from .revocation import (
     DEFAULT_REVOCATION_LIMITS,
@@ -138,7 +140,8 @@ class Verifier:
     or DER), needed for ``trust_list``, ``revocation_list`` and ``bundle`` (each the signed
     file's bytes). ``state``: a :class:`VerifierState` (or a directory) that remembers the
     highest list sequences accepted, so an older list is refused even after a restart and by
-    every process sharing the directory.
+    every process sharing the directory. ``decryption_keys``: the AES-GCM keys that open
+    encrypted cards (COSE_Encrypt0); without one, such a card is ``decryption_key_missing``.
     """
 
     def __init__(
@@ -152,10 +155,12 @@ class Verifier:
         policy: Policy = DEFAULT_POLICY,
         state: VerifierState | str | os.PathLike[str] | None = None,
         now: datetime | None = None,
+        decryption_keys: SymmetricKey | Iterable[SymmetricKey] = (),
     ) -> None:
         if not isinstance(policy, Policy):
             raise TrustInputError("policy must be a cardlib.Policy")
         self._policy = policy
+        self._decryption_keys = as_decryption_keys(decryption_keys)
         self._lock = threading.Lock()
         bare = tuple(keys.keys if isinstance(keys, TrustStore) else keys)
         store = TrustStore(bare)  # refuses anything that is not a PublicKey
@@ -307,7 +312,8 @@ class Verifier:
         policy = self._policy
         try:
             card = verify(payload, snap.store, now=moment, skew=policy.skew,
-                          limits=policy.limits, rules=policy.rules)
+                          limits=policy.limits, rules=policy.rules,
+                          decryption_keys=self._decryption_keys)
         except CardError as err:  # the card is kept when it was authentic (err.card)
             key = None if err.card is None else err.card.signing_key
             return invalid(err, moment, lists=lists, card=err.card,
@@ -368,20 +374,26 @@ class Verifier:
         these is a verdict on a card. Needs the ``cards`` extra.
         """
         from .barcodes import load_image, read_barcodes
-        from .scan import card_payload, compare_print
+        from .scan import card_payload, compare_print, unsigned_zone
 
         moment = self._now(now)
         picture = load_image(bytes(image)) if isinstance(image, bytes | bytearray | memoryview) \
             else image
         found = read_barcodes(picture, backend=backend)
         barcodes = tuple((d.format, d.text) for d in found)
-        payload = card_payload(found)
+        try:
+            payload = card_payload(found)
+        except BarcodeNotFoundError as err:
+            if mrz and not isinstance(err, SeveralCardsError):
+                err.unsigned_mrz = unsigned_zone(picture)
+            raise
         result = self.check(payload.text, now=moment)
         if result.card is None:
             return dataclasses.replace(result, scan=ScanInfo(barcodes, None, None))
         printed = compare_print(found, result.card, payload, image=picture if mrz else None,
                                 now=moment)
-        scan = ScanInfo(barcodes, printed.mrz, printed.agrees)
+        scan = ScanInfo(barcodes, printed.mrz, printed.agrees, printed.elements,
+                        printed.other_cards)
         if printed.mismatch is not None:  # the card stays: the clerk sees what was signed
             return dataclasses.replace(result, status="invalid", code="print_mismatch",
                                        detail=printed.mismatch, scan=scan)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from PIL import Image
 
 import cardlib
-from cardlib.render._card import CardImages, render_card
+from cardlib.render._card import CardImages, render_back, render_card
 from cardlib.render._layout import default_layout
 
 from .conftest import EXAMPLE, ISSUED
@@ -39,6 +39,14 @@ def example_card(national_number: str | None = None) -> tuple[str, CardImages]:
     printed = record if national_number is None else dataclasses.replace(
         record, national_number=national_number)
     return payload, render_card(printed, payload, default_layout())
+
+
+def altered_back(**changes: object) -> Image.Image:
+    """The example card's back with its genuine QR code, but its print (the MRZ) made from a
+    record with ``changes``: a forger's reprint, check digits recomputed."""
+    payload, _ = example_card()
+    printed = dataclasses.replace(example_record(), **changes)  # type: ignore[arg-type]
+    return render_back(printed, payload, default_layout())
 
 
 def png(image: Image.Image) -> bytes:

@@ -6,7 +6,7 @@ import importlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,3 +103,28 @@ def _state_directory(tmp_path_factory: pytest.TempPathFactory,
     """Each test's CLI runs (in process or in a subprocess) keep their verifier state in a
     directory of their own, never in the user's ~/.local/state."""
     monkeypatch.setenv("CARDLIB_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
+def refusal_code(call: Callable[[], object]) -> str:
+    """The code of the CardError ``call`` raises; anything else fails the test."""
+    try:
+        result = call()
+    except cardlib.CardError as err:
+        return err.code
+    except Exception as err:
+        pytest.fail(f"raised {type(err).__name__}: {err} (not a CardError)")
+    pytest.fail(f"accepted: {result!r}")
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    """``cardlib ARGS --json`` in process: the exit code and the JSON printed (stdout, or
+    stderr for an error)."""
+    from cardlib._cli import main
+
+    try:
+        code = main([*args, "--json"])
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    result: dict[str, Any] = json.loads(out or err)
+    return code, result

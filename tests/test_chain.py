@@ -12,7 +12,7 @@ import pytest
 
 from cardlib._cli import _leaf_parsers, build_parser, main
 
-from .test_cli_verdicts import cli
+from .conftest import cli_json as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "specs" / "examples" / "holder.json"  # centre TRP-01

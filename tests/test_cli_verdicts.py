@@ -6,7 +6,6 @@ Exit codes (specs/format.md §10): 0 valid, 1 invalid or revoked, 3 unknown; err
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,24 +13,13 @@ from typing import Any
 import pytest
 
 import cardlib
-from cardlib._cli import main
 
+from .conftest import cli_json
 from .test_verifier import ISSUED, NOW, REVOCATION_DUE, Chain, chain  # noqa: F401 (fixture)
 
 
 def _iso(moment: Any) -> str:
     return str(moment.isoformat().replace("+00:00", "Z"))
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    """Run ``cardlib ARGS``; the exit code and the JSON printed (stdout, or stderr for an
-    error)."""
-    try:
-        code = main([*args, "--json"])
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out, err = capsys.readouterr()
-    return code, json.loads(out or err)
 
 
 @pytest.fixture
@@ -56,13 +44,13 @@ def payload(chain: Chain, record: cardlib.HolderRecord) -> str:  # noqa: F811
 def test_stale_revocation_data_exits_3_not_0(capsys: pytest.CaptureFixture[str],
                                              files: dict[str, Path], payload: str) -> None:
     base = ["verify", "--root", str(files["root"]), "--bundle", str(files["bundle"])]
-    code, out = cli(capsys, *base, "--now", _iso(NOW), payload)
+    code, out = cli_json(capsys, *base, "--now", _iso(NOW), payload)
     assert (code, out["status"]) == (0, "valid")
     late = _iso(REVOCATION_DUE + timedelta(seconds=1))
-    code, out = cli(capsys, *base, "--now", late, payload)
+    code, out = cli_json(capsys, *base, "--now", late, payload)
     assert (code, out["status"], out["code"]) == (3, "unknown", "revocation_stale")
     assert out["message"]["en"].startswith("Cannot confirm")
-    code, out = cli(capsys, "verify", "--root", str(files["root"]), "--trust-list",
+    code, out = cli_json(capsys, "verify", "--root", str(files["root"]), "--trust-list",
                     str(files["trust"]), "--revocation-list", str(files["revocations"]),
                     "--now", _iso(NOW), payload)
     assert (code, out["status"]) == (0, "valid")
@@ -80,7 +68,7 @@ def test_a_damaged_trust_file_is_a_usage_error_naming_the_file(
     damaged.write_bytes({"empty": b"", "truncated": good[: len(good) // 2],
                          "random": bytes((i * 37 + 11) % 256 for i in range(700))}[damage])
     extra = ["--trust-list", str(files["trust"])] if option == "--revocation-list" else []
-    code, out = cli(capsys, "verify", "--root", str(files["root"]), *extra, option,
+    code, out = cli_json(capsys, "verify", "--root", str(files["root"]), *extra, option,
                     str(damaged), "--now", _iso(NOW), payload)
     expected = {"--bundle": "bundle_invalid", "--trust-list": "trust_list_invalid",
                 "--revocation-list": "revocation_list_invalid"}[option]
@@ -91,7 +79,7 @@ def test_a_damaged_trust_file_is_a_usage_error_naming_the_file(
 def test_swapped_trust_and_revocation_files_are_named(capsys: pytest.CaptureFixture[str],
                                                       files: dict[str, Path],
                                                       payload: str) -> None:
-    code, out = cli(capsys, "verify", "--root", str(files["root"]), "--trust-list",
+    code, out = cli_json(capsys, "verify", "--root", str(files["root"]), "--trust-list",
                     str(files["revocations"]), "--now", _iso(NOW), payload)
     assert (code, out["code"]) == (2, "trust_list_invalid")
     assert str(files["revocations"]) in out["detail"]
@@ -104,21 +92,21 @@ def test_an_older_bundle_is_refused_in_a_later_run(capsys: pytest.CaptureFixture
     verify would call the card valid with bundle 1: the state directory refuses it."""
     state = ["--state-dir", str(tmp_path / "state")]
     base = ["verify", "--root", str(files["root"]), *state, "--now", _iso(NOW)]
-    code, out = cli(capsys, *base, "--bundle", str(files["revoked_bundle"]), payload)
+    code, out = cli_json(capsys, *base, "--bundle", str(files["revoked_bundle"]), payload)
     assert (code, out["status"]) == (1, "revoked")
-    code, out = cli(capsys, *base, "--bundle", str(files["old_bundle"]), payload)
+    code, out = cli_json(capsys, *base, "--bundle", str(files["old_bundle"]), payload)
     assert (code, out["code"], out["category"]) == (2, "trust_list_rollback", "input")
     assert str(files["old_bundle"]) in out["detail"]
-    code, out = cli(capsys, *base, "--trust-list", str(files["trust"]), "--revocation-list",
+    code, out = cli_json(capsys, *base, "--trust-list", str(files["trust"]), "--revocation-list",
                     str(files["revocations"]), payload)
     assert (code, out["code"]) == (2, "trust_list_rollback")  # 2 < 3 for either list
     # The default state directory is per user ($CARDLIB_STATE_DIR in these tests).
     default = ["verify", "--root", str(files["root"]), "--now", _iso(NOW)]
-    assert cli(capsys, *default, "--bundle", str(files["revoked_bundle"]), payload)[0] == 1
-    code, out = cli(capsys, *default, "--bundle", str(files["old_bundle"]), payload)
+    assert cli_json(capsys, *default, "--bundle", str(files["revoked_bundle"]), payload)[0] == 1
+    code, out = cli_json(capsys, *default, "--bundle", str(files["old_bundle"]), payload)
     assert (code, out["code"]) == (2, "trust_list_rollback")
     # --no-state opts out knowingly.
-    code, out = cli(capsys, *default, "--no-state", "--bundle", str(files["old_bundle"]),
+    code, out = cli_json(capsys, *default, "--no-state", "--bundle", str(files["old_bundle"]),
                     payload)
     assert (code, out["status"]) == (0, "valid")
 
@@ -128,14 +116,14 @@ def test_a_damaged_state_file_is_an_environment_error(capsys: pytest.CaptureFixt
                                                       tmp_path: Path) -> None:
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "sequences.json").write_text("[1, 2")
-    code, out = cli(capsys, "verify", "--root", str(files["root"]), "--state-dir",
+    code, out = cli_json(capsys, "verify", "--root", str(files["root"]), "--state-dir",
                     str(tmp_path / "state"), "--bundle", str(files["bundle"]), payload)
     assert (code, out["code"], out["category"]) == (4, "state_invalid", "environment")
 
 
 def test_registry_failures_exit_with_the_environment_code(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out = cli(capsys, "revoke", "--registry", "postgresql://nobody@127.0.0.1:1/none",
+    code, out = cli_json(capsys, "revoke", "--registry", "postgresql://nobody@127.0.0.1:1/none",
                     "--reason", "lost", "--json", "LY0001234")
     assert (code, out["code"], out["category"]) == (4, "registry_unavailable", "environment")
 
@@ -171,9 +159,9 @@ def test_deltas_on_top_of_a_bundle_in_every_run(capsys: pytest.CaptureFixture[st
     args = ["verify", "--root", str(files["root"]), "--bundle", str(files["bundle"]),
             "--revocation-list", str(delta), "--now", _iso(NOW), payload]
     for _ in range(2):
-        code, out = cli(capsys, *args)
+        code, out = cli_json(capsys, *args)
         assert (code, out["status"], out["revocation"]["list_sequence"]) == (1, "revoked", 5)
-    code, out = cli(capsys, "verify", "--root", str(files["root"]), "--bundle",
+    code, out = cli_json(capsys, "verify", "--root", str(files["root"]), "--bundle",
                     str(files["bundle"]), "--now", _iso(NOW), payload)
     assert (code, out["code"]) == (2, "revocation_list_rollback")
     assert str(files["bundle"]) in out["detail"]
@@ -184,11 +172,11 @@ def test_a_bad_root_is_named_and_odd_times_are_usage_errors(
         payload: str, tmp_path: Path) -> None:
     centre = tmp_path / "centre.der"
     centre.write_bytes(chain.cert)
-    code, out = cli(capsys, "verify", "--root", str(centre), "--bundle", str(files["bundle"]),
+    code, out = cli_json(capsys, "verify", "--root", str(centre), "--bundle", str(files["bundle"]),
                     payload)
     assert (code, out["code"]) == (2, "certificate_invalid") and str(centre) in out["detail"]
     for moment in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+00:01", "1969-12-31"):
-        code, out = cli(capsys, "verify", "--root", str(files["root"]), "--bundle",
+        code, out = cli_json(capsys, "verify", "--root", str(files["root"]), "--bundle",
                         str(files["bundle"]), "--now", moment, payload)
         assert (code, out["code"]) == (2, "usage"), moment
 
@@ -201,5 +189,5 @@ def test_a_bug_is_an_internal_error_not_an_invalid_card(
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(cli_module, "cmd_inspect", broken)
-    code, out = cli(capsys, "inspect", "AAAA")
+    code, out = cli_json(capsys, "inspect", "AAAA")
     assert (code, out["category"]) == (70, "internal") and "ZeroDivisionError" in out["detail"]

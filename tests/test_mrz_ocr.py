@@ -1,12 +1,15 @@
 """Reading the printed TD1 zone back from an image of a card back (cardlib/scan/_mrz_ocr.py).
 
-Every read must be exact or None: a misread zone would make a genuine card look tampered.
+Every read must be exact or None: a misread zone would make a genuine card look tampered. The
+zone is printed in OCR-B (Debian's fonts-ocr-b, required in CI); without it, in the fallback
+face, which the reader must then read too.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from datetime import date
 from functools import cache
 
@@ -17,13 +20,14 @@ import cardlib
 from cardlib import cards
 from cardlib.barcodes._read import Decoded
 from cardlib.profile._record import Sex
-from cardlib.render._card import HEIGHT, MRZ_ZONE, WIDTH
-from cardlib.render._text import font
+from cardlib.render import MrzFontWarning, _text, mrz_face
+from cardlib.render._card import HEIGHT, MRZ_ZONE, WIDTH, _mrz
 from cardlib.scan import _mrz_ocr
 from cardlib.scan._mrz_ocr import read_mrz
 
 from ._cards import example_record
 from ._degrade import blur, half_dpi, jpeg, rotate, skew, uneven_light
+from ._photo_card import example_photo_card
 from .conftest import ISSUED, require
 
 QR = frozenset({"qr"})
@@ -55,9 +59,14 @@ def _key() -> cardlib.PrivateKey:
     return cardlib.PrivateKey.generate()
 
 
+def _record(variant: str) -> cardlib.HolderRecord:
+    """A variant's record; "photo": the example with a photo as large as the back holds."""
+    return example_photo_card()[0] if variant == "photo" else VARIANTS[variant]
+
+
 @cache
 def _back(variant: str, *, mrz: bool = True) -> Image.Image:
-    record = VARIANTS[variant]
+    record = _record(variant)
     payload = cardlib.issue(record, _key(), now=ISSUED)
     layout = dataclasses.replace(cards.default_layout(), mrz=mrz)
     return cards.render_card(record, payload, layout).back
@@ -67,6 +76,11 @@ def _qr(image: Image.Image, backend: str = "zxing") -> Decoded:
     found = cards.read_barcodes(image, backend=backend, formats=QR)
     assert [d.format for d in found] == ["qr"]
     return found[0]
+
+
+def _need_ocr_b() -> None:
+    require("OCR-B", mrz_face().ocr_b, "apt-get install fonts-ocr-b (Debian's public-domain "
+            "OCR-B); without it the zone is printed in the fallback face")
 
 
 # --- degradations (the same recipes as tests/test_scan.py) ---------------------------------------
@@ -98,18 +112,24 @@ DEGRADATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
 
 
 @pytest.mark.parametrize("degradation", list(DEGRADATIONS))
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", [*VARIANTS, "photo"])
 def test_reads_the_printed_zone_exactly(variant: str, degradation: str) -> None:
+    """Every variant, and the card whose QR code carries a photo (version 18 at level L, its
+    quiet zone on the zone's band), under every degradation, in OCR-B (the fallback face has
+    its own test below)."""
+    _need_ocr_b()
     image = DEGRADATIONS[degradation](_back(variant)).convert("L")
-    assert read_mrz(image, _qr(image)) == cards.td1_lines(VARIANTS[variant])
+    assert read_mrz(image, _qr(image)) == cards.td1_lines(_record(variant))
 
 
+@pytest.mark.parametrize("variant", ["example", "photo"])
 @pytest.mark.parametrize("degradation", ["clean", "photo-offset", "rotate90", "rotate180",
                                          "rotate270", "rotate+5", "150dpi", "jpeg60", "blur1"])
-def test_zbar_corners_work_too(degradation: str) -> None:
+def test_zbar_corners_work_too(degradation: str, variant: str) -> None:
     require("libzbar", "zbar" in cards.available_backends(), "install Debian's libzbar0")
-    image = DEGRADATIONS[degradation](_back("example")).convert("L")
-    assert read_mrz(image, _qr(image, "zbar")) == cards.td1_lines(VARIANTS["example"])
+    _need_ocr_b()
+    image = DEGRADATIONS[degradation](_back(variant)).convert("L")
+    assert read_mrz(image, _qr(image, "zbar")) == cards.td1_lines(_record(variant))
 
 
 def test_beyond_the_chain_it_declines_rather_than_misreads() -> None:
@@ -157,12 +177,7 @@ def test_a_zone_failing_its_check_digits_is_none() -> None:
     line1, line2, line3 = cards.td1_lines(record)
     altered = line1[:8] + ("1" if line1[8] != "1" else "2") + line1[9:]
     back = _back("example").copy()
-    canvas = ImageDraw.Draw(back)
-    canvas.rectangle((0, HEIGHT - MRZ_ZONE, WIDTH, HEIGHT), fill="white")
-    face = font("mono", 46, 500)
-    for index, line in enumerate((altered, line2, line3)):
-        canvas.text((WIDTH // 2, HEIGHT - MRZ_ZONE + 6 + 50 * index), line, font=face,
-                    fill="black", anchor="ma")
+    _mrz(ImageDraw.Draw(back), (altered, line2, line3))
     assert read_mrz(back, _qr(back)) is None
 
 
@@ -171,12 +186,7 @@ def test_a_zone_with_valid_check_digits_is_read_as_printed() -> None:
     printed, for the caller to compare with the signed payload."""
     other = VARIANTS["other"]
     back = _back("example").copy()
-    canvas = ImageDraw.Draw(back)
-    canvas.rectangle((0, HEIGHT - MRZ_ZONE, WIDTH, HEIGHT), fill="white")
-    face = font("mono", 46, 500)
-    for index, line in enumerate(cards.td1_lines(other)):
-        canvas.text((WIDTH // 2, HEIGHT - MRZ_ZONE + 6 + 50 * index), line, font=face,
-                    fill="black", anchor="ma")
+    _mrz(ImageDraw.Draw(back), cards.td1_lines(other))
     assert read_mrz(back, _qr(back)) == cards.td1_lines(other)
 
 
@@ -212,16 +222,74 @@ def test_invalid_input_raises_image_error() -> None:
 # --- the glyphs are the renderer's ---------------------------------------------------------------
 
 
-def test_glyphs_match_the_renderer_pixel_for_pixel() -> None:
-    """On a clean back every cell matches its glyph almost exactly: the face, size and place
-    the reader assumes are those of render/_card.py (change one there, and this fails first)."""
-    back = _back("example").convert("L")
+@pytest.mark.parametrize("variant", ["example", "photo"])
+def test_glyphs_match_the_renderer_pixel_for_pixel(variant: str) -> None:
+    """The reader's glyphs are the renderer's: the zone cut from the back where the renderer
+    drew it matches every glyph exactly (the face, size and place the reader assumes are
+    those of render/_card.py: change one there, and this fails first); through the QR code's
+    registration (a resampled strip) every cell still matches its glyph closely."""
+    back = _back(variant).convert("L")
+    expected = "".join(cards.td1_lines(_record(variant)))
+    x0, y0 = _mrz_ocr._STRIP_X0, _mrz_ocr._STRIP_Y0
+    width, height = _mrz_ocr._STRIP_SIZE
+    exact = _mrz_ocr._read_cells(back.crop((x0, y0, x0 + width, y0 + height)))
+    assert exact is not None
+    assert "".join(_mrz_ocr._ALPHABET[ranked[0][1]] for ranked in exact) == expected
+    assert max(ranked[0][0] for ranked in exact) <= (0 if mrz_face().ocr_b else 0.1)
     frame = _mrz_ocr._symbol_frame(back, _qr(back), None)
     assert frame is not None
-    strip = back.transform(_mrz_ocr._STRIP_SIZE, Image.Transform.AFFINE,
-                           _mrz_ocr._strip_to_image(*frame)[:6], Image.Resampling.BILINEAR)
+    matrix = _mrz_ocr._strip_to_image(*frame)
+    strip = back.transform(_mrz_ocr._STRIP_SIZE, Image.Transform.PERSPECTIVE,
+                           [value / matrix[8] for value in matrix[:8]],
+                           Image.Resampling.BILINEAR)
     cells = _mrz_ocr._read_cells(strip)
     assert cells is not None
-    read = "".join(_mrz_ocr._ALPHABET[ranked[0][1]] for ranked in cells)
-    assert read == "".join(cards.td1_lines(VARIANTS["example"]))
-    assert max(ranked[0][0] for ranked in cells) < 0.1
+    assert "".join(_mrz_ocr._ALPHABET[ranked[0][1]] for ranked in cells) == expected
+    assert max(ranked[0][0] for ranked in cells) < 0.15  # edge pixels of a sub-pixel shift
+
+
+# --- the face: OCR-B, or the fallback with a warning ---------------------------------------------
+
+
+def test_ocr_b_is_installed() -> None:
+    """ICAO 9303 prints the zone in OCR-B: CI installs it (.ci/run: fonts-ocr-b)."""
+    _need_ocr_b()
+    assert mrz_face().name == "OCR-B"
+
+
+def _forget_the_face() -> None:
+    _text.mrz_face.cache_clear()
+    _mrz_ocr._glyphs.cache_clear()
+    _mrz_ocr._disagreement.cache_clear()
+
+
+@pytest.fixture
+def without_ocr_b(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine as one without OCR-B: no path holds it, nothing remembered of it."""
+    monkeypatch.setattr(_text, "OCR_B_PATHS", ("/nonexistent/OCRB.otf",))
+    _forget_the_face()
+    yield
+    monkeypatch.undo()
+    _forget_the_face()
+
+
+@pytest.mark.usefixtures("without_ocr_b")
+def test_without_ocr_b_the_fallback_warns_once_and_still_reads() -> None:
+    record = VARIANTS["other"]
+    payload = cardlib.issue(record, _key(), now=ISSUED)
+    with pytest.warns(MrzFontWarning, match="fonts-ocr-b") as caught:
+        back = cards.render_card(record, payload, cards.default_layout()).back
+    assert len(caught) == 1
+    assert (mrz_face().name, mrz_face().ocr_b) == ("IBM Plex Mono Medium", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second card, and the reader: no second warning
+        again = cards.render_card(example_record(), payload, cards.default_layout()).back
+        for name, degrade in DEGRADATIONS.items():
+            gray = degrade(back).convert("L")
+            assert read_mrz(gray, _qr(gray)) == cards.td1_lines(record), name
+    assert again.tobytes() != back.tobytes()
+    # The reader's glyphs are the fallback's: the zone where it was drawn matches closely.
+    x0, y0 = _mrz_ocr._STRIP_X0, _mrz_ocr._STRIP_Y0
+    width, height = _mrz_ocr._STRIP_SIZE
+    exact = _mrz_ocr._read_cells(back.convert("L").crop((x0, y0, x0 + width, y0 + height)))
+    assert exact is not None and max(ranked[0][0] for ranked in exact) < 0.1

@@ -27,6 +27,7 @@ from cardlib.photo._photo import (
     MIN_QUALITY,
     PAYLOAD_SIZE,
     PreparedPortrait,
+    fit_portrait,
     prepare_portrait,
 )
 
@@ -503,3 +504,49 @@ def test_record_with_photo_fits_qr_version_25_at_level_m(
     assert card.record is not None
     assert card.record.photo == prepared.payload_bytes
     assert card.record.photo_format is prepared.payload_format
+
+
+# --- fitting the photo to the room the QR code has ----------------------------------------------
+
+
+def _with_photo(record: cardlib.HolderRecord, prepared: PreparedPortrait) -> cardlib.HolderRecord:
+    return dataclasses.replace(record, photo=prepared.payload_bytes,
+                               photo_format=prepared.payload_format)
+
+
+@pytest.mark.parametrize("room", [1046, 900], ids=["back-with-mrz", "tighter"])
+def test_fit_portrait_finds_a_budget_whose_payload_fits(
+    record: cardlib.HolderRecord, ed_key: cardlib.PrivateKey, portrait_jpeg: bytes, room: int
+) -> None:
+    """The card back with MRZ holds 1046 characters (version 18 at level L): the photo is
+    compressed to the budget that fits, in a few rounds, and not much below it."""
+    require("WebP", WEBP_OK, "this Pillow cannot write WebP")
+    lengths: list[int] = []
+
+    def length(prepared: PreparedPortrait) -> int:
+        lengths.append(len(cardlib.issue(_with_photo(record, prepared), ed_key, now=ISSUED)))
+        return lengths[-1]
+
+    fitted = fit_portrait(portrait_jpeg, room, length)
+    rounds = len(lengths)
+    assert rounds <= 5  # down two or three times, and perhaps one step back up
+    assert length(fitted) <= room < lengths[0]  # the default 600 bytes did not fit; this does
+    assert fitted.payload_size < 600
+    # A budget 10 % larger no longer fits: the fit is close to the largest.
+    larger = prepare_portrait(portrait_jpeg, budget=round(fitted.payload_size * 1.1) + 8)
+    if larger.payload_size > fitted.payload_size:
+        assert length(larger) > room
+    assert fit_portrait(portrait_jpeg, 4000, length).payload_size == prepare_portrait(
+        portrait_jpeg).payload_size  # room to spare: the budget itself
+
+
+def test_fit_portrait_refuses_when_the_record_leaves_no_room(
+    record: cardlib.HolderRecord, ed_key: cardlib.PrivateKey, portrait_jpeg: bytes
+) -> None:
+    plain = len(cardlib.issue(record, ed_key, now=ISSUED))
+    with pytest.raises(PhotoBudgetError, match="room") as caught:
+        fit_portrait(portrait_jpeg, plain + 20,
+                     lambda p: len(cardlib.issue(_with_photo(record, p), ed_key, now=ISSUED)))
+    assert caught.value.code == "photo_budget"
+    with pytest.raises(ValueError, match="room"):
+        fit_portrait(portrait_jpeg, 0, len)  # type: ignore[arg-type]

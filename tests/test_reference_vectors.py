@@ -14,8 +14,12 @@ malformed. What a conforming reader that trusts only signed cards must do, for e
   shows exactly the encoded claims. The same COSE_Sign1 signed here with a test key (its
   protected header and payload bytes unchanged) then verifies, with the vector's fields, the
   refusal its times call for (the ``edge`` vectors) or its missing claim 169 (``claims_invalid``);
-- COSE_Encrypt0: refused (``cbor_invalid``, specs/format.md §7: cardlib reads signed cards
-  only); the signed card inside, once the caller has decrypted it, verifies;
+- COSE_Encrypt0 (specs/format.md §5.3): read with the vector's ``encryption_key``. The signed
+  card inside (``encrypted-signed``) verifies with the vector's fields and CWT times, as the
+  reference decoder reads it; content that is no COSE_Sign1 at all (``encrypted-aes256``: a bare,
+  unsigned CWT) is never a card (``cose_invalid``), but ``inspect`` shows its claims. Without a
+  key: ``decryption_key_missing``; with another key, or anything altered:
+  ``decryption_failed``;
 - malformed: refused with the stable code of the step that fails.
 
 Every refusal is a :class:`cardlib.CardError`, never another exception.
@@ -30,6 +34,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +49,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import cardlib
 
-from .conftest import require
+from .conftest import refusal_code, require
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "claim169"
 CATEGORIES = ("valid", "invalid", "edge")
@@ -321,17 +326,6 @@ def _assert_reference_agrees(result: Any, card: cardlib.VerifiedCard) -> None:
 # --- calling cardlib ----------------------------------------------------------------------------
 
 
-def _code(call: Callable[[], object]) -> str:
-    """The code of the CardError ``call`` raises; anything else fails the test."""
-    try:
-        result = call()
-    except cardlib.CardError as err:
-        return err.code
-    except Exception as err:
-        pytest.fail(f"raised {type(err).__name__}: {err} (not a CardError)")
-    pytest.fail(f"accepted: {result!r}")
-
-
 def _card(call: Callable[[], cardlib.VerifiedCard]) -> cardlib.VerifiedCard:
     try:
         return call()
@@ -480,16 +474,17 @@ def test_cardlib_verdict(vector: Vector | None, signing_keys: dict[str, SigningK
         assert _card(verify).claims.id == vector.data["expected_claim169"]["id"]
     elif parsed.kind == "unsigned":
         # An empty signature is never a signature: the step before any content is read.
-        assert _code(verify) == "signature_malformed"
+        assert refusal_code(verify) == "signature_malformed"
         assert cardlib.inspect(vector.qr)["signature_hex"] == ""
     elif parsed.kind == "encrypted":
-        # COSE_Encrypt0 (tag 16): specs/format.md §7 documents cbor_invalid.
+        # COSE_Encrypt0 (tag 16), specs/format.md §5.3: nothing is read without its key.
         assert vector.category == "valid"
-        assert _code(verify) == _code(lambda: cardlib.inspect(vector.qr)) == "cbor_invalid"
+        assert refusal_code(verify) == refusal_code(lambda: cardlib.inspect(vector.qr)) == (
+            "decryption_key_missing")
     else:
         assert vector.category == "invalid" and vector.expected_error is not None
         wanted = REFERENCE_ERRORS[vector.expected_error]
-        assert _code(verify) == _code(lambda: cardlib.inspect(vector.qr)) == wanted
+        assert refusal_code(verify) == refusal_code(lambda: cardlib.inspect(vector.qr)) == wanted
         with pytest.raises(claim169.Claim169Exception):  # the reference refuses it too
             claim169.decode_unverified(vector.qr, validate_timestamps=False)
 
@@ -508,12 +503,12 @@ def test_signed_vector_verifies_with_its_fields(vector: Vector | None) -> None:
     _assert_reference_agrees(result, card)
     # Under any other key, or with one bit of the signature changed, the card is refused.
     other = _make_key(key.algorithm).public
-    assert _code(lambda: cardlib.verify(vector.qr, other, now=NOW)) == "signature_invalid"
+    assert refusal_code(lambda: cardlib.verify(vector.qr, other, now=NOW)) == "signature_invalid"
     protected, unprotected, payload, signature = parsed.parts
     flipped = bytes([signature[0] ^ 1]) + signature[1:]
     altered = _wrap(cbor2.dumps(cbor2.CBORTag(TAG_SIGN1, [protected, dict(unprotected), payload,
                                                            flipped])))
-    assert _code(lambda: cardlib.verify(altered, key, now=NOW)) == "signature_invalid"
+    assert refusal_code(lambda: cardlib.verify(altered, key, now=NOW)) == "signature_invalid"
 
 
 @pytest.mark.parametrize("vector", _params(_kind("unsigned")))
@@ -549,7 +544,7 @@ def test_unsigned_vector_once_signed(vector: Vector | None,
     if vector.category == "invalid":
         assert vector.expected_error is not None
         wanted = REFERENCE_ERRORS[vector.expected_error]
-        assert _code(lambda: cardlib.verify(qr, key.public, now=NOW)) == wanted
+        assert refusal_code(lambda: cardlib.verify(qr, key.public, now=NOW)) == wanted
         with pytest.raises(claim169.Claim169NotFoundError):
             _reference_decode(qr, key.public)
         return
@@ -581,36 +576,125 @@ def test_unsigned_vector_once_signed(vector: Vector | None,
 
 def _decrypt(vector: Vector) -> bytes:
     """The COSE_Encrypt0's plaintext (RFC 9052 §5.3, AES-256-GCM), decrypted with
-    cryptography."""
+    cryptography (not cardlib)."""
     protected, unprotected, ciphertext = PARSED[vector.name].parts
     assert cbor2.loads(protected)[HEADER_ALG] == A256GCM
-    key = vector.key("encryption_key")
-    assert key is not None and key["algorithm"] == "A256GCM"
     aad = cbor2.dumps(["Encrypt0", protected, b""])
-    plaintext: bytes = AESGCM(bytes.fromhex(key["symmetric_key_hex"])).decrypt(
-        unprotected[HEADER_IV], ciphertext, aad)
+    plaintext: bytes = AESGCM(_secret(vector)).decrypt(unprotected[HEADER_IV], ciphertext, aad)
     return plaintext
 
 
+def _secret(vector: Vector) -> bytes:
+    key = vector.key("encryption_key")
+    assert key is not None and key["algorithm"] == "A256GCM"
+    return bytes.fromhex(key["symmetric_key_hex"])
+
+
+def _encryption_key(vector: Vector) -> cardlib.SymmetricKey:
+    """The vector's key as cardlib loads a key file: hex text (here with a newline)."""
+    key = vector.key("encryption_key")
+    assert key is not None
+    loaded = cardlib.SymmetricKey.load((key["symmetric_key_hex"] + "\n").encode("ascii"))
+    assert loaded.algorithm == key["algorithm"] and loaded.secret == _secret(vector)
+    return loaded
+
+
+def _ed25519_callback(key: cardlib.PublicKey) -> Callable[[str, bytes | None, bytes, bytes],
+                                                          None]:
+    """The reference decoder's verifier callback for an Ed25519 key (raises if it fails)."""
+    public = ed25519.Ed25519PublicKey.from_public_bytes(key.raw)
+
+    def verify(algorithm: str, key_id: bytes | None, data: bytes, signature: bytes) -> None:
+        assert algorithm == "EdDSA"
+        public.verify(signature, data)
+
+    return verify
+
+
+def _altered(vector: Vector) -> dict[str, str]:
+    """The vector's COSE_Encrypt0 with one part changed (each must fail to decrypt)."""
+    protected, unprotected, ciphertext = PARSED[vector.name].parts
+    iv = unprotected[HEADER_IV]
+
+    def encrypt0(protected: bytes, iv: bytes, ciphertext: bytes) -> str:
+        return _wrap(cbor2.dumps(cbor2.CBORTag(TAG_ENCRYPT0, [protected, {HEADER_IV: iv},
+                                                               ciphertext])))
+
+    flip = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+    tag = ciphertext[:-1] + bytes([ciphertext[-1] ^ 0x80])
+    return {
+        "ciphertext": encrypt0(protected, iv, flip),
+        "tag": encrypt0(protected, iv, tag),
+        "iv": encrypt0(protected, bytes([iv[0] ^ 1]) + iv[1:], ciphertext),
+        # the same header, encoded with a non-shortest head: other bytes, so another AAD
+        "protected header": encrypt0(b"\xa1\x01\x18\x03", iv, ciphertext),
+    }
+
+
 @pytest.mark.parametrize("vector", _params(_kind("encrypted")))
-def test_encrypted_vector_content(vector: Vector | None,
-                                  signing_keys: dict[str, SigningKey]) -> None:
-    """Decrypted by the caller, a signed card inside verifies with the vector's fields; content
-    with no signature (a bare CWT) is no card at all (``cose_invalid``)."""
+def test_encrypted_vector_is_read_with_its_key(vector: Vector | None,
+                                               signing_keys: dict[str, SigningKey]) -> None:
+    """Decrypted by cardlib with the vector's key: the signed card inside verifies with the
+    vector's fields and times, as the reference decoder reads it; content with no signature (a
+    bare CWT) is no card at all (``cose_invalid``), yet ``inspect`` shows its claims."""
     vector = _present(vector)
+    secret = _encryption_key(vector)
     plaintext = _decrypt(vector)
-    inner = _parse(_wrap(plaintext))
+    layers = cardlib.inspect(vector.qr, decryption_keys=[secret])
+    assert layers["verified"] is False
+    assert layers["encryption"]["algorithm"] == "A256GCM"
+    assert layers["encryption"]["plaintext_hex"] == plaintext.hex()
     key = _vector_key(vector)
     if key is None:
         cwt = cbor2.loads(plaintext)
-        assert inner.kind == "malformed" and isinstance(cwt, dict)
+        assert isinstance(cwt, dict) and _parse(_wrap(plaintext)).kind == "malformed"
+        assert layers["signed"] is False and "signature_hex" not in layers
+        assert layers["claims"]["169"] == {"1": cwt[169][1], "4": cwt[169][4]}
         _assert_has_expected(cwt[169], vector)
         trust = signing_keys["EdDSA"].public
-        assert _code(lambda: cardlib.verify(_wrap(plaintext), trust, now=NOW)) == "cose_invalid"
+        assert refusal_code(lambda: cardlib.verify(vector.qr, trust, now=NOW,
+                                            decryption_keys=secret)) == "cose_invalid"
+        reference = claim169.decode_encrypted_aes(vector.qr, secret.secret,
+                                                  allow_unverified=True)
+        assert reference.verification_status == "skipped"
+        assert (reference.claim169.id, reference.claim169.full_name) == (
+            cwt[169][1], cwt[169][4])
+        assert reference.cwt_meta.issuer == vector.meta["issuer"]
         return
-    assert inner.kind == "signed"
-    card = _card(lambda: cardlib.verify(_wrap(plaintext), key, now=NOW))
+    inner = _parse(_wrap(plaintext))
+    assert inner.kind == "signed" and layers["signature_hex"] == inner.parts[3].hex()
+    card = _card(lambda: cardlib.verify(vector.qr, key, now=NOW, decryption_keys=[secret]))
+    assert card.encryption == "A256GCM" and card.algorithm == key.algorithm == inner.alg
     _assert_card(card, vector, inner.claims[169])
-    result = _reference_decode(_wrap(plaintext), key)
+    result = claim169.decode_encrypted_aes(vector.qr, secret.secret,
+                                           verifier=_ed25519_callback(key))
     assert result.is_verified()
     _assert_reference_agrees(result, card)
+    # The signature is still checked after decryption: another signing key is refused.
+    other = _make_key(key.algorithm).public
+    assert refusal_code(lambda: cardlib.verify(vector.qr, other, now=NOW,
+                                        decryption_keys=secret)) == "signature_invalid"
+
+
+@pytest.mark.parametrize("vector", _params(_kind("encrypted")))
+def test_encrypted_vector_wrong_key_or_altered(vector: Vector | None,
+                                               signing_keys: dict[str, SigningKey]) -> None:
+    """Another key, or any part of the message altered: ``decryption_failed``, by verify and
+    inspect alike (nothing is shown); the reference decoder refuses the same."""
+    vector = _present(vector)
+    secret = _encryption_key(vector)
+    trust = _trust(vector, signing_keys)
+    wrong = cardlib.SymmetricKey(bytes(b ^ 0x55 for b in secret.secret))
+    cases = {"wrong key": (vector.qr, wrong)} | {
+        f"altered {part}": (qr, secret) for part, qr in _altered(vector).items()}
+    for case, (qr, key) in cases.items():
+        assert refusal_code(partial(cardlib.verify, qr, trust, now=NOW, decryption_keys=key)) == (
+            "decryption_failed"), case
+        assert refusal_code(partial(cardlib.inspect, qr, decryption_keys=key)) == (
+            "decryption_failed"), case
+        with pytest.raises(claim169.DecryptionError):
+            claim169.decode_encrypted_aes(qr, key.secret, allow_unverified=True)
+    # A 128-bit key is no candidate for A256GCM: refused before any decryption is tried.
+    short = cardlib.SymmetricKey(secret.secret[:16])
+    assert refusal_code(lambda: cardlib.verify(vector.qr, trust, now=NOW,
+                                        decryption_keys=short)) == "decryption_failed"

@@ -94,7 +94,8 @@ def visible(answer: dict[str, Any], role: Role) -> dict[str, Any]:
     """``answer`` (a fresh ``VerificationResult.to_json()``) with only the card fields the role
     sees; the verdict, the signer and the lists are always shown. A role with restricted
     fields also gets no copy of the card's own data from elsewhere in the answer: the CWT
-    subject, the QR text and the MRZ lines of a scan (which carry the numbers and names)."""
+    subject, the QR text, the MRZ lines of a scan (which carry the numbers and names) and
+    the numbers of other cards in the picture."""
     card = answer.get("card")
     restricted = role.record_fields is not None or role.claims_fields is not None
     if card is not None:
@@ -109,6 +110,7 @@ def visible(answer: dict[str, Any], role: Role) -> dict[str, Any]:
         scan["barcodes"] = [{"format": b.get("format"), "text": None}
                             for b in scan.get("barcodes") or []]
         scan["mrz"] = None
+        scan["other_cards"] = [None for _ in scan.get("other_cards") or []]
     return answer
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cardlib import PrivateKey, Verifier
+from cardlib import KeyFileError, PrivateKey, SymmetricKey, Verifier
 from cardlib._demo import Demo, demo_registry, make_demo, open_demo
 from cardlib.bundle import read_bundle
 from cardlib.trust import certificate_der
@@ -34,6 +34,14 @@ class Runtime:
 
 def _read(path: Path | None) -> bytes | None:
     return None if path is None else path.read_bytes()
+
+
+def _symmetric_key(path: Path) -> SymmetricKey:
+    """A decryption key file (VERIFIER_DECRYPTION_KEYS); a bad one names its file."""
+    try:
+        return SymmetricKey.load(path.read_bytes())
+    except KeyFileError as err:
+        raise KeyFileError(f"{path}: {err.message}") from err
 
 
 def load_runtime(settings: Settings) -> Runtime:
@@ -62,7 +70,9 @@ def load_runtime(settings: Settings) -> Runtime:
             in_bundle = read_bundle(bundle)
             trust_list = trust_list or in_bundle[0]
             revocations = revocations or in_bundle[1]
-    verifier = Verifier(root=root, state=state)  # the lists come from the store, newest first
+    secrets = [_symmetric_key(path) for path in settings.decryption_keys]
+    # the lists come from the store, newest first
+    verifier = Verifier(root=root, state=state, decryption_keys=secrets)
     documents = Documents(settings.data_dir / "documents.db", verifier, root, root_key,
                           url=settings.database_url)
     documents.start(trust_list, revocations)

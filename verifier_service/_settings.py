@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def default_data_dir() -> Path:
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     revocation_list: Path | None = Field(None, description="the root-signed revocation list")
     bundle: Path | None = Field(None, description="an offline bundle (trust list and "
                                 "revocation list together)")
+    decryption_keys: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="files of the AES-GCM keys (hex or raw 16/24/32 "
+        "bytes) that open encrypted cards (COSE_Encrypt0): one path, several separated by "
+        "os.pathsep (':'), or a JSON list; unset: encrypted cards are decryption_key_missing")
     root_key: Path | None = Field(None, description="the root's private key (PEM), where this "
                                   "service may sign revocation lists itself (admin revoke); "
                                   "unset: lists are signed elsewhere and uploaded")
@@ -93,6 +98,16 @@ class Settings(BaseSettings):
                                     "the API from a browser (JSON list); empty: no CORS headers")
     cache_seconds: int = Field(300, ge=0, le=86_400,
                                description="Cache-Control max-age of the signed documents")
+
+    @field_validator("decryption_keys", mode="before")
+    @classmethod
+    def _paths(cls, value: Any) -> Any:
+        """The environment's text: a JSON list, or paths separated by os.pathsep."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [part for part in value.split(os.pathsep) if part.strip()]
 
     @property
     def demo(self) -> bool:

@@ -19,7 +19,15 @@ from __future__ import annotations
 from ._code128 import code128_image
 from ._qr import EC_LEVELS, MAX_VERSION, QrMatrix, minimal_version, qr_image, qr_matrix
 from ._qr import MIN_QUIET_MODULES as QR_QUIET_MODULES
-from ._read import BACKENDS, FORMATS, Decoded, available_backends, load_image, read_barcodes
+from ._read import (
+    BACKENDS,
+    FORMATS,
+    Decoded,
+    available_backends,
+    load_image,
+    read_barcodes,
+    read_turned,
+)
 
 __all__ = [
     "BACKENDS",
@@ -36,4 +44,5 @@ __all__ = [
     "qr_image",
     "qr_matrix",
     "read_barcodes",
+    "read_turned",
 ]

@@ -2,7 +2,8 @@
 
 The decoder accepts only what a Claim 169 payload needs: integers, byte and text strings, arrays,
 maps, booleans and null. Every semantic tag is refused except the COSE_Sign1 (18) and CWT (61)
-tags, which callers must only accept at the top level. Indefinite lengths, duplicate map keys,
+tags, which callers must only accept at the top level, and the COSE_Encrypt0 tag (16), read only
+by :func:`loads_encrypt0` around a whole message. Indefinite lengths, duplicate map keys,
 floats, undefined and other simple values are refused. Depth, item count and text length are
 bounded by :class:`cardlib.Limits`.
 """
@@ -23,6 +24,7 @@ from .._errors import (
 )
 from .._limits import Limits
 
+TAG_COSE_ENCRYPT0 = 16
 TAG_COSE_SIGN1 = 18
 TAG_CWT = 61
 _ALLOWED_TAGS = frozenset({TAG_COSE_SIGN1, TAG_CWT})
@@ -64,6 +66,17 @@ def loads(data: bytes, limits: Limits) -> Any:
     """Decode exactly one strict CBOR item from ``data`` within ``limits``."""
     value = loads_unchecked(data, limits)
     _check(value, limits)
+    return value
+
+
+def loads_encrypt0(data: bytes, limits: Limits) -> Any:
+    """The content of one tag-16 item (COSE_Encrypt0) around the whole of ``data``, decoded and
+    checked as :func:`loads` checks a message (the tag counts as one item). Tag 16 is refused
+    everywhere else, so an Encrypt0 inside anything (itself included) is ``cbor_invalid``."""
+    if data[:1] != b"\xd0":
+        raise CborError("the message is not a COSE_Encrypt0 (tag 16)")
+    value = loads_unchecked(data[1:], limits)
+    _check(cbor2.CBORTag(TAG_COSE_ENCRYPT0, value), limits)
     return value
 
 

@@ -1,4 +1,5 @@
-"""COSE_Sign1 (RFC 9052): build, parse and the Sig_structure signed by both sides."""
+"""COSE_Sign1 and COSE_Encrypt0 (RFC 9052): build, parse, and the structures signed
+(Sig_structure) and authenticated (Enc_structure) by both sides."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from . import _cbor
 HEADER_ALG = 1
 HEADER_CRIT = 2
 HEADER_KID = 4
+HEADER_IV = 5
+HEADER_PARTIAL_IV = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +31,32 @@ class Sign1:
     envelope: str  # "tag18", "untagged" or "tag61"
 
 
+@dataclass(frozen=True, slots=True)
+class Encrypt0:
+    """A parsed, not yet decrypted, COSE_Encrypt0 message (always tag 16 here).
+
+    Its structure is checked (RFC 9052 §5.2 and this profile): the headers' types, no crit, no
+    label in both headers but kid, no Partial IV, an IV byte string, and a ciphertext at least as
+    long as the 16-byte tag. The algorithm, the IV's length and the kid are judged by the
+    caller, which knows the algorithms.
+    """
+
+    protected: bytes
+    protected_header: MappingProxyType[int, Any]
+    unprotected_header: MappingProxyType[int, Any]
+    ciphertext: bytes
+
+    def header(self, label: int) -> Any:
+        """A header parameter: the protected one, else the unprotected one (or None)."""
+        value = self.protected_header.get(label)
+        return self.unprotected_header.get(label) if value is None else value
+
+
+#: The first byte of a COSE_Encrypt0 message: tag 16 (one byte, major type 6).
+ENCRYPT0_START = b"\xd0"
 _SIG_STRUCTURE_START = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
+_ENC_STRUCTURE_START = b"\x83\x68Encrypt0"  # array(3), text(8) "Encrypt0"
+_GCM_TAG_BYTES = 16
 
 
 def _bstr_head(size: int) -> bytes:
@@ -54,6 +82,12 @@ def sig_structure(protected: bytes, payload: bytes) -> bytes:
                      _bstr_head(len(payload)), payload))
 
 
+def enc_structure(protected: bytes) -> bytes:
+    """The additional authenticated data of a COSE_Encrypt0 (RFC 9052 §5.3):
+    ["Encrypt0", protected, external_aad = h''], deterministically encoded."""
+    return b"".join((_ENC_STRUCTURE_START, _bstr_head(len(protected)), protected, b"\x40"))
+
+
 def encode_header(header: dict[int, Any]) -> bytes:
     """A protected header as its bstr content (an empty map is sent as a zero-length bstr)."""
     return _cbor.dumps(header) if header else b""
@@ -64,6 +98,10 @@ def encode(
 ) -> bytes:
     body = [protected, unprotected, payload, signature]
     return _cbor.dumps(_cbor.Tag(_cbor.TAG_COSE_SIGN1, body))
+
+
+def encode_encrypt0(protected: bytes, unprotected: dict[int, Any], ciphertext: bytes) -> bytes:
+    return _cbor.dumps(_cbor.Tag(_cbor.TAG_COSE_ENCRYPT0, [protected, unprotected, ciphertext]))
 
 
 _EMPTY: MappingProxyType[int, Any] = MappingProxyType({})
@@ -119,6 +157,58 @@ def decode(data: bytes, limits: Limits) -> Sign1:
     return fixed if fixed is not None else decode_general(data, limits)
 
 
+def decode_message(data: bytes, limits: Limits) -> Sign1 | Encrypt0:
+    """A card's message: a COSE_Sign1 as :func:`decode` reads it (the fast path first), or a
+    COSE_Encrypt0 (tag 16), told apart by its first byte."""
+    fixed = _fixed_shape(data, limits)
+    if fixed is not None:
+        return fixed
+    if data[:1] == ENCRYPT0_START:
+        return decode_encrypt0(data, limits)
+    return decode_general(data, limits)
+
+
+def decode_encrypt0(data: bytes, limits: Limits) -> Encrypt0:
+    """Parse a COSE_Encrypt0 (tag 16 around ``[protected, unprotected, ciphertext]``)."""
+    item = _cbor.loads_encrypt0(data, limits)
+    if not isinstance(item, _cbor.ARRAY_TYPES) or len(item) != 3:
+        raise CoseError(
+            "a COSE_Encrypt0 is an array of 3 items (protected, unprotected, ciphertext)")
+    protected, unprotected, ciphertext = item
+    if not isinstance(protected, bytes):
+        raise CoseError("the COSE protected header must be a byte string")
+    if not isinstance(unprotected, _cbor.MAP_TYPES):
+        raise CoseError("the COSE unprotected header must be a map")
+    if not isinstance(ciphertext, bytes):
+        raise CoseError("the COSE_Encrypt0 ciphertext must be an attached byte string "
+                        "(detached is refused)")
+    header = _protected_view(protected, limits)
+    _check_headers(header, unprotected)
+    if HEADER_PARTIAL_IV in header or HEADER_PARTIAL_IV in unprotected:
+        raise CoseError("a Partial IV (header label 6) is not supported; the full IV (label 5) "
+                        "must be given")
+    iv = header.get(HEADER_IV, unprotected.get(HEADER_IV))
+    if iv is None:
+        raise CoseError("the COSE_Encrypt0 has no IV (header label 5)")
+    if type(iv) is not bytes:
+        raise CoseError("the COSE_Encrypt0 IV (header label 5) must be a byte string")
+    if len(ciphertext) < _GCM_TAG_BYTES:
+        raise CoseError(f"the ciphertext is shorter than the {_GCM_TAG_BYTES}-byte "
+                        "authentication tag it must end with")
+    return Encrypt0(protected, header, MappingProxyType(unprotected), ciphertext)
+
+
+def _check_headers(header: MappingProxyType[Any, Any], unprotected: Any) -> None:
+    """The two header rules of every message here: no crit; no label in both buckets but kid."""
+    if HEADER_CRIT in header or HEADER_CRIT in unprotected:
+        raise CoseError("the message marks header parameters as critical (crit); none is "
+                        "understood by this profile, so it is refused (RFC 9052 section 3.1)")
+    # RFC 9052 forbids a label in both buckets. Only kid is tolerated there (as EU DCC verifiers
+    # do): it is a lookup hint, and the protected one wins.
+    if (header.keys() & unprotected.keys()) - {HEADER_KID}:
+        raise CoseError("a COSE header label appears in both the protected and unprotected header")
+
+
 def decode_general(data: bytes, limits: Limits) -> Sign1:
     """:func:`decode` by the general strict CBOR decoder, for any layout (or a refusal)."""
     item = _cbor.loads(data, limits)
@@ -148,13 +238,7 @@ def decode_general(data: bytes, limits: Limits) -> Sign1:
     if not isinstance(signature, bytes):
         raise CoseError("the COSE signature must be a byte string")
     header = _protected_view(protected, limits)
-    if HEADER_CRIT in header or HEADER_CRIT in unprotected:
-        raise CoseError("the message marks header parameters as critical (crit); none is "
-                        "understood by this profile, so it is refused (RFC 9052 section 3.1)")
-    # RFC 9052 forbids a label in both buckets. Only kid is tolerated there (as EU DCC verifiers
-    # do): it is a lookup hint, and the protected one wins.
-    if (header.keys() & unprotected.keys()) - {HEADER_KID}:
-        raise CoseError("a COSE header label appears in both the protected and unprotected header")
+    _check_headers(header, unprotected)
     return Sign1(
         protected,
         header,

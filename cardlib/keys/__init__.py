@@ -2,9 +2,11 @@
 
 :class:`PrivateKey` / :class:`PublicKey` (PEM, raw, kid), the :class:`Signer` protocol, the
 :class:`TrustStore` a verifier accepts keys from, and the algorithm registry (:data:`ALGORITHMS`
-by COSE id, :data:`BY_NAME`). :class:`Pkcs11Signer` and :func:`generate_keypair` keep a key in
-an HSM; they need the ``hsm`` extra (``pip install 'cardlib[hsm]'``) and are imported only when
-first used, so this package imports without python-pkcs11. Errors (``HsmPinError``, ...) are in
+by COSE id, :data:`BY_NAME`). :class:`SymmetricKey` is an AES-GCM key for encrypted payloads
+(COSE_Encrypt0), its algorithms in :data:`CONTENT_ALGORITHMS`. :class:`Pkcs11Signer` and
+:func:`generate_keypair` keep a key in an HSM; they need the ``hsm`` extra (``pip install
+'cardlib[hsm]'``) and are imported only when first used, so this package imports without
+python-pkcs11. Errors (``HsmPinError``, ...) are in
 :mod:`cardlib`, with every other error.
 """
 
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ._algorithms import ALGORITHMS, BY_NAME, Algorithm
 from ._keys import KID_BYTES, PrivateKey, PublicKey, kid_for
 from ._signer import Signer
+from ._symmetric import CONTENT_ALGORITHMS, IV_BYTES, ContentAlgorithm, SymmetricKey
 from ._trust import TrustStore
 
 if TYPE_CHECKING:
@@ -27,12 +30,16 @@ _LAZY = {"Pkcs11Signer": ("._pkcs11", "hsm"), "generate_keypair": ("._pkcs11", "
 __all__ = [
     "ALGORITHMS",
     "BY_NAME",
+    "CONTENT_ALGORITHMS",
+    "IV_BYTES",
     "KID_BYTES",
     "Algorithm",
+    "ContentAlgorithm",
     "Pkcs11Signer",
     "PrivateKey",
     "PublicKey",
     "Signer",
+    "SymmetricKey",
     "TrustStore",
     "generate_keypair",
     "kid_for",

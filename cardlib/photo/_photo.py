@@ -7,6 +7,10 @@ A grayscale (or colour) copy is then compressed for the QR payload: per format, 
 binary search over the encoder quality at the full payload size and, when even the lowest quality
 accepted is too large, at a few smaller sizes. The largest picture that fits the byte budget wins.
 
+``fit_portrait`` finds the budget for a payload that must fit a given number of characters (the
+QR code on a card back): it compresses, asks the caller how long the payload carrying the photo
+is, and shrinks the budget by what is over, until it fits.
+
 Everything is deterministic (one encoder thread, fixed encoder settings, no metadata written), so
 the same input gives the same bytes. Every failure is an :class:`ImageError` (unreadable input) or
 a :class:`PhotoBudgetError` (the budget cannot be met); nothing raised by Pillow escapes.
@@ -15,7 +19,9 @@ a :class:`PhotoBudgetError` (the budget cannot be met); nothing raised by Pillow
 from __future__ import annotations
 
 import io
+import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError, features
@@ -36,6 +42,11 @@ MAX_PIXELS = 50_000_000
 #: Largest portrait accepted, in bytes.
 MAX_INPUT_BYTES = 32 * 1024 * 1024
 
+# fit_portrait: rounds of "compress, measure, shrink the budget by what is over" before giving up
+# (two or three suffice: a photo byte costs 1.5-1.6 Base45 characters in the payload).
+_FIT_ROUNDS = 8
+# fit_portrait: characters left over in the payload worth one more, larger try (6 ≈ 4 bytes).
+_SPARE = 6
 # Fractions of ``payload_size`` tried, largest first, when the full size cannot meet the budget.
 _STEPS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 # What Image.open may identify. A JPEG with multi-picture data (many phone cameras) would open as
@@ -191,6 +202,96 @@ def prepare_portrait(
         dimensions=chosen.dimensions,
         grayscale=grayscale,
     )
+
+
+def fit_portrait(
+    data: bytes,
+    room: int,
+    payload_length: Callable[[PreparedPortrait], int],
+    *,
+    budget: int = DEFAULT_BUDGET,
+    formats: tuple[PhotoFormat, ...] = (PhotoFormat.AVIF, PhotoFormat.WEBP),
+    grayscale: bool = True,
+    card_size: tuple[int, int] = CARD_SIZE,
+    payload_size: tuple[int, int] = PAYLOAD_SIZE,
+    min_quality: int = MIN_QUALITY,
+) -> PreparedPortrait:
+    """The portrait prepared (:func:`prepare_portrait`) within ``budget`` bytes and as close to
+    it as lets the payload that carries it fit ``room`` characters.
+
+    ``room`` is what the QR code holds (for a card back: :func:`cardlib.render.back_capacity`)
+    and ``payload_length(prepared)`` the length of the payload that carries ``prepared`` (the
+    caller signs it; every round signs once). A payload ``n`` characters too long is tried
+    again with a budget ``ceil(2n / 3)`` bytes below the photo it carried (Base45 spends 3
+    characters on 2 bytes), until it fits (two or three rounds). When that step down went too
+    far (the picture shrank to a smaller size), one more try with the budget raised by what is
+    left over is kept if it fits too.
+
+    Raises :class:`PhotoBudgetError` when no budget leaves the payload within ``room`` (a
+    record that fills the QR code by itself) and what :func:`prepare_portrait` raises.
+    """
+    if not _is_int(room) or room < 1:
+        raise ValueError(f"room must be a positive number of characters, got {room!r}")
+    options = _Options(data, formats, grayscale, card_size, payload_size, min_quality)
+    current = budget
+    over = 0
+    for _ in range(_FIT_ROUNDS):
+        try:
+            prepared = options.prepare(current)
+        except PhotoBudgetError as err:
+            if current == budget:
+                raise
+            raise PhotoBudgetError(
+                f"the portrait does not fit the room the payload has ({room} characters): it "
+                f"would have to be at most {current} bytes ({err.message})"
+            ) from None
+        over = payload_length(prepared) - room
+        if over <= 0:
+            return prepared if current == budget else _grown(
+                prepared, -over, room, payload_length, budget, options)
+        current = min(current, prepared.payload_size) - math.ceil(2 * over / 3)
+        if current < 1:
+            break
+    raise PhotoBudgetError(
+        f"the portrait does not fit the room the payload has ({room} characters): the record "
+        f"without a photo leaves too little (still {over} characters over); leave the photo out "
+        "or make room (on a card: the layout without MRZ)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What fit_portrait passes on to prepare_portrait, but the budget."""
+
+    data: bytes = field(repr=False)
+    formats: tuple[PhotoFormat, ...]
+    grayscale: bool
+    card_size: tuple[int, int]
+    payload_size: tuple[int, int]
+    min_quality: int
+
+    def prepare(self, budget: int) -> PreparedPortrait:
+        return prepare_portrait(self.data, budget=budget, formats=self.formats,
+                                grayscale=self.grayscale, card_size=self.card_size,
+                                payload_size=self.payload_size, min_quality=self.min_quality)
+
+
+def _grown(prepared: PreparedPortrait, spare: int, room: int,
+           payload_length: Callable[[PreparedPortrait], int], cap: int,
+           options: _Options) -> PreparedPortrait:
+    """``prepared`` fits with ``spare`` characters left over: when a step down overshot (the
+    picture shrank to a smaller size), one more try with the budget raised by what is left
+    (at most ``cap``), kept if it fits too."""
+    larger = min(cap, prepared.payload_size + 2 * spare // 3)
+    if spare < _SPARE or larger <= prepared.payload_size:
+        return prepared
+    try:
+        grown = options.prepare(larger)
+    except PhotoBudgetError:  # pragma: no cover - a larger budget than one that was met
+        return prepared
+    if grown.payload_size > prepared.payload_size and payload_length(grown) <= room:
+        return grown
+    return prepared
 
 
 # --- arguments -----------------------------------------------------------------------------------

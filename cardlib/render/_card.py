@@ -2,22 +2,34 @@
 
 Front: header band (country, title, optional logo), portrait, Arabic and Latin fields, the
 national number and its Code128. Back: the QR code of the signed payload (modules ≥ 0.42 mm),
-issuer and address, and the TD1 machine-readable zone.
+issuer and address, and the TD1 machine-readable zone in OCR-B.
+
+The back's geometry (the constants below) is shared with the MRZ reader in :mod:`cardlib.scan`,
+which finds the zone from the QR code's position.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
 from .._errors import LayoutError, QrCapacityError, UnprintableError
-from ..barcodes import code128_image, qr_image, qr_matrix
-from ..mrz import td1_lines
+from ..barcodes import (
+    QR_QUIET_MODULES,
+    QrMatrix,
+    code128_image,
+    minimal_version,
+    qr_image,
+    qr_matrix,
+)
+from ..mrz import LINE_LENGTH, td1_lines
 from ..profile import HolderCategory, HolderRecord, Sex
 from ._images import logo_image, thumbnail
 from ._layout import Layout
-from ._text import font, visual
+from ._text import MrzFace, font, mrz_face, visual
 
 DPI = 300
 WIDTH = round(85.60 / 25.4 * DPI)   # 1011 px
@@ -27,6 +39,24 @@ PORTRAIT = (250, 320)
 QR_MODULE_PX = 5  # 0.42 mm at 300 dpi: the smallest module that survived a 150 dpi scan
 CODE128_MODULE_PX = 4
 MIN_FONT = 18
+
+# The TD1 machine-readable zone (ICAO 9303 Parts 3 and 5) at the bottom of the back: 3 lines of
+# 30 characters in OCR-B size I (``MRZ_FONT_PX`` in _text.py), each character centred in its
+# cell at the 2.54 mm pitch (10 per inch), the lines 4.23 mm apart (6 per inch), the zone centred
+# across the card: its first cell starts 4.66 mm from the left edge (ICAO: 5.0 ± 1.0 mm).
+MRZ_PITCH = 30
+MRZ_LINE_PITCH = 50
+MRZ_LEFT = (WIDTH - LINE_LENGTH * MRZ_PITCH) // 2  # 55 px; the last cell ends 56 px from the edge
+# Line 1's baseline; line 3's lies 17 px (1.44 mm) above the bottom edge.
+MRZ_BASELINE = HEIGHT - 17 - 2 * MRZ_LINE_PITCH  # 521
+MRZ_INK_TOP = MRZ_BASELINE - 32  # 489: above the tallest glyph of line 1 (OCR-B digits, 31 px)
+MRZ_ZONE = 170  # the white band holding the zone, 14.4 mm
+# The QR code, with its white quiet zone (which may lie on the band), is drawn on the left edge,
+# centred in the rows above the zone's ink (on a back without MRZ: in the whole height).
+QR_AREA = MRZ_INK_TOP
+# Error levels tried in order when render_back is not given one: M, and L for a payload whose
+# M symbol does not fit (a photo). Both read alike under the degraded-scan tests (README).
+QR_LEVELS = ("M", "L")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,27 +223,61 @@ def render_front(record: HolderRecord, layout: Layout,
     return canvas.image
 
 
-# Bottom band of the back holding the TD1 machine-readable zone: 3 lines at the ICAO line pitch
-# of 4.23 mm (50 px) plus margins, ≈ 14.4 mm.
-MRZ_ZONE = 170
-MRZ_LINE_PITCH = 50
+def back_capacity(layout: Layout) -> int:
+    """The most Base45 characters whose QR code fits the back of a card in ``layout`` (at level
+    L, the lowest that :func:`render_back` chooses): with the MRZ, a version 18 symbol, 1046
+    characters; without it, version 25, 1853 characters."""
+    area = QR_AREA if layout.mrz else HEIGHT
+    version = (area // QR_MODULE_PX - 2 * QR_QUIET_MODULES - 17) // 4
+    low, high = 0, 8000  # minimal_version(n) <= version for n = low, never for n = high
+    while high - low > 1:
+        middle = (low + high) // 2
+        found = minimal_version(middle, QR_LEVELS[-1])
+        if found is not None and found <= version:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def back_qr(payload: str, layout: Layout, *, ec_level: str | None = None) -> QrMatrix:
+    """The QR code that :func:`render_back` draws for ``payload``: at ``ec_level``, or (None)
+    at the first of :data:`QR_LEVELS` whose symbol, with its quiet zone at 0.42 mm modules,
+    fits the back of ``layout`` (see :func:`back_capacity`). Raises :class:`QrCapacityError`
+    when it does not fit."""
+    area = QR_AREA if layout.mrz else HEIGHT
+    levels = QR_LEVELS if ec_level is None else (ec_level,)
+    side = 0
+    for level in levels:
+        version = minimal_version(len(payload), level)
+        if version is None:  # beyond version 40: qr_matrix says so
+            return qr_matrix(payload, ec_level=level)
+        side = (17 + 4 * version + 2 * QR_QUIET_MODULES) * QR_MODULE_PX
+        if side <= area:
+            return qr_matrix(payload, ec_level=level)
+    raise QrCapacityError(
+        f"the QR code ({side} px at 0.42 mm modules, error level {levels[-1]}) does not fit "
+        f"the card back ({area} px free{' above the MRZ' if layout.mrz else ''}); shrink the "
+        "payload (a smaller photo: cardlib render fits it to the room by default, "
+        "--photo-budget caps it) or leave the MRZ off (\"mrz\": false in the layout, or "
+        "cardlib render --no-mrz)"
+    )
 
 
 def render_back(record: HolderRecord, payload: str, layout: Layout, *,
-                ec_level: str = "M") -> Image.Image:
+                ec_level: str | None = None) -> Image.Image:
+    """The back: the QR code of ``payload``, issuer, address and the TD1 zone.
+
+    ``ec_level`` None (the default) takes error level M, or L when the level-M symbol does not
+    fit (a payload with a photo); the MRZ reader accepts every level. Raises
+    :class:`QrCapacityError` when the symbol does not fit (see :func:`back_capacity`).
+    """
     canvas = _Canvas(layout)
-    symbol = qr_image(qr_matrix(payload, ec_level=ec_level), module_px=QR_MODULE_PX)
-    # The symbol's own white quiet zone (4 modules) may run to the card edge.
-    available = HEIGHT - (MRZ_ZONE if layout.mrz else 0)
-    if symbol.height > available:
-        raise QrCapacityError(
-            f"the QR code ({symbol.height} px at 0.42 mm modules) does not fit the card back "
-            f"({available} px free{' above the MRZ' if layout.mrz else ''}); shrink the payload "
-            "(a smaller photo budget) or leave the MRZ off (\"mrz\": false in the layout, "
-            "or cardlib render --no-mrz)"
-        )
-    top = (available - symbol.height) // 2
-    canvas.image.paste(symbol.convert("RGB"), (0, top))
+    area = QR_AREA if layout.mrz else HEIGHT
+    symbol = qr_image(back_qr(payload, layout, ec_level=ec_level), module_px=QR_MODULE_PX)
+    if layout.mrz:  # first: the QR code's white quiet zone may lie on the zone's white band
+        _mrz(canvas.draw, td1_lines(record, issuing_state="LBY"))
+    canvas.image.paste(symbol.convert("RGB"), (0, (area - symbol.height) // 2))
     x = symbol.width + 16
     width = WIDTH - MARGIN - x
     canvas.arabic((WIDTH - MARGIN, 24), layout.issuer.ar, size=30, weight=700, colour="primary",
@@ -233,22 +297,39 @@ def render_back(record: HolderRecord, payload: str, layout: Layout, *,
     canvas.arabic((WIDTH - MARGIN, 340), layout.labels["scan"].ar, size=22, colour="label",
                   width=width)
     canvas.text((x, 344), layout.labels["scan"].en, size=20, colour="label", width=width)
-    if layout.mrz:
-        _mrz(canvas, td1_lines(record, issuing_state="LBY"))
     return canvas.image
 
 
-def _mrz(canvas: _Canvas, lines: tuple[str, str, str]) -> None:
-    top = HEIGHT - MRZ_ZONE
-    canvas.draw.rectangle((0, top, WIDTH, HEIGHT), fill="#ffffff")
-    face = font("mono", 46, 500)
-    for index, line in enumerate(lines):
-        canvas.draw.text((WIDTH // 2, top + 6 + MRZ_LINE_PITCH * index), line, font=face,
-                         fill="#000000", anchor="ma")
+_GLYPH_ASCENT, _GLYPH_ROWS = 40, 56  # a glyph's cell: 40 rows above its baseline, 16 below
+
+
+@lru_cache(maxsize=2)
+def _glyph_masks(face: MrzFace) -> dict[str, Image.Image]:
+    """Each character of ``face`` centred in its cell on the baseline, as a mask: drawn once,
+    pasted 90 times a card, pixel for pixel as draw.text would draw each one."""
+    masks: dict[str, Image.Image] = {}
+    for char in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<":
+        mask = Image.new("L", (MRZ_PITCH, _GLYPH_ROWS), 0)
+        ImageDraw.Draw(mask).text((MRZ_PITCH // 2, _GLYPH_ASCENT), char, font=face.font,
+                                  fill=255, anchor="ms")
+        masks[char] = mask
+    return masks
+
+
+def _mrz(draw: ImageDraw.ImageDraw, lines: Sequence[str]) -> None:
+    """The white band and the zone: each character centred in its cell, on its line's
+    baseline, in :func:`~cardlib.render.mrz_face` (OCR-B, or the fallback face)."""
+    draw.rectangle((0, HEIGHT - MRZ_ZONE, WIDTH, HEIGHT), fill="#ffffff")
+    masks = _glyph_masks(mrz_face())
+    for row, line in enumerate(lines):
+        top = MRZ_BASELINE + MRZ_LINE_PITCH * row - _GLYPH_ASCENT
+        for column, char in enumerate(line):
+            draw.bitmap((MRZ_LEFT + MRZ_PITCH * column, top), masks[char], fill="#000000")
 
 
 def render_card(record: HolderRecord, payload: str, layout: Layout,
-                portrait: Image.Image | None = None, *, ec_level: str = "M") -> CardImages:
+                portrait: Image.Image | None = None, *, ec_level: str | None = None
+                ) -> CardImages:
     """Both sides of the card for ``record`` and its signed ``payload``."""
     return CardImages(render_front(record, layout, portrait),
                       render_back(record, payload, layout, ec_level=ec_level))

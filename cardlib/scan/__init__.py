@@ -2,21 +2,34 @@
 
 :func:`scan` reads and verifies a card image; :func:`check_decoded` does the same from barcodes
 already read; :func:`card_payload` picks the card's QR code among them, :func:`compare_print`
-cross-checks the print (a :class:`PrintCheck`) and :func:`read_mrz` reads the printed MRZ.
-Needs the ``cards`` extra.
+cross-checks the print (a :class:`PrintCheck`: each printed element agrees, disagrees or was
+not read), :func:`read_mrz` and :func:`read_zone` read the printed MRZ with the QR code as the
+registration mark, and :func:`unsigned_zone` finds it by its own lines when the QR code cannot
+be read (printed, not signed). Needs the ``cards`` extra.
 """
 
 from __future__ import annotations
 
-from ._mrz_ocr import read_mrz
-from ._scan import PrintCheck, ScanResult, card_payload, check_decoded, compare_print, scan
+from ._mrz_ocr import Zone, read_mrz, read_zone
+from ._scan import (
+    PrintCheck,
+    ScanResult,
+    card_payload,
+    check_decoded,
+    compare_print,
+    scan,
+    unsigned_zone,
+)
 
 __all__ = [
     "PrintCheck",
     "ScanResult",
+    "Zone",
     "card_payload",
     "check_decoded",
     "compare_print",
     "read_mrz",
+    "read_zone",
     "scan",
+    "unsigned_zone",
 ]

@@ -8,19 +8,28 @@ the document number and holder number in the MRZ (back). A mismatch is a tampere
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
-from .._errors import BarcodeNotFoundError, PrintMismatchError
+from .._errors import (
+    BarcodeNotFoundError,
+    CardError,
+    MrzError,
+    PrintMismatchError,
+    SeveralCardsError,
+)
 from .._pipeline import VerifiedCard, verify
 from ..barcodes import Decoded, read_barcodes
+from ..codec._base45 import b45decode
 from ..keys import PublicKey, TrustStore
-from ..mrz import parse_td1
-from ._mrz_ocr import read_mrz
+from ..mrz import parse_td1, td1_lines
+from ..render import HEIGHT, MARGIN, WIDTH
+from ._mrz_ocr import ZONE_CELLS, Back, Zone, find_zone, locate_back, read_zone
 
 _BASE45 = re.compile(r"[0-9A-Z $%*+\-./:]+")
 _NUMBER = re.compile(r"[A-Z0-9]{6,20}")
@@ -32,10 +41,14 @@ class ScanResult:
 
     card: VerifiedCard
     barcodes: tuple[Decoded, ...]
-    mrz: tuple[str, str, str] | None  # the machine-readable zone, when read with certainty
+    mrz: tuple[str, str, str] | None  # the machine-readable zone, when its numbers were read
     # True: printed data (Code128, MRZ) was found and matches the signed data; None: the image
     # shows nothing printed to compare (a mismatch raises PrintMismatchError instead).
     agrees: bool | None
+    # Each printed element, ("qr" | "code128" | "mrz_numbers" | "mrz_name", state): see PrintCheck.
+    elements: tuple[tuple[str, str], ...] = ()
+    # Card numbers printed (Code128) on other cards in the picture: never compared.
+    other_cards: tuple[str, ...] = ()
 
 
 def scan(
@@ -52,7 +65,19 @@ def scan(
     document and holder numbers are cross-checked with the signed ones.
     """
     found = read_barcodes(image, backend=backend)
-    return check_decoded(found, trust, now=now, image=image if mrz else None)
+    try:
+        return check_decoded(found, trust, now=now, image=image if mrz else None)
+    except BarcodeNotFoundError as err:
+        if mrz and not isinstance(err, SeveralCardsError) and err.unsigned_mrz is None:
+            err.unsigned_mrz = unsigned_zone(image)
+        raise
+
+
+def unsigned_zone(image: Image.Image) -> tuple[str, str, str] | None:
+    """The machine-readable zone of a card back whose QR code cannot be read, found by its
+    own lines (formats and check digits hold; the name as read): printed, not signed."""
+    zone = find_zone(image)
+    return None if zone is None else zone.lines
 
 
 def check_decoded(
@@ -70,32 +95,77 @@ def check_decoded(
     check = compare_print(found, card, payload, image=image, now=now)
     if check.mismatch is not None:
         raise PrintMismatchError(check.mismatch)
-    return ScanResult(card, found, check.mrz, check.agrees)
+    return ScanResult(card, found, check.mrz, check.agrees, check.elements, check.other_cards)
 
 
 def card_payload(found: tuple[Decoded, ...]) -> Decoded:
-    """The one card QR code among ``found`` (other QR codes in the picture, a poster's URL, are
-    not cards: only Base45 text is); :class:`BarcodeNotFoundError` for none or several."""
-    payloads = [d for d in found if d.format == "qr" and _BASE45.fullmatch(d.text)]
+    """The one card QR code among ``found``. Other QR codes in the picture (a poster's URL, a
+    parcel label) are not cards: only text that decodes as Base45 into the start of a
+    compressed or COSE payload is. :class:`BarcodeNotFoundError` for none,
+    :class:`SeveralCardsError` for the codes of several cards."""
+    payloads = [d for d in found if d.format == "qr" and _card_like(d.text)]
     if not payloads:
         kinds = ", ".join(sorted({d.format for d in found})) or "nothing"
         raise BarcodeNotFoundError(
             f"no card QR code was found (found: {kinds}); scan the back of the card, flat and "
             "sharp")
-    if len({d.text for d in payloads}) > 1:
-        raise BarcodeNotFoundError("the image holds QR codes of more than one card; scan one card")
+    count = len({d.text for d in payloads})
+    if count > 1:
+        raise SeveralCardsError(f"the image holds the QR codes of {count} cards; scan one card "
+                                "at a time")
     return payloads[0]
+
+
+def _card_like(text: str) -> bool:
+    """Whether a QR code's text can be a card payload: Base45 whose bytes start as a zlib
+    stream or a COSE message (tagged or not) does; a URL or a label's text does not."""
+    if not _BASE45.fullmatch(text):
+        return False
+    try:
+        head = b45decode(text[:6])
+    except CardError:
+        return False
+    if len(head) < 2:
+        return False
+    zlib_header = head[0] & 0x0F == 8 and ((head[0] << 8) | head[1]) % 31 == 0
+    return zlib_header or head[0] in _COSE_STARTS
+
+
+# COSE_Sign1 (tag 18) and COSE_Encrypt0 (tag 16), tagged or as the bare 4- or 3-item array.
+_COSE_STARTS = frozenset({0xD2, 0xD0, 0x84, 0x83})
+
+#: The states of a printed element in :class:`PrintCheck`.
+AGREES, DISAGREES, NOT_READ = "agrees", "disagrees", "not_read"
 
 
 @dataclass(frozen=True, slots=True)
 class PrintCheck:
-    """The printed data compared with the signed data: ``agrees`` is True (all printed data
-    found matches), False (``mismatch`` says what differs) or None (nothing printed to
-    compare); ``mrz`` holds the machine-readable zone when it was read with certainty."""
+    """The printed data compared with the signed data.
+
+    ``elements`` names each printed element, in this order, with its state: ``qr`` (the signed
+    code itself: ``agrees`` once verified), ``code128`` (the number on the front),
+    ``mrz_numbers`` (lines 1 and 2 of the MRZ: document and holder numbers, dates, sex,
+    nationality) and ``mrz_name`` (line 3, against the signed name's transliteration); each is
+    ``agrees``, ``disagrees`` or ``not_read``. ``agrees`` sums them up: True when something
+    printed was compared and nothing disagrees, False when something disagrees (``mismatch``
+    says what), None when nothing printed was compared. ``mrz`` holds the zone when its
+    numbers were read with certainty. ``other_cards``: numbers printed on other cards in the
+    picture, which are never compared with this card.
+    """
 
     agrees: bool | None
     mismatch: str | None
     mrz: tuple[str, str, str] | None
+    elements: tuple[tuple[str, str], ...] = ()
+    other_cards: tuple[str, ...] = ()
+
+    @property
+    def checked(self) -> bool:
+        """Whether a printed number (Code128 or MRZ) was read and agrees, and nothing
+        disagrees: the print was checked."""
+        states = dict(self.elements)
+        return self.agrees is True and AGREES in (states.get("code128"),
+                                                  states.get("mrz_numbers"))
 
 
 def compare_print(
@@ -106,23 +176,173 @@ def compare_print(
     image: Image.Image | None = None,
     now: datetime | None = None,
 ) -> PrintCheck:
-    """Compare the print with the verified ``card``: every Code128 shaped like a holder number,
-    and (given ``image``) the MRZ next to the QR code ``payload``."""
+    """Compare the print of the card whose QR code is ``payload`` with the verified ``card``.
+
+    Only what lies on the same card is compared. The MRZ is read where it lies on the card
+    back the QR code belongs to (given ``image``). The Code128 is on the front, a separate
+    face: a Code128 with the signed number is this card's front (it agrees); one with
+    another number shaped like a holder number is another card in the picture (a neighbour
+    card, or a front that does not belong to this back), reported in ``other_cards`` and never
+    taken for an altered print; other Code128 symbols (a parcel label) are ignored.
+    """
     record = card.record
     signed_number = record.identifier if record is not None else card.claims.id
-    # Only Code128 symbols shaped like a holder number are the card's print; others are ignored.
-    printed = [d.text for d in found if d.format == "code128" and _NUMBER.fullmatch(d.text)]
-    if any(text != signed_number for text in printed):
-        return PrintCheck(False, "the printed number (Code128) does not match the signed number "
-                          "in the QR code: the card print has been altered", None)
-    lines = read_mrz(image, payload) if image is not None and record is not None else None
-    if lines is not None and record is not None:
+    symbols = [d for d in found if d.format == "code128" and _NUMBER.fullmatch(d.text)]
+    back = locate_back(image, payload) if image is not None else None
+    if image is not None and back is not None and all(d.text != signed_number for d in symbols):
+        symbols += [d for d in _paired_fronts(image, back) if _NUMBER.fullmatch(d.text)]
+    mismatch: str | None = None
+    code128 = NOT_READ
+    others: set[str] = set()
+    for symbol in symbols:
+        if symbol.text == signed_number:
+            code128 = AGREES
+        elif back is not None and _front_of(back, symbol):
+            code128 = DISAGREES
+            mismatch = ("the number printed on the front (Code128), laid beside this back as "
+                        "on a copy of both sides, does not match the signed number in the QR "
+                        "code: the card print has been altered")
+        else:
+            others.add(symbol.text)
+    mrz_numbers = mrz_name = NOT_READ
+    lines: tuple[str, str, str] | None = None
+    zone = read_zone(image, back) if image is not None and back is not None \
+        and record is not None else None
+    if zone is None and image is not None and back is not None and record is not None:
+        zone = _zone_of(back, image)
+    if zone is not None and record is not None:
+        lines = zone.lines
         today = (now or datetime.now(UTC)).date()
-        zone = parse_td1(lines, today=today)
-        if zone.document_number != record.document_number or (
-                zone.identifier is not None and zone.identifier != record.identifier):
-            return PrintCheck(False, "the machine-readable zone does not match the signed "
-                              "document or holder number in the QR code: the card print has "
-                              "been altered", lines)
-    compared = bool(printed) or lines is not None
-    return PrintCheck(True if compared else None, None, lines)
+        parsed = parse_td1(lines, today=today)
+        try:
+            expected = td1_lines(record, document_code=parsed.document_code,
+                                 issuing_state=parsed.issuing_state)
+        except MrzError:  # the signed record cannot be written as a zone: nothing to compare
+            expected = None
+        if expected is not None:
+            mrz_numbers = AGREES if lines[:2] == expected[:2] else DISAGREES
+            mrz_name = zone.name_agreement(expected[2])
+            if mismatch is not None:
+                pass
+            elif mrz_numbers == DISAGREES:
+                mismatch = ("the machine-readable zone does not match the signed document or "
+                            "holder number, dates or sex in the QR code: the card print has "
+                            "been altered")
+            elif mrz_name == DISAGREES:
+                mismatch = ("the name in the machine-readable zone does not match the signed "
+                            "name's transliteration: the card print has been altered")
+    elements = (("qr", AGREES), ("code128", code128), ("mrz_numbers", mrz_numbers),
+                ("mrz_name", mrz_name))
+    states = {state for _, state in elements[1:]}
+    agrees = False if DISAGREES in states else True if AGREES in states else None
+    return PrintCheck(agrees, mismatch, lines, elements, tuple(sorted(others)))
+
+
+_ZONE_SLACK = 40  # card px: how far a zone found by its own lines may lie from its place
+
+
+def _zone_of(back: Back, image: Image.Image) -> Zone | None:
+    """The zone found by its own lines (when the QR code's map does not reach it well enough
+    to read it), if it lies where this back's zone lies: another card's zone lies elsewhere."""
+    zone = find_zone(image)
+    if zone is None or zone.corners is None:
+        return None
+    for (x, y), (ex, ey) in zip(zone.corners, ZONE_CELLS, strict=True):
+        cx, cy = back.card_point(x, y)
+        if not math.hypot(cx - ex, cy - ey) <= _ZONE_SLACK:
+            return None
+    return zone
+
+
+# Where the front's Code128 lies on the front (render_front: the bars end 40 px, their quiet
+# zone, before the right margin, 18 px above the bottom edge, 84 px tall), in card pixels.
+_BARS_END_X, _BARS_MIDDLE_Y = WIDTH - MARGIN - 40, HEIGHT - 18 - 42
+# Set on the issue 13 photo corpus (seed 1, 300 photos, tilt to 25 degrees): a front laid
+# square beside its back lay within 21 px of its place across the reading direction (stacked:
+# 6 px) where a neighbouring card lay 65 px or more off; the Code128's own angle, from the
+# decoder's corners, was up to 11 degrees off.
+_PAIR_ANGLE = 12.0  # degrees: the front of a two-sided copy lies square with the back
+_PAIR_ALIGN = 30  # card px: how far the front's edge may lie off the back's edge line
+_PAIR_GAP = 0.4  # of the card's width: the widest gap between the two faces
+
+
+# Where _paired_fronts looks for the front's Code128 (front card px): the bars run from at
+# least x 250 (the longest holder number) to x _BARS_END_X, y 536-620, with some slack.
+_BARS_REGION = (250.0, _BARS_MIDDLE_Y - 80.0, WIDTH - MARGIN + 10.0, _BARS_MIDDLE_Y + 80.0)
+_FRONT_SCALE = 1.5  # output px per card px of the rectified strip (450 dpi)
+
+
+def _paired_fronts(image: Image.Image, back: Back) -> tuple[Decoded, ...]:
+    """Code128 symbols read where this back's front lies on a copy of both sides: beside it
+    (right or left) or below (or above) it, gap up to ``_PAIR_GAP`` card widths. Each region
+    is rectified with the back's own perspective (the two faces share the page's plane),
+    enlarged and sharpened before it is read, so a tilted, turned or 150 dpi photo reads like a
+    flat scan; corners are given back in image pixels. Regions that lie mostly outside the
+    image are skipped."""
+    gap = WIDTH * _PAIR_GAP
+    x0, y0, x1, y1 = _BARS_REGION
+    regions = (  # (left, top, right, bottom) in the back's card px
+        (WIDTH + x0, y0, WIDTH + gap + x1, y1),
+        (-WIDTH - gap + x0, y0, -WIDTH + x1, y1),
+        (x0, HEIGHT + y0, x1, HEIGHT + gap + y1),
+        (x0, -HEIGHT - gap + y0, x1, -HEIGHT + y1),
+    )
+    gray = image if image.mode == "L" else image.convert("L")
+    width, height = gray.size
+    found: list[Decoded] = []
+    for left, top, right, bottom in regions:
+        corners = [back.image_point(x, y) for x, y in
+                   ((left, top), (right, top), (right, bottom), (left, bottom))]
+        inside = sum(0 <= x < width and 0 <= y < height for x, y in corners)
+        if inside < 2 or not all(math.isfinite(c) for point in corners for c in point):
+            continue
+        scale = 1.0 / _FRONT_SCALE
+        to_region: tuple[float, ...] = (scale, 0.0, left, 0.0, scale, top, 0.0, 0.0, 1.0)
+        to_image = _mul3(back.to_image, to_region)
+        size = (round((right - left) * _FRONT_SCALE), round((bottom - top) * _FRONT_SCALE))
+        strip = gray.transform(size, Image.Transform.PERSPECTIVE,
+                               [v / to_image[8] for v in to_image[:8]],
+                               Image.Resampling.BICUBIC, fillcolor=255)
+        strip = strip.filter(ImageFilter.UnsharpMask(3, 200, 2))
+        for symbol in read_barcodes(strip, formats=frozenset({"code128"})):
+            mapped = tuple(_project(to_image, x, y) for x, y in symbol.corners)
+            found.append(Decoded(symbol.format, symbol.text, mapped))
+    return tuple(found)
+
+
+def _mul3(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(sum(a[3 * r + k] * b[3 * k + c] for k in range(3))
+                 for r in range(3) for c in range(3))
+
+
+def _project(m: tuple[float, ...], x: float, y: float) -> tuple[int, int]:
+    w = m[6] * x + m[7] * y + m[8]
+    return round((m[0] * x + m[1] * y + m[2]) / w), round((m[3] * x + m[4] * y + m[5]) / w)
+
+
+def _front_of(back: Back, symbol: Decoded) -> bool:
+    """Whether the Code128 ``symbol`` lies where the front of this back lies on a copy of
+    both sides of one card: beside or below (or left of, or above) the back, square with it,
+    edge to edge, a small gap between. A neighbouring card lies anywhere else."""
+    corners = [back.card_point(x, y) for x, y in symbol.corners]
+    if len(corners) != 4 or not all(math.isfinite(c) for point in corners for c in point):
+        return False
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = corners
+    # reading direction: along the longer pair of sides, either way round (zbar's order)
+    ax, ay = ((x1 - x0) + (x2 - x3)) / 2, ((y1 - y0) + (y2 - y3)) / 2
+    bx, by = ((x3 - x0) + (x2 - x1)) / 2, ((y3 - y0) + (y2 - y1)) / 2
+    if math.hypot(bx, by) > math.hypot(ax, ay):
+        ax, ay = bx, by
+    angle = math.degrees(math.atan2(ay, ax))
+    if min(abs(angle), 180 - abs(angle)) > _PAIR_ANGLE:
+        return False
+    if ax < 0:  # upside down relative to the back: not a copy of its front
+        return False
+    middle_y = (y0 + y1 + y2 + y3) / 4
+    end_x = max(x0, x1, x2, x3)
+    dx, dy = end_x - _BARS_END_X, middle_y - _BARS_MIDDLE_Y  # where the front's corner lies
+    beside = abs(dy) <= _PAIR_ALIGN and WIDTH - _PAIR_ALIGN <= abs(dx) \
+        <= WIDTH * (1 + _PAIR_GAP)
+    stacked = abs(dx) <= _PAIR_ALIGN and HEIGHT - _PAIR_ALIGN <= abs(dy) \
+        <= HEIGHT + WIDTH * _PAIR_GAP
+    return beside or stacked

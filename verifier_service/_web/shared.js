@@ -108,6 +108,17 @@ const SHARED = {
     printAgrees: "البيانات المطبوعة",
     printYes: "تطابق البيانات الموقّعة",
     printNo: "لا تطابق البيانات الموقّعة",
+    printChecked: "فُحصت وتطابق البيانات الموقّعة",
+    printNotChecked: "لم تُفحص: لم يُقرأ أي رقم مطبوع",
+    el_qr: "رمز QR الموقّع",
+    el_code128: "الرمز الشريطي (الوجه الأمامي)",
+    el_mrz_numbers: "أرقام منطقة القراءة الآلية",
+    el_mrz_name: "الاسم في منطقة القراءة الآلية",
+    st_agrees: "يطابق",
+    st_disagrees: "لا يطابق",
+    st_not_read: "لم يُقرأ",
+    otherCards: "بطاقات أخرى",
+    otherCardsText: "في الصورة بطاقة أخرى لم تُقارن بهذه البطاقة",
     listsTitle: "حداثة بيانات التحقق",
     list_trust_list: "قائمة المراكز الموثوقة",
     list_revocation_list: "قائمة البطاقات الملغاة",
@@ -202,6 +213,17 @@ const SHARED = {
     printAgrees: "Printed data",
     printYes: "agrees with the signed data",
     printNo: "does not agree with the signed data",
+    printChecked: "checked: agrees with the signed data",
+    printNotChecked: "not checked: no printed number was read",
+    el_qr: "Signed QR code",
+    el_code128: "Barcode (front)",
+    el_mrz_numbers: "MRZ numbers",
+    el_mrz_name: "MRZ name",
+    st_agrees: "agrees",
+    st_disagrees: "disagrees",
+    st_not_read: "not read",
+    otherCards: "Other cards",
+    otherCardsText: "another card is in the picture; it was not compared with this one",
     listsTitle: "How fresh the verification data is",
     list_trust_list: "Trust list",
     list_revocation_list: "Revocation list",
@@ -533,8 +555,15 @@ function checkView(r) {
     facts.append(el("dt", {}, t("signedBy")), el("dd", {}, el("bdi", {}, r.signer.centre || t("centreUnnamed"))));
   }
   if (r.checked_at) facts.append(el("dt", {}, t("checkedAt")), el("dd", {}, when(r.checked_at)));
-  if (r.scan && r.scan.print_agrees !== null && r.scan.print_agrees !== undefined) {
-    facts.append(el("dt", {}, t("printAgrees")), el("dd", {}, t(r.scan.print_agrees ? "printYes" : "printNo")));
+  if (r.scan && r.scan.elements && Object.keys(r.scan.elements).length) {
+    facts.append(el("dt", {}, t("printAgrees")), el("dd", {}, t(r.scan.print_checked ? "printChecked" : r.scan.print_agrees === false ? "printNo" : "printNotChecked")));
+    for (const [name, state] of Object.entries(r.scan.elements)) {
+      if (!T[lang][`el_${name}`]) continue;
+      facts.append(el("dt", { class: "element" }, t(`el_${name}`)),
+        el("dd", { class: `element ${state}`, "data-element": name }, t(`st_${state}`) || state));
+    }
+    const others = (r.scan.other_cards || []).length;
+    if (others) facts.append(el("dt", {}, t("otherCards")), el("dd", { class: "other-cards" }, t("otherCardsText")));
   }
   return el("section", { class: "check", "aria-label": t("checkTitle") }, facts);
 }
