@@ -471,6 +471,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     key = _signer(args, now)
     record = record_from_json_text(_read_bytes(args.record))
     layout = _layout(cards, args.layout, args.no_mrz)
+    sealing = None if args.encrypt_key is None else _symmetric_keys([args.encrypt_key])[0]
     portrait = None
     report: dict[str, Any] = {}
     if args.photo is not None:
@@ -483,13 +484,14 @@ def cmd_render(args: argparse.Namespace) -> int:
         # The largest photo, up to --photo-budget, whose payload still fits the card back.
         prepared = fit_portrait(
             _read_bytes_large(args.photo), back_capacity(layout),
-            lambda p: len(issue(with_photo(p), key, now=now, issuer=args.issuer)),
+            lambda p: len(issue(with_photo(p), key, now=now, issuer=args.issuer,
+                                encrypt_key=sealing)),
             budget=args.photo_budget)
         record = with_photo(prepared)
         portrait = prepared.card_image
         report["photo"] = {"format": prepared.payload_format.name.lower(),
                            "bytes": prepared.payload_size, "pixels": list(prepared.dimensions)}
-    payload = issue(record, key, now=now, issuer=args.issuer)
+    payload = issue(record, key, now=now, issuer=args.issuer, encrypt_key=sealing)
     images = cards.render_card(record, payload, layout, portrait)
     symbol = back_qr(payload, layout)
     out = Path(args.out)
@@ -1167,6 +1169,9 @@ def build_parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="issue a record and render its card (PNG + PDF)")
     _signer_options(render)
     render.add_argument("--issuer", default="LBY")
+    render.add_argument("--encrypt-key", metavar="FILE",
+                        help="also encrypt the signed card (COSE_Encrypt0) with this AES-GCM "
+                        "key (hex or raw 16/24/32 bytes), shared with authorised verifiers only")
     render.add_argument("--now", metavar="ISO-8601")
     render.add_argument("--layout", metavar="LAYOUT.json", help="issuer, colours, logo, labels")
     render.add_argument("--photo", metavar="PORTRAIT", help="JPEG/PNG portrait to print and sign")

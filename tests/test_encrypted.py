@@ -691,6 +691,27 @@ def test_cli_issue_verify_inspect(capsys: pytest.CaptureFixture[str],
     assert (code, out["code"]) == (2, "key_file_invalid")
 
 
+def test_cli_render_an_encrypted_card_and_scan_it(capsys: pytest.CaptureFixture[str],
+                                                  files: dict[str, Path], tmp_path: Path) -> None:
+    """A printing station renders an encrypted card; its printed back scans with the key
+    (the MRZ cross-checked against the decrypted, verified record) and not without it."""
+    out_dir = tmp_path / "card"
+    code, report = cli_json(capsys, "render", "--key", str(files["private"]), "--encrypt-key",
+                            str(files["aes"]), "--now", "2026-01-10T09:00:00Z", "--out",
+                            str(out_dir), str(EXAMPLE))
+    assert code == 0, report
+    payload = (out_dir / "payload.txt").read_text("ascii").strip()
+    assert _sign1(payload)[:1] == b"\xd0"  # COSE_Encrypt0
+    scan = ["scan", "--key", str(files["public"]), "--no-revocation", "--now",
+            "2027-06-01T12:00:00Z"]
+    code, out = cli_json(capsys, *scan, "--decrypt-key", str(files["aes"]),
+                         str(out_dir / "back.png"))
+    assert (code, out["status"]) == (0, "valid")
+    assert out["scan"]["elements"]["mrz_numbers"] == "agrees"
+    code, out = cli_json(capsys, *scan, str(out_dir / "back.png"))
+    assert (code, out["code"]) == (1, "decryption_key_missing")
+
+
 def test_cli_as_a_user_runs_it(files: dict[str, Path]) -> None:
     """The real command in a subprocess: issue --encrypt-key, then verify --decrypt-key."""
     from .test_cli import run

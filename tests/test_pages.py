@@ -121,6 +121,10 @@ def test_an_uploaded_card_image_is_valid_with_the_holders_names_and_photo(
     assert "البطاقة صالحة" in answer
     assert NAME_AR in answer and NAME_LATIN in answer
     assert "تطابق البيانات الموقّعة" in answer  # the MRZ read from the image agrees
+    states = {name: page.text(f'#answer dd[data-element="{name}"]')
+              for name in ("qr", "code128", "mrz_numbers", "mrz_name")}
+    assert states == {"qr": "يطابق", "code128": "لم يُقرأ", "mrz_numbers": "يطابق",
+                      "mrz_name": "يطابق"}  # each printed element; the front is not in view
     assert "TRP-01" in page.text("#answer .check")  # the signing centre
     photo = page.element("#answer img.photo")
     assert photo.get_attribute("src").startswith("data:image/webp;base64,")

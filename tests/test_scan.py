@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 import cardlib
 from cardlib import cards
 from cardlib.barcodes import qr_image, qr_matrix
-from cardlib.render import default_layout, render_back
+from cardlib.render import default_layout, mrz_face, render_back
+from cardlib.scan import unsigned_zone
 
 from ._cards import altered_back, example_card, example_record, fixed_key, png
 from ._degrade import (
@@ -280,3 +281,61 @@ def test_the_mrz_is_read_when_the_qr_code_is_covered(turn: float) -> None:
     with pytest.raises(cardlib.BarcodeNotFoundError) as skipped:
         cards.scan(photo, fixed_key().public_key, now=CHECKED, mrz=False)
     assert skipped.value.unsigned_mrz is None
+
+
+def _odd_images() -> list[Image.Image]:
+    """Images that are not card backs: noise, patterns, a grid of dots with equal centres,
+    tiny and flat images, text lines that are not a zone."""
+    import random
+
+    rng = random.Random(13)
+    noise = Image.frombytes("L", (640, 480), bytes(rng.randrange(256) for _ in range(640 * 480)))
+    checker = Image.new("L", (600, 400), 255)
+    draw = ImageDraw.Draw(checker)
+    for x in range(0, 600, 12):
+        for y in range(0, 400, 12):
+            if (x + y) // 12 % 2:
+                draw.rectangle((x, y, x + 11, y + 11), fill=0)
+    dots = Image.new("L", (900, 500), 255)
+    draw = ImageDraw.Draw(dots)
+    for row in range(3):
+        for col in range(30):
+            x, y = 40 + col * 28, 100 + row * 48
+            draw.rectangle((x, y, x + 14, y + 24), fill=0)
+            draw.rectangle((x, y, x + 14, y + 24), fill=0)  # the same blob twice
+    lines = Image.new("L", (1000, 300), 255)
+    draw = ImageDraw.Draw(lines)
+    for row in range(4):
+        draw.text((20, 20 + row * 60), "THE QUICK BROWN FOX JUMPS OVER 123 <<<", fill=0,
+                  font=mrz_face().font)
+    rings = Image.new("L", (800, 400), 255)  # a ring around a square: one centre, two blobs
+    draw = ImageDraw.Draw(rings)
+    for col in range(20):
+        x = 20 + col * 38
+        for row in range(3):
+            y = 40 + row * 60
+            draw.rectangle((x, y, x + 28, y + 28), outline=0, width=3)
+            draw.rectangle((x + 7, y + 7, x + 21, y + 21), fill=0)
+    return [noise, checker, dots, lines, rings, Image.new("L", (1, 1)),
+            Image.new("L", (3, 2), 255),
+            Image.new("RGB", (2000, 30), "black")]
+
+
+def test_images_without_a_card_never_raise_anything_but_card_errors() -> None:
+    checker = _checker()
+    for image in _odd_images():
+        assert unsigned_zone(image) is None
+        with pytest.raises(cardlib.BarcodeNotFoundError) as info:
+            checker.check_image(image, now=CHECKED)
+        assert info.value.unsigned_mrz is None
+
+
+def test_blobs_sharing_a_centre_do_not_break_the_zone_search() -> None:
+    """A ring and the square inside it (a QR finder pattern) are two blobs with one centre;
+    chaining them once divided by a zero pitch (a corpus photo raised ZeroDivisionError)."""
+    from cardlib.scan._locate import _Blob, _lines
+
+    row = [_Blob(40.0 + 20 * k, 100.0, 12, 18) for k in range(30)]
+    twins = [_Blob(40.0 + 20 * k, 100.0, 8, 10) for k in range(30)]  # the same centres
+    lines = _lines(row + twins)
+    assert [len(line.members) for line in lines][:1] == [30]

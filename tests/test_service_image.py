@@ -313,3 +313,31 @@ def test_an_image_answer_follows_the_role_and_records_the_look(
         events = store.events()
         assert [(e.agency, e.purpose, e.status) for e in events] == [
             ("Border post", "entry", "valid")] * 2
+
+
+def test_a_covered_qr_code_still_yields_the_mrz_marked_unsigned(
+        client: TestClient, tmp_path: Path, data_dir: Path, card: cards.CardImages) -> None:
+    """A back whose QR code is covered: 400 barcode_not_found, with the MRZ read by its own
+    lines as ``unsigned_mrz``, for a caller who sees every field; a checkpoint key's role does
+    not see the numbers and names, so it does not get the lines either."""
+    from datetime import UTC, datetime
+
+    from PIL import ImageDraw
+
+    from verifier_service._access import AccessStore
+
+    covered = card.back.copy()
+    ImageDraw.Draw(covered).rectangle((0, 0, 440, 470), fill=(205, 175, 150))
+    data = _encoded(covered, "PNG")
+    status, body = _post(client, data, "image/png")
+    assert (status, body["code"]) == (400, "barcode_not_found")
+    assert body["unsigned_mrz"] == list(cards.td1_lines(example_record()))
+    demo = data_dir / "demo"
+    settings = Settings(data_dir=tmp_path, root=demo / "root.pem", bundle=demo / "bundle.cbor")
+    with TestClient(create_app(settings)) as keyed:
+        store: AccessStore = keyed.app.state.gate.store  # type: ignore[attr-defined]
+        _, token = store.create_key("Border post", "checkpoint", now=datetime.now(UTC))
+        answer = keyed.post(ROUTE, content=data, headers={
+            "X-API-Key": token, "Content-Type": "image/png", "X-Purpose": "entry"})
+        assert answer.status_code == 400 and answer.json()["code"] == "barcode_not_found"
+        assert "unsigned_mrz" not in answer.json()

@@ -43,7 +43,7 @@ from ._errors import (
 )
 from ._gate import Gate, client_address
 from ._holder import HolderView
-from ._image import VERDICT_STATUS, verify_upload
+from ._image import VERDICT_STATUS, unsigned_hidden, verify_upload
 from ._metrics import CONTENT_TYPE, ASGIApp, Message, Metrics, Receive, Scope, Send
 from ._pages import pages_router, unchanged
 from ._runtime import Runtime, load_runtime
@@ -357,6 +357,8 @@ def _verify_router(runtime: Runtime, gate: Gate, metrics: Metrics, settings: Set
         status, answer = await run_in_threadpool(
             verify_upload, verifier, data, request.headers.get("content-type", ""), settings,
             shown)
+        if caller.role.record_fields is not None or caller.role.claims_fields is not None:
+            unsigned_hidden(answer)  # the zone read without a QR code carries names and numbers
         return JSONResponse(answer, status_code=status, headers=_freshness(upstream))
 
     return router

@@ -20,7 +20,9 @@ answer is ``{"pages": [...]}``, one entry per page in order:
 
 - a page with a card: ``{"page": n, "render": {"width", "height", "dpi"}, **result.to_json()}``
 - a page without one: ``{"page": n, "render": {...}, **cardlib.error_to_json(err)}`` (usually
-  ``barcode_not_found``; ``render`` is absent when the page could not be rendered at all).
+  ``barcode_not_found``; ``render`` is absent when the page could not be rendered at all). A
+  ``barcode_not_found`` answer carries ``unsigned_mrz`` (the three lines) when the back's MRZ
+  was read without its QR code; a role with restricted fields does not get it.
 
 The status: **200** when at least one page holds a card whose verdict is not ``invalid``;
 **422** when pages hold cards and every one of them is ``invalid``; when no page holds a card,
@@ -125,6 +127,16 @@ def verify_upload(verifier: Verifier, data: bytes, content_type: str,
         raise UploadUnsupportedError(_unsupported(data, content_type))
     except CardError as err:
         return http_status(err), error_to_json(err)
+
+
+def unsigned_hidden(answer: dict[str, Any]) -> None:
+    """Drop, in place, the MRZ lines read without a QR code (``unsigned_mrz`` of a
+    ``barcode_not_found`` answer, and of each page's) for a role that does not see every field:
+    they carry the holder's names and numbers."""
+    answer.pop("unsigned_mrz", None)
+    for page in answer.get("pages") or []:
+        if isinstance(page, dict):
+            page.pop("unsigned_mrz", None)
 
 
 def _check_picture(verifier: Verifier, data: bytes, settings: Settings,

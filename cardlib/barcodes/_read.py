@@ -56,6 +56,7 @@ def read_barcodes(
     *,
     backend: str = "zxing",
     formats: Set[str] = FORMATS,
+    retry: bool = True,
 ) -> tuple[Decoded, ...]:
     """Decode every QR / Code128 symbol (as restricted by ``formats``) in ``image``.
 
@@ -65,7 +66,7 @@ def read_barcodes(
     on a sharpened copy: on blurred 150 dpi phone scans of the card back (rotation, skew,
     JPEG 55-70, uneven light) it took zxing-cpp from 6 to 24 reads out of 24. A QR code still
     not found is looked for once more, in a copy twice the size with an unsharp mask (images
-    up to 4 MP).
+    up to 4 MP). ``retry=False`` reads ``image`` once, as it is.
     """
     reader = _BACKENDS.get(backend)
     if reader is None:
@@ -76,6 +77,8 @@ def read_barcodes(
     gray = _grayscale(image)
     found = {Decoded(name, text, corners) for name, text, corners in reader(gray, wanted)}
     formats_found = {symbol.format for symbol in found}
+    if not retry:
+        return tuple(sorted(found, key=_reading_order))
     if not found or ("qr" in wanted and "qr" not in formats_found):
         sharp = gray.filter(ImageFilter.SHARPEN)
         seen = {(symbol.format, symbol.text) for symbol in found}

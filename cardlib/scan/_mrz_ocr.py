@@ -529,11 +529,14 @@ _FINDER_RING = tuple((i, j, int(max(abs(i), abs(j)) in (0, 1, 3)))
 
 
 def _refine(sample: Sampler, frame: Matrix, centre: Point,
-            pattern: tuple[tuple[int, int, int], ...], reach: int = 4) -> tuple[Point, float]:
+            pattern: tuple[tuple[int, int, int], ...], reach: int = 8) -> tuple[Point, float]:
     """``centre`` moved to where ``pattern`` (module offsets from the centre, dark or not)
-    correlates best, sampled along ``frame``'s module axes, over +-``reach`` eighths of a module
-    in eighths; and that correlation. Point samples leave a plateau of equal fits around the
-    true centre (every sample stays in its module): its middle is taken."""
+    correlates best, sampled along ``frame``'s module axes; and that correlation.
+
+    Point samples leave a plateau of equal fits about one module wide around the true centre
+    (every sample stays in its module while the shift is under half a module): along each
+    axis in turn, over +-``reach`` eighths of a module, the middle of the plateau that holds
+    the best fit is taken."""
     ux, uy, vx, vy = frame[0], frame[3], frame[1], frame[4]
     expected = [dark for _, _, dark in pattern]
     identity: Matrix = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
@@ -544,12 +547,20 @@ def _refine(sample: Sampler, frame: Matrix, centre: Point,
         return _correlation([sample(identity, x + i * ux + j * vx, y + i * uy + j * vy)
                              for i, j, _ in pattern], expected)
 
-    fits = [(fit(a / 8, b / 8), a / 8, b / 8) for a in range(-reach, reach + 1)
-            for b in range(-reach, reach + 1)]
-    top = max(value for value, _, _ in fits)
-    plateau = [(du, dv) for value, du, dv in fits if value >= top - _PLATEAU]
-    du = sum(d for d, _ in plateau) / len(plateau)
-    dv = sum(d for _, d in plateau) / len(plateau)
+    steps = range(-reach, reach + 1)
+    shift = [0.0, 0.0]
+    top = 0.0
+    for axis in (0, 1):
+        fits = [fit(k / 8, shift[1]) if axis == 0 else fit(shift[0], k / 8) for k in steps]
+        top = max(fits)
+        best = fits.index(top)
+        low = high = best
+        while low > 0 and fits[low - 1] >= top - _PLATEAU:
+            low -= 1
+        while high < len(fits) - 1 and fits[high + 1] >= top - _PLATEAU:
+            high += 1
+        shift[axis] = ((low + high) / 2 - reach) / 8
+    du, dv = shift
     return (centre[0] + du * ux + dv * vx, centre[1] + du * uy + dv * vy), top
 
 

@@ -270,15 +270,16 @@ _PAIR_GAP = 0.4  # of the card's width: the widest gap between the two faces
 # least x 250 (the longest holder number) to x _BARS_END_X, y 536-620, with some slack.
 _BARS_REGION = (250.0, _BARS_MIDDLE_Y - 80.0, WIDTH - MARGIN + 10.0, _BARS_MIDDLE_Y + 80.0)
 _FRONT_SCALE = 1.5  # output px per card px of the rectified strip (450 dpi)
+_CODE128 = frozenset({"code128"})
 
 
 def _paired_fronts(image: Image.Image, back: Back) -> tuple[Decoded, ...]:
     """Code128 symbols read where this back's front lies on a copy of both sides: beside it
     (right or left) or below (or above) it, gap up to ``_PAIR_GAP`` card widths. Each region
-    is rectified with the back's own perspective (the two faces share the page's plane),
-    enlarged and sharpened before it is read, so a tilted, turned or 150 dpi photo reads like a
-    flat scan; corners are given back in image pixels. Regions that lie mostly outside the
-    image are skipped."""
+    is rectified with the back's own perspective (the two faces share the page's plane) and
+    enlarged, and sharpened when a first read finds nothing, so a tilted, turned or 150 dpi
+    photo reads like a flat scan; corners are given back in image pixels. Regions that lie
+    mostly outside the image are skipped."""
     gap = WIDTH * _PAIR_GAP
     x0, y0, x1, y1 = _BARS_REGION
     regions = (  # (left, top, right, bottom) in the back's card px
@@ -302,9 +303,12 @@ def _paired_fronts(image: Image.Image, back: Back) -> tuple[Decoded, ...]:
         size = (round((right - left) * _FRONT_SCALE), round((bottom - top) * _FRONT_SCALE))
         strip = gray.transform(size, Image.Transform.PERSPECTIVE,
                                [v / to_image[8] for v in to_image[:8]],
-                               Image.Resampling.BICUBIC, fillcolor=255)
-        strip = strip.filter(ImageFilter.UnsharpMask(3, 200, 2))
-        for symbol in read_barcodes(strip, formats=frozenset({"code128"})):
+                               Image.Resampling.BILINEAR, fillcolor=255)
+        symbols = read_barcodes(strip, formats=_CODE128, retry=False)
+        if not symbols:  # blurred: sharpen once (a 150 dpi photo's bars are 2 px)
+            symbols = read_barcodes(strip.filter(ImageFilter.UnsharpMask(3, 200, 2)),
+                                    formats=_CODE128, retry=False)
+        for symbol in symbols:
             mapped = tuple(_project(to_image, x, y) for x, y in symbol.corners)
             found.append(Decoded(symbol.format, symbol.text, mapped))
     return tuple(found)
