@@ -529,29 +529,31 @@ _FINDER_RING = tuple((i, j, int(max(abs(i), abs(j)) in (0, 1, 3)))
 
 
 def _refine(sample: Sampler, frame: Matrix, centre: Point,
-            pattern: tuple[tuple[int, int, int], ...], reach: int = 8) -> tuple[Point, float]:
+            pattern: tuple[tuple[int, int, int], ...], reach: int = 6) -> tuple[Point, float]:
     """``centre`` moved to where ``pattern`` (module offsets from the centre, dark or not)
     correlates best, sampled along ``frame``'s module axes; and that correlation.
 
     Point samples leave a plateau of equal fits about one module wide around the true centre
     (every sample stays in its module while the shift is under half a module): along each
-    axis in turn, over +-``reach`` eighths of a module, the middle of the plateau that holds
-    the best fit is taken."""
+    axis in turn, over +-``reach`` eighths of a module (the runs are within a sixth), the middle
+    of the plateau that holds the best fit is taken, scoring the three rows (or columns) of the
+    pattern through its centre; the correlation returned is the whole pattern's."""
     ux, uy, vx, vy = frame[0], frame[3], frame[1], frame[4]
-    expected = [dark for _, _, dark in pattern]
     identity: Matrix = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
-    def fit(du: float, dv: float) -> float:
+    def fit(du: float, dv: float, cells: tuple[tuple[int, int, int], ...]) -> float:
         x = centre[0] + du * ux + dv * vx
         y = centre[1] + du * uy + dv * vy
         return _correlation([sample(identity, x + i * ux + j * vx, y + i * uy + j * vy)
-                             for i, j, _ in pattern], expected)
+                             for i, j, _ in cells], [dark for _, _, dark in cells])
 
+    rows = tuple(cell for cell in pattern if abs(cell[1]) <= 1)
+    columns = tuple(cell for cell in pattern if abs(cell[0]) <= 1)
     steps = range(-reach, reach + 1)
     shift = [0.0, 0.0]
-    top = 0.0
     for axis in (0, 1):
-        fits = [fit(k / 8, shift[1]) if axis == 0 else fit(shift[0], k / 8) for k in steps]
+        fits = [fit(k / 8, shift[1], rows) if axis == 0 else fit(shift[0], k / 8, columns)
+                for k in steps]
         top = max(fits)
         best = fits.index(top)
         low = high = best
@@ -561,7 +563,7 @@ def _refine(sample: Sampler, frame: Matrix, centre: Point,
             high += 1
         shift[axis] = ((low + high) / 2 - reach) / 8
     du, dv = shift
-    return (centre[0] + du * ux + dv * vx, centre[1] + du * uy + dv * vy), top
+    return (centre[0] + du * ux + dv * vx, centre[1] + du * uy + dv * vy), fit(du, dv, pattern)
 
 
 # The 5 x 5 alignment pattern around its centre, (column, row, dark): a light ring at 1.

@@ -271,6 +271,7 @@ _PAIR_GAP = 0.4  # of the card's width: the widest gap between the two faces
 _BARS_REGION = (250.0, _BARS_MIDDLE_Y - 80.0, WIDTH - MARGIN + 10.0, _BARS_MIDDLE_Y + 80.0)
 _FRONT_SCALE = 1.5  # output px per card px of the rectified strip (450 dpi)
 _CODE128 = frozenset({"code128"})
+_SHOWN = 0.3  # a region less than this much inside the image is not read
 
 
 def _paired_fronts(image: Image.Image, back: Back) -> tuple[Decoded, ...]:
@@ -294,8 +295,13 @@ def _paired_fronts(image: Image.Image, back: Back) -> tuple[Decoded, ...]:
     for left, top, right, bottom in regions:
         corners = [back.image_point(x, y) for x, y in
                    ((left, top), (right, top), (right, bottom), (left, bottom))]
-        inside = sum(0 <= x < width and 0 <= y < height for x, y in corners)
-        if inside < 2 or not all(math.isfinite(c) for point in corners for c in point):
+        if not all(math.isfinite(c) for point in corners for c in point):
+            continue
+        xs, ys = [x for x, _ in corners], [y for _, y in corners]
+        box = (max(xs) - min(xs)) * (max(ys) - min(ys))
+        shown = max(0.0, min(max(xs), width) - max(min(xs), 0)) \
+            * max(0.0, min(max(ys), height) - max(min(ys), 0))
+        if box <= 0 or shown < _SHOWN * box:
             continue
         scale = 1.0 / _FRONT_SCALE
         to_region: tuple[float, ...] = (scale, 0.0, left, 0.0, scale, top, 0.0, 0.0, 1.0)
