@@ -181,7 +181,8 @@ class Zone:
     lines: tuple[str, str, str]
     name_cells: tuple[Ranked, ...]
     # Every cell of lines 1 and 2 was read as its best glyph (the check digits corrected
-    # none): only then may a name cell read as another letter count as a disagreement.
+    # none) and they match their glyphs well on average: only then may a difference from the
+    # signed data count as a disagreement (check digits let one misread in ten through).
     numbers_clean: bool = False
     # The image positions of ZONE_CELLS (first and last cells of lines 1 and 3), when the
     # zone was found by its own lines (find_zone).
@@ -314,7 +315,8 @@ def _zone(gray: Image.Image, back: Back) -> Zone | None:
     numbers = 2 * LINE_LENGTH
     reading = _ALPHABET.index
     clean = all(ranked[0][1] == reading(char)
-                for ranked, char in zip(cells[:numbers], lines[0] + lines[1], strict=True))
+                for ranked, char in zip(cells[:numbers], lines[0] + lines[1], strict=True)) \
+        and sum(ranked[0][0] for ranked in cells[:numbers]) / numbers <= _NAME_MEAN
     return Zone(lines, tuple(cells[numbers:]), clean)
 
 
