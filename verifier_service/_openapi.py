@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from fastapi import Security
 from fastapi.security import APIKeyHeader, HTTPBearer
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from cardlib.revocation import Reason
 
@@ -52,6 +52,9 @@ class Error(_Open):
     detail: str | None
     category: Literal["invalid", "input", "environment", "internal"]
     problems: list[Problem] | None = None
+    unsigned_mrz: list[str] | None = Field(
+        None, description="barcode_not_found from an image: the card back's MRZ lines read "
+        "without its QR code (printed, not signed); only for roles that see every field")
 
 
 class ListInfo(BaseModel):

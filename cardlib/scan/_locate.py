@@ -74,8 +74,7 @@ def find_zones(gray: Image.Image, *, limit: int = 3) -> list[ZoneQuad]:
     small = gray if scale == 1.0 else gray.resize(
         (max(1, round(gray.width * scale)), max(1, round(gray.height * scale))),
         Image.Resampling.BOX)
-    closed = _spread(_spread(small, ImageChops.lighter), ImageChops.darker)
-    hat = ImageChops.subtract(closed, small)
+    hat = black_hat(small, _HAT)
     histogram = hat.histogram()
     total = sum(histogram)
     seen, strong = 0, 255
@@ -128,16 +127,24 @@ def _quad(lines: tuple[_Line, _Line, _Line]) -> ZoneQuad:
 LAST_CELL = 29  # the index of a TD1 line's last cell
 
 
-def _spread(image: Image.Image, pick: Callable[[Image.Image, Image.Image], Image.Image]
-            ) -> Image.Image:
+def black_hat(image: Image.Image, radius: int) -> Image.Image:
+    """How much darker each pixel is than the paper around it: the image's closing over a
+    (2 * radius + 1) square minus the image. Strokes thinner than the square stand out; shading
+    and shadows, wider than it, fall away."""
+    closed = spread(spread(image, ImageChops.lighter, radius), ImageChops.darker, radius)
+    return ImageChops.subtract(closed, image)
+
+
+def spread(image: Image.Image, pick: Callable[[Image.Image, Image.Image], Image.Image],
+           radius: int) -> Image.Image:
     """The lightest (``ImageChops.lighter``: a dilation) or darkest (``darker``: an erosion)
-    pixel over a (2 * _HAT + 1) square around each pixel, as shifted copies, rows then columns
-    (Pillow's rank filter is about ten times slower). Copies wrap around at the edges, which
-    touches only the outermost _HAT pixels."""
+    pixel over a (2 * radius + 1) square around each pixel, as shifted copies, rows then
+    columns (Pillow's rank filter is about ten times slower). Copies wrap around at the edges,
+    which touches only the outermost ``radius`` pixels."""
     out = image
     for dx, dy in ((1, 0), (0, 1)):
         row = out
-        for k in range(1, _HAT + 1):
+        for k in range(1, radius + 1):
             row = pick(row, pick(ImageChops.offset(out, k * dx, k * dy),
                                  ImageChops.offset(out, -k * dx, -k * dy)))
         out = row

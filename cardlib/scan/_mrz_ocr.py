@@ -78,7 +78,7 @@ from ..render import (
     WIDTH,
     mrz_face,
 )
-from ._locate import find_zones
+from ._locate import black_hat, find_zones
 
 __all__ = ["ZONE_CELLS", "Back", "Zone", "find_zone", "locate_back", "read_mrz", "read_zone"]
 
@@ -126,6 +126,7 @@ _NAME_DISAGREE = 0.15
 # A name line whose cells match their glyphs this badly on average, or one cell worse than
 # _MAX_CELL, is misplaced (a cell grid off by one: "KHADIJA" read as "KNAOJUA"): not compared.
 _NAME_MEAN = 0.1
+_FLATTEN = 8  # px: the flattening closing is 17 px square, three OCR-B strokes wide
 _REFERENCE_DAY = date(2099, 12, 31)  # for parse_td1; formats and check digits ignore it
 
 # --- QR code registration ------------------------------------------------------------------------
@@ -307,10 +308,15 @@ def _zone(gray: Image.Image, back: Back) -> Zone | None:
                            [value / to_image[8] for value in to_image[:8]],
                            Image.Resampling.BILINEAR, fillcolor=255)
     cells = _read_cells(strip)
-    if cells is None:
-        return None
-    lines = _decide(cells)
+    lines = None if cells is None else _decide(cells)
     if lines is None:
+        # A shadow or glare across the zone throws the strip's single threshold: read again
+        # with the paper flattened (the ink's darkness against the paper around it). On the
+        # corpus this read 7 of the 25 zones the first read missed (seed 2).
+        flat = ImageChops.invert(black_hat(strip, _FLATTEN))
+        cells = _read_cells(flat)
+        lines = None if cells is None else _decide(cells)
+    if cells is None or lines is None:
         return None
     numbers = 2 * LINE_LENGTH
     reading = _ALPHABET.index
