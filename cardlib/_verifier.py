@@ -374,7 +374,7 @@ class Verifier:
         these is a verdict on a card. Needs the ``cards`` extra.
         """
         from .barcodes import load_image, read_barcodes
-        from .scan import card_payload, compare_print, unsigned_zone
+        from .scan import UNSIGNED_NOTE, card_payload, compare_print, unsigned_zone
 
         moment = self._now(now)
         picture = load_image(bytes(image)) if isinstance(image, bytes | bytearray | memoryview) \
@@ -386,6 +386,8 @@ class Verifier:
         except BarcodeNotFoundError as err:
             if mrz and not isinstance(err, SeveralCardsError):
                 err.unsigned_mrz = unsigned_zone(picture)
+                if err.unsigned_mrz is not None:
+                    err.message += UNSIGNED_NOTE
             raise
         result = self.check(payload.text, now=moment)
         if result.card is None:

@@ -275,6 +275,7 @@ def test_the_mrz_is_read_when_the_qr_code_is_covered(turn: float) -> None:
         _checker().check_image(photo, now=CHECKED)
     assert info.value.unsigned_mrz == cards.td1_lines(example_record())
     assert cardlib.error_to_json(info.value)["unsigned_mrz"] == list(info.value.unsigned_mrz)
+    assert "printed, not signed" in info.value.message
     with pytest.raises(cardlib.BarcodeNotFoundError) as direct:
         cards.scan(photo, fixed_key().public_key, now=CHECKED)
     assert direct.value.unsigned_mrz == cards.td1_lines(example_record())

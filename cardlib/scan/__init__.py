@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ._mrz_ocr import Zone, read_mrz, read_zone
 from ._scan import (
+    UNSIGNED_NOTE,
     PrintCheck,
     ScanResult,
     card_payload,
@@ -22,6 +23,7 @@ from ._scan import (
 )
 
 __all__ = [
+    "UNSIGNED_NOTE",
     "PrintCheck",
     "ScanResult",
     "Zone",

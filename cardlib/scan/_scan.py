@@ -70,7 +70,14 @@ def scan(
     except BarcodeNotFoundError as err:
         if mrz and not isinstance(err, SeveralCardsError) and err.unsigned_mrz is None:
             err.unsigned_mrz = unsigned_zone(image)
+            if err.unsigned_mrz is not None:
+                err.message += UNSIGNED_NOTE
         raise
+
+
+#: Added to the detail of a ``barcode_not_found`` whose card back's MRZ was read without it.
+UNSIGNED_NOTE = ("; the machine-readable zone was read without the QR code (unsigned_mrz): "
+                 "printed, not signed, so nothing vouches for it")
 
 
 def unsigned_zone(image: Image.Image) -> tuple[str, str, str] | None:
