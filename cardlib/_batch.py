@@ -101,7 +101,7 @@ from ._limits import DEFAULT_LIMITS
 from ._pipeline import CWT_CLAIM169, DEFAULT_ISSUER, end_of_day, issue, unwrap
 from .codec import _cbor
 from .codec._base45 import b45decode
-from .keys import Signer
+from .keys import Signer, SymmetricKey
 from .profile import (
     DEFAULT_RULES,
     NAME_PARTS,
@@ -552,10 +552,12 @@ def registry_card(record: HolderRecord, signer: Signer, payload: str,
         payload_sha256=_registry_hash(payload))
 
 
-def _payload_record(payload: str, rules: Rules) -> HolderRecord | None:
-    """The holder record a payload carries, NOT verified (its hash is checked against the
-    registry instead); ``None`` without the profile. Raises CardError if it does not decode."""
-    message, _ = unwrap(payload, DEFAULT_LIMITS)
+def _payload_record(payload: str, rules: Rules, key: SymmetricKey | None = None
+                    ) -> HolderRecord | None:
+    """The holder record a payload carries (decrypted with ``key`` when it is encrypted), NOT
+    verified (its hash is checked against the registry instead); ``None`` without the profile.
+    Raises CardError if it does not decode."""
+    message, _ = unwrap(payload, DEFAULT_LIMITS, () if key is None else (key,))
     cwt = _cbor.loads(message.payload, DEFAULT_LIMITS)
     raw = cwt.get(CWT_CLAIM169) if type(cwt) is dict else None
     if type(raw) is bytes:
@@ -643,6 +645,7 @@ def run_batch(
     png_compress_level: int = PNG_COMPRESS_LEVEL,
     max_rows: int = MAX_ROWS,
     registry: IssuanceRegistry | None = None,
+    encrypt_key: SymmetricKey | None = None,
 ) -> BatchSummary:
     """Issue (and, with ``render``, print to PNG) one card per row of ``source``.
 
@@ -690,8 +693,8 @@ def run_batch(
             total = sum(1 for _ in _rows(fmt, lines(), max_rows))
             with ThreadPoolExecutor(1, thread_name_prefix="access-code") as hashing:
                 return _Run(manifest, cards_dir, signer, painter, moment, issuer, rules, total,
-                            progress, registry, hashing).run(_rows(fmt, lines(), max_rows),
-                                                             started)
+                            progress, registry, hashing, encrypt_key).run(
+                                _rows(fmt, lines(), max_rows), started)
         finally:
             manifest.close()
 
@@ -702,8 +705,10 @@ class _Run:
     def __init__(self, manifest: _Manifest, cards_dir: Path, signer: Signer,
                  painter: _Painter | None, now: datetime, issuer: str, rules: Rules,
                  total: int, progress: Callable[[int, int], None] | None,
-                 registry: IssuanceRegistry | None, hashing: Executor) -> None:
+                 registry: IssuanceRegistry | None, hashing: Executor,
+                 encrypt_key: SymmetricKey | None = None) -> None:
         self.manifest = manifest
+        self.encrypt_key = encrypt_key
         self.cards_dir = cards_dir
         self.signer = signer
         self.painter = painter
@@ -770,7 +775,8 @@ class _Run:
             hashed = self.hashing.submit(
                 AccessCodeRecord.create, record.identifier, code,
                 centre_code=record.centre_code, set_at=self.now.replace(microsecond=0))
-        payload = issue(record, self.signer, now=self.now, issuer=self.issuer, rules=self.rules)
+        payload = issue(record, self.signer, now=self.now, issuer=self.issuer, rules=self.rules,
+                        encrypt_key=self.encrypt_key)
         files = {PAYLOAD_FILE: payload.encode("ascii") + b"\n"}
         if self.painter is not None:
             files.update(self.painter.files(record, payload))
@@ -826,7 +832,8 @@ class _Run:
                             f"(issued elsewhere, or its files were removed){never}") from None
         try:
             same = (_registry_hash(payload) == recorded.payload_sha256
-                    and _payload_record(payload, self.rules) == record.normalised())
+                    and _payload_record(payload, self.rules, self.encrypt_key)
+                    == record.normalised())
         except CardError:
             same = False
         if not same:

@@ -591,6 +591,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     now = _now(args.now) or datetime.now(UTC)
     key = _signer(args, now)
+    sealing = None if args.encrypt_key is None else _symmetric_keys([args.encrypt_key])[0]
     layout = None
     if not args.no_render:
         layout = _layout(_cards(), args.layout, args.no_mrz)
@@ -602,7 +603,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         summary = _batch.run_batch(source, Path(args.out), key, fmt=args.format,
                                    now=now, layout=layout, render=not args.no_render,
                                    progress=_progress_bar(), issuer=args.issuer,
-                                   registry=registry)
+                                   registry=registry, encrypt_key=sealing)
     finally:
         if registry is not None:
             registry.close()
@@ -1208,6 +1209,9 @@ def build_parser() -> argparse.ArgumentParser:
     _signer_options(batch)
     batch.add_argument("--format", required=True, choices=("csv", "jsonl"))
     batch.add_argument("--issuer", default="LBY")
+    batch.add_argument("--encrypt-key", metavar="FILE",
+                       help="also encrypt every signed card (COSE_Encrypt0) with this AES-GCM "
+                       "key (hex or raw 16/24/32 bytes), shared with authorised verifiers only")
     batch.add_argument("--now", metavar="ISO-8601")
     batch.add_argument("--layout", metavar="LAYOUT.json")
     batch.add_argument("--no-render", action="store_true", help="payloads only, no PNGs")

@@ -348,3 +348,42 @@ def test_sigkill_at_every_step_of_a_recorded_card(tmp_path: Path,
             set() if in_registry else {"LY0000002"}), name
         batch.finish()
 
+
+
+def test_an_encrypted_batch_is_recorded_and_resumed_with_its_key(tmp_path: Path,
+                                                                key: cardlib.PrivateKey) -> None:
+    """``encrypt_key``: every card is a COSE_Encrypt0 that verifies with the key (and not
+    without it); a re-run that lost its manifest finds each card in the registry and, reading
+    the encrypted payload on disk with the key, finishes it without issuing it again."""
+    sealing = cardlib.SymmetricKey.generate()
+    source, out = jsonl(*ROWS.values()).encode(), tmp_path / "out"
+    with open_registry(url(tmp_path / "r.db"), create=True) as registry:
+        summary = run_batch(source, out, key, fmt="jsonl", now=ISSUED, render=False,
+                            registry=registry, encrypt_key=sealing)
+        assert (summary.issued, summary.errors) == (3, ())
+        for document, data in ROWS.items():
+            payload = (out / "cards" / document / "payload.txt").read_text("ascii").strip()
+            assert b45decode(payload)[:1] != b"\xd2"  # not a bare COSE_Sign1
+            card = cardlib.verify(payload, key.public_key, now=ISSUED,
+                                  decryption_keys=[sealing])
+            assert card.record is not None and card.record.document_number == document
+            assert card.encryption is not None
+            with pytest.raises(cardlib.DecryptionKeyMissingError):
+                cardlib.verify(payload, key.public_key, now=ISSUED)
+            assert registry.get(document).payload_sha256 == payload_hash(out, document)
+            assert data["document_number"] == document
+        before = {d: (out / "cards" / d / "payload.txt").read_bytes() for d in ROWS}
+        (out / "manifest.jsonl").unlink()
+        again = run_batch(source, out, key, fmt="jsonl", now=ISSUED, render=False,
+                          registry=registry, encrypt_key=sealing)
+        # finished from the registry (counted as issued by this run), not signed again: without
+        # the key the payloads on disk could not be read, and each would be a conflict
+        assert (again.issued, again.errors) == (3, ())
+        assert {d: (out / "cards" / d / "payload.txt").read_bytes() for d in ROWS} == before
+        for data in ROWS.values():
+            assert len(registry.history(data["national_number"])) == 1
+        (out / "manifest.jsonl").unlink()  # and again, with another key: unreadable payloads
+        lost = run_batch(source, out, key, fmt="jsonl", now=ISSUED, render=False,
+                         registry=registry, encrypt_key=cardlib.SymmetricKey.generate())
+        assert [e.code for e in lost.errors] == [REGISTRY_CONFLICT] * 3  # never issued twice
+        assert {d: (out / "cards" / d / "payload.txt").read_bytes() for d in ROWS} == before
