@@ -340,3 +340,34 @@ def test_blobs_sharing_a_centre_do_not_break_the_zone_search() -> None:
     twins = [_Blob(40.0 + 20 * k, 100.0, 8, 10) for k in range(30)]  # the same centres
     lines = _lines(row + twins)
     assert [len(line.members) for line in lines][:1] == [30]
+
+
+def test_when_the_qr_patterns_cannot_be_measured_the_zone_is_the_registration_mark(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A QR code that decodes but whose finder patterns cannot be measured (heavy blur): the
+    zone found by its own lines maps the back instead, if it puts the QR code where the
+    renderer does; then the MRZ is compared and a front copied beside the back is read. A zone
+    of another card (this card's own zone covered) puts the QR code elsewhere: not used."""
+    import cardlib.scan._scan as scanning
+
+    monkeypatch.setattr(scanning, "locate_back", lambda image, qr: None)  # patterns unmeasured
+    _, card = example_card()
+    _, forged = example_card("119850099999")
+    checker = _checker()
+    result = checker.check_image(tilt(12, 30, turn=20)(card.back), now=CHECKED)
+    assert result.scan is not None and dict(result.scan.elements)["mrz_numbers"] == "agrees"
+    page = _pair(forged.front, card.back, stacked=True)
+    mismatch = checker.check_image(page, now=CHECKED)
+    assert (mismatch.code, mismatch.scan and dict(mismatch.scan.elements)["code128"]) == (
+        "print_mismatch", "disagrees")
+    # this back's zone covered; another card's back, with its zone, lies beside it
+    covered = card.back.copy()
+    ImageDraw.Draw(covered).rectangle((0, 470, 1011, 638), fill=(205, 175, 150))
+    other = altered_back(document_number="LY0009999")
+    ImageDraw.Draw(other).rectangle((0, 0, 480, 470), fill="white")  # its QR code not in view
+    table = Image.new("RGB", (2100, 700), "white")
+    table.paste(covered, (0, 0))
+    table.paste(other, (1060, 30))
+    result = checker.check_image(table, now=CHECKED)
+    assert result.status == "valid" and result.scan is not None
+    assert dict(result.scan.elements)["mrz_numbers"] == "not_read"

@@ -80,7 +80,16 @@ from ..render import (
 )
 from ._locate import black_hat, find_zones
 
-__all__ = ["ZONE_CELLS", "Back", "Zone", "find_zone", "locate_back", "read_mrz", "read_zone"]
+__all__ = [
+    "ZONE_CELLS",
+    "Back",
+    "Zone",
+    "find_zone",
+    "locate_back",
+    "read_mrz",
+    "read_zone",
+    "zone_frame",
+]
 
 Matrix = tuple[float, float, float, float, float, float, float, float, float]
 Point = tuple[float, float]
@@ -291,6 +300,17 @@ def find_zone(image: Image.Image) -> Zone | None:
             return dataclasses.replace(zone, corners=(quad.first_start, quad.first_end,
                                                       quad.last_start, quad.last_end))
     return None
+
+
+def zone_frame(zone: Zone) -> Back | None:
+    """The back as the corners of a zone found by its own lines place it (``Zone.corners``),
+    or None for a zone read with the QR code's map."""
+    if zone.corners is None:
+        return None
+    to_image = _homography(ZONE_CELLS, zone.corners)
+    if to_image is None or not all(math.isfinite(v) for v in to_image):
+        return None
+    return Back(to_image, 0)
 
 
 # The card positions of the centres of the first and last cells of lines 1 and 3 (each glyph is

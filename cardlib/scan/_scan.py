@@ -28,8 +28,8 @@ from ..barcodes import Decoded, read_barcodes
 from ..codec._base45 import b45decode
 from ..keys import PublicKey, TrustStore
 from ..mrz import parse_td1, td1_lines
-from ..render import HEIGHT, MARGIN, WIDTH
-from ._mrz_ocr import ZONE_CELLS, Back, Zone, find_zone, locate_back, read_zone
+from ..render import HEIGHT, MARGIN, QR_AREA, WIDTH
+from ._mrz_ocr import ZONE_CELLS, Back, Zone, find_zone, locate_back, read_zone, zone_frame
 
 _BASE45 = re.compile(r"[0-9A-Z $%*+\-./:]+")
 _NUMBER = re.compile(r"[A-Z0-9]{6,20}")
@@ -198,6 +198,11 @@ def compare_print(
     symbols: list[tuple[Decoded, float | None]] = [
         (d, None) for d in found if d.format == "code128" and _NUMBER.fullmatch(d.text)]
     back = locate_back(image, payload) if image is not None else None
+    zone = None
+    if image is not None and record is not None:
+        zone = read_zone(image, back) if back is not None else None
+        if zone is None:  # the zone by its own lines, if it is this back's
+            zone, back = _zone_found(image, back, payload)
     if image is not None and back is not None and all(d.text != signed_number
                                                       for d, _ in symbols):
         symbols += [(d, slant) for d, slant in _paired_fronts(image, back)
@@ -215,10 +220,6 @@ def compare_print(
     others = texts - fronts - {signed_number}
     mrz_numbers = mrz_name = NOT_READ
     lines: tuple[str, str, str] | None = None
-    zone = read_zone(image, back) if image is not None and back is not None \
-        and record is not None else None
-    if zone is None and image is not None and back is not None and record is not None:
-        zone = _zone_of(back, image)
     if zone is not None and record is not None:
         lines = zone.lines
         today = (now or datetime.now(UTC)).date()
@@ -264,17 +265,37 @@ def _numbers_state(zone: Zone, expected: tuple[str, str, str]) -> str:
 _ZONE_SLACK = 40  # card px: how far a zone found by its own lines may lie from its place
 
 
-def _zone_of(back: Back, image: Image.Image) -> Zone | None:
-    """The zone found by its own lines (when the QR code's map does not reach it well enough
-    to read it), if it lies where this back's zone lies: another card's zone lies elsewhere."""
+def _zone_found(image: Image.Image, back: Back | None, qr: Decoded
+                ) -> tuple[Zone | None, Back | None]:
+    """The zone found by its own lines, when it is this card's, and the back: where the QR
+    code's map does not reach the zone well enough to read it, the zone must lie within
+    ``_ZONE_SLACK`` of its place on that map; where the QR code's patterns could not be
+    measured at all, the zone's own map becomes the back's, if it puts the QR code where the
+    renderer does (another card's zone puts it elsewhere)."""
     zone = find_zone(image)
     if zone is None or zone.corners is None:
-        return None
-    for (x, y), (ex, ey) in zip(zone.corners, ZONE_CELLS, strict=True):
-        cx, cy = back.card_point(x, y)
-        if not math.hypot(cx - ex, cy - ey) <= _ZONE_SLACK:
-            return None
-    return zone
+        return None, back
+    if back is not None:
+        for (x, y), (ex, ey) in zip(zone.corners, ZONE_CELLS, strict=True):
+            cx, cy = back.card_point(x, y)
+            if not math.hypot(cx - ex, cy - ey) <= _ZONE_SLACK:
+                return None, back
+        return zone, back
+    zone_back = zone_frame(zone)
+    if zone_back is None or len(qr.corners) != 4:
+        return None, None
+    points = [zone_back.card_point(x, y) for x, y in qr.corners]
+    cx = sum(x for x, _ in points) / 4
+    cy = sum(y for _, y in points) / 4
+    # the symbol, its quiet zone on the left edge, is centred in the rows above the zone
+    if abs(cy - QR_AREA / 2) <= _ZONE_SLACK and _QR_MIDDLE_X[0] <= cx <= _QR_MIDDLE_X[1]:
+        return zone, zone_back
+    return None, None
+
+
+# Card x of the QR code's middle: half the symbol with its quiet zone, from the smallest card
+# payload's (version 10, 57 modules + 8) to the largest the back holds with the MRZ (version 18).
+_QR_MIDDLE_X = (140.0, 260.0)
 
 
 # Where the front's Code128 lies on the front (render_front: the bars end 40 px, their quiet
