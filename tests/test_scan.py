@@ -371,3 +371,28 @@ def test_when_the_qr_patterns_cannot_be_measured_the_zone_is_the_registration_ma
     result = checker.check_image(table, now=CHECKED)
     assert result.status == "valid" and result.scan is not None
     assert dict(result.scan.elements)["mrz_numbers"] == "not_read"
+
+
+def test_the_verdict_text_says_whether_the_print_was_checked() -> None:
+    """Signature valid, print checked (the MRZ agrees), against signature valid, print not
+    checked (the zone covered, no front in view): two texts, in both languages; and with
+    revocation data, the texts that say it was checked."""
+    from cardlib._messages import CATALOGUE
+
+    _, card = example_card()
+    covered = card.back.copy()
+    ImageDraw.Draw(covered).rectangle((0, 470, 1011, 638), fill=(205, 175, 150))
+    checked = _checker().check_image(card.back, now=CHECKED)
+    unchecked = _checker().check_image(covered, now=CHECKED)
+    assert (checked.status, unchecked.status) == ("valid", "valid")
+    assert checked.scan is not None and checked.scan.print_checked
+    assert unchecked.scan is not None and not unchecked.scan.print_checked
+    assert checked.message == CATALOGUE["valid_no_revocation_print_checked"]
+    assert unchecked.message == CATALOGUE["valid_no_revocation_print_not_checked"]
+    assert "not checked" in unchecked.message.en and unchecked.message.ar
+    payload, _ = example_card()
+    assert cardlib.Verifier(keys=[fixed_key().public_key]).check(
+        payload, now=CHECKED).message == CATALOGUE["revocation_missing"]  # not an image
+    as_json = checked.to_json()
+    assert as_json["message"]["en"] == CATALOGUE["valid_no_revocation_print_checked"].en
+    assert as_json["scan"]["print_checked"] is True
