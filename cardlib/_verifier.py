@@ -373,13 +373,19 @@ class Verifier:
         (``barcode_not_found``) or a missing decoder (``decoder_unavailable``) raises: none of
         these is a verdict on a card. Needs the ``cards`` extra.
         """
-        from .barcodes import load_image, read_barcodes
-        from .scan import UNSIGNED_NOTE, card_payload, compare_print, unsigned_zone
+        from .barcodes import load_image
+        from .scan import (
+            UNSIGNED_NOTE,
+            card_payload,
+            compare_print,
+            read_card_barcodes,
+            unsigned_zone,
+        )
 
         moment = self._now(now)
         picture = load_image(bytes(image)) if isinstance(image, bytes | bytearray | memoryview) \
             else image
-        found = read_barcodes(picture, backend=backend)
+        found = read_card_barcodes(picture, backend=backend)
         barcodes = tuple((d.format, d.text) for d in found)
         try:
             payload = card_payload(found)

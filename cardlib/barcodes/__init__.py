@@ -26,7 +26,9 @@ from ._read import (
     available_backends,
     load_image,
     read_barcodes,
+    read_enlarged,
     read_turned,
+    reading_order,
 )
 
 __all__ = [
@@ -44,5 +46,7 @@ __all__ = [
     "qr_image",
     "qr_matrix",
     "read_barcodes",
+    "read_enlarged",
     "read_turned",
+    "reading_order",
 ]

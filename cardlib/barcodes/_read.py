@@ -78,7 +78,7 @@ def read_barcodes(
     found = {Decoded(name, text, corners) for name, text, corners in reader(gray, wanted)}
     formats_found = {symbol.format for symbol in found}
     if not retry:
-        return tuple(sorted(found, key=_reading_order))
+        return tuple(sorted(found, key=reading_order))
     if not found or ("qr" in wanted and "qr" not in formats_found):
         sharp = gray.filter(ImageFilter.SHARPEN)
         seen = {(symbol.format, symbol.text) for symbol in found}
@@ -86,16 +86,35 @@ def read_barcodes(
                      if (name, text) not in seen)
     if ("qr" in wanted and not any(symbol.format == "qr" for symbol in found)
             and gray.width * gray.height <= _UPSCALE_MAX_PIXELS):
-        # A blurred photo at 150 dpi (QR modules of 2-3 px): twice the size, then an unsharp
-        # mask. On the 26 back photos of the issue 13 corpus (seed 1, 300 photos) that neither
-        # pass above read, this read 12 (sharpening alone 2); about 120 ms, on failure only.
-        big = gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.BICUBIC)
-        big = big.filter(ImageFilter.UnsharpMask(3, 200, 2))
-        seen = {(symbol.format, symbol.text) for symbol in found}
-        found.update(Decoded(name, text, tuple((x // 2, y // 2) for x, y in corners))
-                     for name, text, corners in reader(big, frozenset({"qr"}))
-                     if (name, text) not in seen)
-    return tuple(sorted(found, key=_reading_order))
+        found.update(_enlarged(gray, reader))
+    return tuple(sorted(found, key=reading_order))
+
+
+def read_enlarged(image: Image.Image, *, backend: str = "zxing") -> tuple[Decoded, ...]:
+    """QR codes read in a copy of ``image`` twice the size with an unsharp mask (corners in
+    ``image``'s pixels); nothing for an image over 4 MP. :func:`read_barcodes` does this
+    itself when it finds no QR code at all; a caller looking for one QR code among others (a
+    card's, beside a poster's) calls it when that one is missing."""
+    reader = _BACKENDS.get(backend)
+    if reader is None:
+        raise DecoderUnavailableError(
+            f"unknown barcode decoder {backend!r}: choose one of {', '.join(BACKENDS)}"
+        )
+    gray = _grayscale(image)
+    if gray.width * gray.height > _UPSCALE_MAX_PIXELS:
+        return ()
+    return tuple(sorted(_enlarged(gray, reader), key=reading_order))
+
+
+def _enlarged(gray: Image.Image, reader: Callable[[Image.Image, Iterable[str]],
+                                                   list[_zxing.RawSymbol]]) -> set[Decoded]:
+    # A blurred photo at 150 dpi (QR modules of 2-3 px): twice the size, then an unsharp mask.
+    # On the 26 back photos of the issue 13 corpus (seed 1, 300 photos) that neither first pass
+    # read, this read 12 (sharpening alone 2); about 120 ms, on failure only.
+    big = gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.BICUBIC)
+    big = big.filter(ImageFilter.UnsharpMask(3, 200, 2))
+    return {Decoded(name, text, tuple((x // 2, y // 2) for x, y in corners))
+            for name, text, corners in reader(big, frozenset({"qr"}))}
 
 
 def read_turned(
@@ -130,7 +149,7 @@ def read_turned(
         )
     found = {Decoded(name, text, tuple(back(p) for p in corners))
              for name, text, corners in reader(turned, _checked_formats(formats))}
-    return tuple(sorted(found, key=_reading_order))
+    return tuple(sorted(found, key=reading_order))
 
 
 def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -204,7 +223,8 @@ def _grayscale(image: Image.Image) -> Image.Image:
         raise ImageError(f"the image cannot be read: {err}") from err
 
 
-def _reading_order(symbol: Decoded) -> tuple[int, int, str, str]:
+def reading_order(symbol: Decoded) -> tuple[int, int, str, str]:
+    """The sort key of symbols top to bottom, then left to right."""
     top = min((y for _, y in symbol.corners), default=0)
     left = min((x for x, _ in symbol.corners), default=0)
     return top, left, symbol.format, symbol.text

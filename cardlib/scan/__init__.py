@@ -18,6 +18,7 @@ from ._scan import (
     card_payload,
     check_decoded,
     compare_print,
+    read_card_barcodes,
     scan,
     unsigned_zone,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "card_payload",
     "check_decoded",
     "compare_print",
+    "read_card_barcodes",
     "read_mrz",
     "read_zone",
     "scan",

@@ -24,7 +24,7 @@ from .._errors import (
     SeveralCardsError,
 )
 from .._pipeline import VerifiedCard, verify
-from ..barcodes import Decoded, read_barcodes
+from ..barcodes import Decoded, read_barcodes, read_enlarged, reading_order
 from ..codec._base45 import b45decode
 from ..keys import PublicKey, TrustStore
 from ..mrz import parse_td1, td1_lines
@@ -64,7 +64,7 @@ def scan(
     With ``mrz`` (the default) the machine-readable zone is read too (≈ 10 ms more) and its
     document and holder numbers are cross-checked with the signed ones.
     """
-    found = read_barcodes(image, backend=backend)
+    found = read_card_barcodes(image, backend=backend)
     try:
         return check_decoded(found, trust, now=now, image=image if mrz else None)
     except BarcodeNotFoundError as err:
@@ -78,6 +78,18 @@ def scan(
 #: Added to the detail of a ``barcode_not_found`` whose card back's MRZ was read without it.
 UNSIGNED_NOTE = ("; the machine-readable zone was read without the QR code (unsigned_mrz): "
                  "printed, not signed, so nothing vouches for it")
+
+
+def read_card_barcodes(image: Image.Image, *, backend: str = "zxing") -> tuple[Decoded, ...]:
+    """:func:`~cardlib.barcodes.read_barcodes`, and when no card QR code is among what it
+    found (a poster's or another code's beside a blurred card's), once more in a copy twice the
+    size (:func:`~cardlib.barcodes.read_enlarged`)."""
+    found = read_barcodes(image, backend=backend)
+    if any(d.format == "qr" and _card_like(d.text) for d in found):
+        return found
+    seen = {(d.format, d.text) for d in found}
+    more = [d for d in read_enlarged(image, backend=backend) if (d.format, d.text) not in seen]
+    return tuple(sorted((*found, *more), key=reading_order))
 
 
 def unsigned_zone(image: Image.Image) -> tuple[str, str, str] | None:
