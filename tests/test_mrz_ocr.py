@@ -236,12 +236,9 @@ def test_glyphs_match_the_renderer_pixel_for_pixel(variant: str) -> None:
     assert exact is not None
     assert "".join(_mrz_ocr._ALPHABET[ranked[0][1]] for ranked in exact) == expected
     assert max(ranked[0][0] for ranked in exact) <= (0 if mrz_face().ocr_b else 0.1)
-    frame = _mrz_ocr._symbol_frame(back, _qr(back), None)
-    assert frame is not None
-    matrix = _mrz_ocr._strip_to_image(*frame)
-    strip = back.transform(_mrz_ocr._STRIP_SIZE, Image.Transform.PERSPECTIVE,
-                           [value / matrix[8] for value in matrix[:8]],
-                           Image.Resampling.BILINEAR)
+    located = _mrz_ocr.locate_back(back, _qr(back))
+    assert located is not None
+    strip, _ = located.warp(back, _mrz_ocr._STRIP_BOX)
     cells = _mrz_ocr._read_cells(strip)
     assert cells is not None
     assert "".join(_mrz_ocr._ALPHABET[ranked[0][1]] for ranked in cells) == expected

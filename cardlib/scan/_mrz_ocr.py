@@ -88,7 +88,6 @@ __all__ = [
     "locate_back",
     "read_mrz",
     "read_zone",
-    "zone_frame",
 ]
 
 Matrix = tuple[float, float, float, float, float, float, float, float, float]
@@ -111,6 +110,7 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 # photo before the line measurements below correct it.
 _STRIP_X0, _STRIP_Y0 = 0, _FIRST_LINE_TOP - 8  # card position of the strip
 _STRIP_SIZE = (WIDTH, 180)
+_STRIP_BOX = (_STRIP_X0, _STRIP_Y0, _STRIP_X0 + _STRIP_SIZE[0], _STRIP_Y0 + _STRIP_SIZE[1])
 _CAP_TOP, _CAP_BOTTOM = 11, 41  # ink rows of capitals and digits, below the reference row
 _CELL_TOP, _CELL_ROWS = 8, 42  # rows compared, below the reference row (Plex's Q tail ends at 48)
 _SEARCH = 3  # +-px around a cell's estimated position that the match may move
@@ -194,9 +194,9 @@ class Zone:
     # none) and they match their glyphs well on average: only then may a difference from the
     # signed data count as a disagreement (check digits let one misread in ten through).
     numbers_clean: bool = False
-    # The image positions of ZONE_CELLS (first and last cells of lines 1 and 3), when the
-    # zone was found by its own lines (find_zone).
-    corners: tuple[Point, Point, Point, Point] | None = None
+    # The back as the zone's own lines placed it (its ZONE_CELLS on the four corner cells'
+    # centres), when it was found by them (find_zone), not through a QR code's map.
+    frame: Back | None = None
 
     @property
     def name_doubtful(self) -> bool:
@@ -248,6 +248,20 @@ class Back:
         """The card position (of this back's plane) of image position (x, y)."""
         return _apply(_inverse(self.to_image), x, y)
 
+    def warp(self, gray: Image.Image, box: tuple[float, float, float, float],
+             scale: float = 1.0) -> tuple[Image.Image, Back]:
+        """The card region ``box`` (left, top, right, bottom in card pixels, of this back's
+        plane) rectified into an upright image of ``scale`` pixels per card pixel (white
+        outside ``gray``), and the map from that image's pixels to ``gray``'s."""
+        left, top, right, bottom = box
+        to_box: Matrix = (1.0 / scale, 0.0, left, 0.0, 1.0 / scale, top, 0.0, 0.0, 1.0)
+        to_image = _mul(self.to_image, to_box)
+        size = (round((right - left) * scale), round((bottom - top) * scale))
+        warped = gray.transform(size, Image.Transform.PERSPECTIVE,
+                                [value / to_image[8] for value in to_image[:8]],
+                                Image.Resampling.BILINEAR, fillcolor=255)
+        return warped, Back(to_image, self.size)
+
 
 def locate_back(image: Image.Image, qr: Decoded, *, version: int | None = None) -> Back | None:
     """The card back whose QR code is ``qr`` (found in ``image``), or None when the QR code's
@@ -259,8 +273,7 @@ def locate_back(image: Image.Image, qr: Decoded, *, version: int | None = None) 
     frame = _symbol_frame(gray, qr, version)
     if frame is None:
         return None
-    shift: Matrix = (1.0, 0.0, -_STRIP_X0, 0.0, 1.0, -_STRIP_Y0, 0.0, 0.0, 1.0)
-    return Back(_mul(_strip_to_image(*frame), shift), frame[1])
+    return Back(_card_to_image(*frame), frame[1])
 
 
 def _inverse(m: Matrix) -> Matrix:
@@ -295,22 +308,11 @@ def find_zone(image: Image.Image) -> Zone | None:
                                              quad.last_start, quad.last_end))
         if to_image is None or not all(math.isfinite(v) for v in to_image):
             continue
-        zone = _zone(gray, Back(to_image, 0))
+        frame = Back(to_image, 0)
+        zone = _zone(gray, frame)
         if zone is not None:
-            return dataclasses.replace(zone, corners=(quad.first_start, quad.first_end,
-                                                      quad.last_start, quad.last_end))
+            return dataclasses.replace(zone, frame=frame)
     return None
-
-
-def zone_frame(zone: Zone) -> Back | None:
-    """The back as the corners of a zone found by its own lines place it (``Zone.corners``),
-    or None for a zone read with the QR code's map."""
-    if zone.corners is None:
-        return None
-    to_image = _homography(ZONE_CELLS, zone.corners)
-    if to_image is None or not all(math.isfinite(v) for v in to_image):
-        return None
-    return Back(to_image, 0)
 
 
 # The card positions of the centres of the first and last cells of lines 1 and 3 (each glyph is
@@ -322,11 +324,7 @@ ZONE_CELLS: tuple[Point, ...] = tuple(
 
 
 def _zone(gray: Image.Image, back: Back) -> Zone | None:
-    shift: Matrix = (1.0, 0.0, _STRIP_X0, 0.0, 1.0, _STRIP_Y0, 0.0, 0.0, 1.0)
-    to_image = _mul(back.to_image, shift)
-    strip = gray.transform(_STRIP_SIZE, Image.Transform.PERSPECTIVE,
-                           [value / to_image[8] for value in to_image[:8]],
-                           Image.Resampling.BILINEAR, fillcolor=255)
+    strip, _ = back.warp(gray, _STRIP_BOX)
     cells = _read_cells(strip)
     lines = None if cells is None else _decide(cells)
     if lines is None:
@@ -556,8 +554,8 @@ _FINDER_RING = tuple((i, j, int(max(abs(i), abs(j)) in (0, 1, 3)))
                      for j in range(-4, 5) for i in range(-4, 5))
 
 
-def _refine(sample: Sampler, frame: Matrix, centre: Point,
-            pattern: tuple[tuple[int, int, int], ...], reach: int = 6) -> tuple[Point, float]:
+def _refine(sample: Sampler, frame: Matrix, centre: Point, pattern: Pattern,
+            reach: int = 6) -> tuple[Point, float]:
     """``centre`` moved to where ``pattern`` (module offsets from the centre, dark or not)
     correlates best, sampled along ``frame``'s module axes; and that correlation.
 
@@ -566,14 +564,8 @@ def _refine(sample: Sampler, frame: Matrix, centre: Point,
     axis in turn, over +-``reach`` eighths of a module (the runs are within a sixth), the middle
     of the plateau that holds the best fit is taken, scoring the three rows (or columns) of the
     pattern through its centre; the correlation returned is the whole pattern's."""
-    ux, uy, vx, vy = frame[0], frame[3], frame[1], frame[4]
-    identity: Matrix = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
-
-    def fit(du: float, dv: float, cells: tuple[tuple[int, int, int], ...]) -> float:
-        x = centre[0] + du * ux + dv * vx
-        y = centre[1] + du * uy + dv * vy
-        return _correlation([sample(identity, x + i * ux + j * vx, y + i * uy + j * vy)
-                             for i, j, _ in cells], [dark for _, _, dark in cells])
+    def fit(du: float, dv: float, cells: Pattern) -> float:
+        return _pattern_fit(sample, frame, _moved(frame, centre, du, dv), cells)
 
     rows = tuple(cell for cell in pattern if abs(cell[1]) <= 1)
     columns = tuple(cell for cell in pattern if abs(cell[0]) <= 1)
@@ -591,7 +583,23 @@ def _refine(sample: Sampler, frame: Matrix, centre: Point,
             high += 1
         shift[axis] = ((low + high) / 2 - reach) / 8
     du, dv = shift
-    return (centre[0] + du * ux + dv * vx, centre[1] + du * uy + dv * vy), fit(du, dv, pattern)
+    return _moved(frame, centre, du, dv), fit(du, dv, pattern)
+
+
+Pattern = tuple[tuple[int, int, int], ...]  # (column, row, dark) module offsets from a centre
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+
+
+def _moved(frame: Matrix, centre: Point, du: float, dv: float) -> Point:
+    """``centre`` moved by (du, dv) modules along ``frame``'s module axes."""
+    return (centre[0] + du * frame[0] + dv * frame[1], centre[1] + du * frame[3] + dv * frame[4])
+
+
+def _pattern_fit(sample: Sampler, frame: Matrix, centre: Point, pattern: Pattern) -> float:
+    """The correlation of ``pattern`` with the grey levels sampled around ``centre``, a module
+    apart along ``frame``'s module axes."""
+    return _correlation([sample(_IDENTITY, *_moved(frame, centre, i, j)) for i, j, _ in pattern],
+                        [dark for _, _, dark in pattern])
 
 
 # The 5 x 5 alignment pattern around its centre, (column, row, dark): a light ring at 1.
@@ -612,23 +620,12 @@ def _alignment(sample: Sampler, frame: Matrix, quad: Matrix, size: int) -> Point
     lies on the diagonal, so the corners' order does not matter) put the pattern, moves over
     +-2 modules in half modules, then over +-0.5 in eighths (:func:`_refine`), scoring the 25
     modules sampled along the affine map's module axes."""
-    ux, uy, vx, vy = frame[0], frame[3], frame[1], frame[4]
     spot = (size - 6.5) / size
     start = _apply(quad, spot, spot)
     if not all(math.isfinite(c) for c in start):
         return None
-    identity: Matrix = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
-    expected = [dark for _, _, dark in _ALIGNMENT]
-
-    def fit(du: float, dv: float) -> float:
-        x = start[0] + du * ux + dv * vx
-        y = start[1] + du * uy + dv * vy
-        return _correlation([sample(identity, x + i * ux + j * vx, y + i * uy + j * vy)
-                             for i, j, _ in _ALIGNMENT], expected)
-
-    du, dv = max(((a / 2, b / 2) for a in range(-4, 5) for b in range(-4, 5)),
-                 key=lambda d: fit(*d))
-    coarse = (start[0] + du * ux + dv * vx, start[1] + du * uy + dv * vy)
+    coarse = max((_moved(frame, start, a / 2, b / 2) for a in range(-4, 5) for b in range(-4, 5)),
+                 key=lambda point: _pattern_fit(sample, frame, point, _ALIGNMENT))
     centre, top = _refine(sample, frame, coarse, _ALIGNMENT)
     return centre if top >= _MIN_ALIGNMENT else None
 
@@ -692,14 +689,14 @@ def _scan(sample: Sampler, h: Matrix, axis: int, across: float, module: float
     return start + (core[1] + core[2] - 1) / 2 * step, sum(lengths) * step
 
 
-def _strip_to_image(frame: Matrix, size: int) -> Matrix:
-    """The map from strip pixels to image pixels, for a symbol of ``size`` modules
-    placed as :func:`cardlib.render.render_back` places it."""
+def _card_to_image(frame: Matrix, size: int) -> Matrix:
+    """The map from card pixels to image pixels, for a symbol of ``size`` modules placed as
+    :func:`cardlib.render.render_back` places it and ``frame`` maps its modules."""
     side = (size + 2 * _QUIET) * QR_MODULE_PX
     top = (_QR_AREA - side) // 2
     scale = 1.0 / QR_MODULE_PX
-    left = _QUIET * QR_MODULE_PX - _STRIP_X0
-    upper = top + _QUIET * QR_MODULE_PX - _STRIP_Y0
+    left = _QUIET * QR_MODULE_PX
+    upper = top + _QUIET * QR_MODULE_PX
     to_modules: Matrix = (scale, 0.0, -left * scale, 0.0, scale, -upper * scale, 0.0, 0.0, 1.0)
     return _mul(frame, to_modules)
 

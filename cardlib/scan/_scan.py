@@ -29,7 +29,7 @@ from ..codec._base45 import b45decode
 from ..keys import PublicKey, TrustStore
 from ..mrz import parse_td1, td1_lines
 from ..render import HEIGHT, MARGIN, QR_AREA, WIDTH
-from ._mrz_ocr import ZONE_CELLS, Back, Zone, find_zone, locate_back, read_zone, zone_frame
+from ._mrz_ocr import ZONE_CELLS, Back, Zone, find_zone, locate_back, read_zone
 
 _BASE45 = re.compile(r"[0-9A-Z $%*+\-./:]+")
 _NUMBER = re.compile(r"[A-Z0-9]{6,20}")
@@ -285,16 +285,16 @@ def _zone_found(image: Image.Image, back: Back | None, qr: Decoded
     measured at all, the zone's own map becomes the back's, if it puts the QR code where the
     renderer does (another card's zone puts it elsewhere)."""
     zone = find_zone(image)
-    if zone is None or zone.corners is None:
+    if zone is None or zone.frame is None:
         return None, back
     if back is not None:
-        for (x, y), (ex, ey) in zip(zone.corners, ZONE_CELLS, strict=True):
-            cx, cy = back.card_point(x, y)
+        for ex, ey in ZONE_CELLS:  # where the zone's lines put its corner cells
+            cx, cy = back.card_point(*zone.frame.image_point(ex, ey))
             if not math.hypot(cx - ex, cy - ey) <= _ZONE_SLACK:
                 return None, back
         return zone, back
-    zone_back = zone_frame(zone)
-    if zone_back is None or len(qr.corners) != 4:
+    zone_back = zone.frame
+    if len(qr.corners) != 4:
         return None, None
     points = [zone_back.card_point(x, y) for x, y in qr.corners]
     cx = sum(x for x, _ in points) / 4
@@ -364,19 +364,14 @@ def _paired_fronts(image: Image.Image, back: Back) -> tuple[tuple[Decoded, float
             * max(0.0, min(max(ys), height) - max(min(ys), 0))
         if box <= 0 or shown < _SHOWN * box:
             continue
-        scale = 1.0 / _FRONT_SCALE
-        to_region: tuple[float, ...] = (scale, 0.0, left, 0.0, scale, top, 0.0, 0.0, 1.0)
-        to_image = _mul3(back.to_image, to_region)
-        size = (round((right - left) * _FRONT_SCALE), round((bottom - top) * _FRONT_SCALE))
-        strip = gray.transform(size, Image.Transform.PERSPECTIVE,
-                               [v / to_image[8] for v in to_image[:8]],
-                               Image.Resampling.BILINEAR, fillcolor=255)
+        strip, region = back.warp(gray, (left, top, right, bottom), _FRONT_SCALE)
         symbols = read_barcodes(strip, formats=_CODE128, retry=False)
         if not symbols:  # blurred: sharpen once (a 150 dpi photo's bars are 2 px)
             symbols = read_barcodes(strip.filter(ImageFilter.UnsharpMask(3, 200, 2)),
                                     formats=_CODE128, retry=False)
         for symbol in symbols:
-            mapped = tuple(_project(to_image, x, y) for x, y in symbol.corners)
+            mapped = tuple((round(x), round(y)) for x, y in
+                           (region.image_point(cx, cy) for cx, cy in symbol.corners))
             found.append((Decoded(symbol.format, symbol.text, mapped), _slant(strip, symbol)))
     return tuple(found)
 
@@ -418,16 +413,6 @@ def _row(strip: Image.Image, left: int, right: int, y: int) -> list[int]:
     rows = [strip.crop((left, y + d, right, y + d + 1)).tobytes() for d in (-1, 0, 1)
             if 0 <= y + d < strip.height]
     return [sum(column) // len(rows) for column in zip(*rows, strict=True)] if rows else []
-
-
-def _mul3(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
-    return tuple(sum(a[3 * r + k] * b[3 * k + c] for k in range(3))
-                 for r in range(3) for c in range(3))
-
-
-def _project(m: tuple[float, ...], x: float, y: float) -> tuple[int, int]:
-    w = m[6] * x + m[7] * y + m[8]
-    return round((m[0] * x + m[1] * y + m[2]) / w), round((m[3] * x + m[4] * y + m[5]) / w)
 
 
 def _front_of(back: Back, symbol: Decoded) -> bool:
