@@ -40,7 +40,6 @@ from ._errors import (
     RevocationDeltaBaseError,
     RevocationListError,
     RevocationListRollbackError,
-    SeveralCardsError,
     TrustInputError,
     TrustListError,
     TrustListRollbackError,
@@ -374,13 +373,7 @@ class Verifier:
         these is a verdict on a card. Needs the ``cards`` extra.
         """
         from .barcodes import load_image
-        from .scan import (
-            UNSIGNED_NOTE,
-            card_payload,
-            compare_print,
-            read_card_barcodes,
-            unsigned_zone,
-        )
+        from .scan import add_unsigned_zone, card_payload, compare_print, read_card_barcodes
 
         moment = self._now(now)
         picture = load_image(bytes(image)) if isinstance(image, bytes | bytearray | memoryview) \
@@ -390,10 +383,8 @@ class Verifier:
         try:
             payload = card_payload(found)
         except BarcodeNotFoundError as err:
-            if mrz and not isinstance(err, SeveralCardsError):
-                err.unsigned_mrz = unsigned_zone(picture)
-                if err.unsigned_mrz is not None:
-                    err.message += UNSIGNED_NOTE
+            if mrz:
+                add_unsigned_zone(err, picture)
             raise
         result = self.check(payload.text, now=moment)
         if result.card is None:

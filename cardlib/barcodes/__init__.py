@@ -27,7 +27,6 @@ from ._read import (
     load_image,
     read_barcodes,
     read_enlarged,
-    read_turned,
     reading_order,
 )
 
@@ -47,6 +46,5 @@ __all__ = [
     "qr_matrix",
     "read_barcodes",
     "read_enlarged",
-    "read_turned",
     "reading_order",
 ]

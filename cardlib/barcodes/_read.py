@@ -16,7 +16,6 @@ degraded scans (see ``shared/reference/costs.md``).
 from __future__ import annotations
 
 import io
-import math
 import warnings
 from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
@@ -115,41 +114,6 @@ def _enlarged(gray: Image.Image, reader: Callable[[Image.Image, Iterable[str]],
     big = big.filter(ImageFilter.UnsharpMask(3, 200, 2))
     return {Decoded(name, text, tuple((x // 2, y // 2) for x, y in corners))
             for name, text, corners in reader(big, frozenset({"qr"}))}
-
-
-def read_turned(
-    image: Image.Image,
-    angle: float,
-    *,
-    backend: str = "zxing",
-    formats: Set[str] = FORMATS,
-) -> tuple[Decoded, ...]:
-    """:func:`read_barcodes` on ``image`` turned by ``angle`` degrees (counter-clockwise on
-    screen), with each symbol's corners given back in ``image``'s own pixels.
-
-    Decoders read a linear barcode only within about 10 degrees of the image's axes (and their
-    right angles): a Code128 photographed at 30 degrees is found in the image turned by 30.
-    One pass, without :func:`read_barcodes`' second pass on a sharpened copy."""
-    gray = _grayscale(image)
-    turned = gray.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
-    # Image.rotate turns about the centre; with expand the canvas grows around it.
-    cx, cy = gray.width / 2, gray.height / 2
-    tx, ty = turned.width / 2, turned.height / 2
-    radians = math.radians(angle)
-    cos, sin = math.cos(radians), math.sin(radians)
-
-    def back(point: tuple[int, int]) -> tuple[int, int]:
-        dx, dy = point[0] - tx, point[1] - ty
-        return round(cx + cos * dx - sin * dy), round(cy + sin * dx + cos * dy)
-
-    reader = _BACKENDS.get(backend)
-    if reader is None:
-        raise DecoderUnavailableError(
-            f"unknown barcode decoder {backend!r}: choose one of {', '.join(BACKENDS)}"
-        )
-    found = {Decoded(name, text, tuple(back(p) for p in corners))
-             for name, text, corners in reader(turned, _checked_formats(formats))}
-    return tuple(sorted(found, key=reading_order))
 
 
 def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:

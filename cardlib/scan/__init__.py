@@ -5,16 +5,17 @@ already read; :func:`card_payload` picks the card's QR code among them, :func:`c
 cross-checks the print (a :class:`PrintCheck`: each printed element agrees, disagrees or was
 not read), :func:`read_mrz` and :func:`read_zone` read the printed MRZ with the QR code as the
 registration mark, and :func:`unsigned_zone` finds it by its own lines when the QR code cannot
-be read (printed, not signed). Needs the ``cards`` extra.
+be read (printed, not signed; :func:`add_unsigned_zone` puts it on the error). Needs the
+``cards`` extra.
 """
 
 from __future__ import annotations
 
 from ._mrz_ocr import Zone, read_mrz, read_zone
 from ._scan import (
-    UNSIGNED_NOTE,
     PrintCheck,
     ScanResult,
+    add_unsigned_zone,
     card_payload,
     check_decoded,
     compare_print,
@@ -24,10 +25,10 @@ from ._scan import (
 )
 
 __all__ = [
-    "UNSIGNED_NOTE",
     "PrintCheck",
     "ScanResult",
     "Zone",
+    "add_unsigned_zone",
     "card_payload",
     "check_decoded",
     "compare_print",

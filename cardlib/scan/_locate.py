@@ -62,10 +62,6 @@ class ZoneQuad:
     last_start: Point
     last_end: Point
 
-    def reversed(self) -> ZoneQuad:
-        """The same zone read as if the card were upside down."""
-        return ZoneQuad(self.last_end, self.last_start, self.first_end, self.first_start)
-
 
 def find_zones(gray: Image.Image, *, limit: int = 3) -> list[ZoneQuad]:
     """Candidate TD1 zones in a grayscale image, best first: at most ``limit`` zones, each
@@ -100,9 +96,7 @@ def find_zones(gray: Image.Image, *, limit: int = 3) -> list[ZoneQuad]:
 
 def _turned(lines: tuple[_Line, _Line, _Line]) -> tuple[_Line, _Line, _Line]:
     """The zone read upside down: the last line first, each line backwards."""
-    a, b, c = (_Line(tuple(reversed(line.members)), line.size, line.pitch)
-               for line in reversed(lines))
-    return a, b, c
+    return lines[2].backwards(), lines[1].backwards(), lines[0].backwards()
 
 
 def _quad(lines: tuple[_Line, _Line, _Line]) -> ZoneQuad:
@@ -215,6 +209,10 @@ class _Line:
     members: tuple[_Blob, ...]  # in order along the line
     size: float  # median character size (the larger side of a blob's box)
     pitch: float  # median distance between neighbours
+
+    def backwards(self) -> _Line:
+        """The same line read from its other end."""
+        return _Line(tuple(reversed(self.members)), self.size, self.pitch)
 
     @property
     def start(self) -> Point:
@@ -356,13 +354,14 @@ def _zones(lines: list[_Line]) -> list[tuple[_Line, _Line, _Line]]:
 def _zone(lines: tuple[_Line, _Line, _Line]
           ) -> tuple[float, tuple[_Line, _Line, _Line]] | None:
     """The three lines as a zone (sorted across the reading direction), with a misfit score;
-    None when they are not evenly spaced, of one length and side by side."""
+    None when they are not evenly spaced, or the first and last do not start (or, read the
+    other way, end) together."""
     ref = lines[0].direction
     oriented = []
     for line in lines:  # every line running the same way as the first
         d = line.direction
         if d[0] * ref[0] + d[1] * ref[1] < 0:
-            line = _Line(tuple(reversed(line.members)), line.size, line.pitch)
+            line = line.backwards()
         oriented.append(line)
     normal = (-ref[1], ref[0])  # "down" on the screen when ref reads left to right
     oriented.sort(key=lambda line: line.middle[0] * normal[0] + line.middle[1] * normal[1])

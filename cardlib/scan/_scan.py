@@ -68,24 +68,30 @@ def scan(
     try:
         return check_decoded(found, trust, now=now, image=image if mrz else None)
     except BarcodeNotFoundError as err:
-        if mrz and not isinstance(err, SeveralCardsError) and err.unsigned_mrz is None:
-            err.unsigned_mrz = unsigned_zone(image)
-            if err.unsigned_mrz is not None:
-                err.message += UNSIGNED_NOTE
+        if mrz:
+            add_unsigned_zone(err, image)
         raise
 
 
-#: Added to the detail of a ``barcode_not_found`` whose card back's MRZ was read without it.
-UNSIGNED_NOTE = ("; the machine-readable zone was read without the QR code (unsigned_mrz): "
-                 "printed, not signed, so nothing vouches for it")
+def add_unsigned_zone(err: BarcodeNotFoundError, image: Image.Image) -> None:
+    """Give ``err`` (no card QR code in ``image``; not several cards) the machine-readable
+    zone when it is found by its own lines, as ``unsigned_mrz``, and say so in its detail."""
+    if isinstance(err, SeveralCardsError) or err.unsigned_mrz is not None:
+        return
+    err.unsigned_mrz = unsigned_zone(image)
+    if err.unsigned_mrz is not None:
+        err.message += ("; the machine-readable zone was read without the QR code "
+                        "(unsigned_mrz): printed, not signed, so nothing vouches for it")
 
 
 def read_card_barcodes(image: Image.Image, *, backend: str = "zxing") -> tuple[Decoded, ...]:
-    """:func:`~cardlib.barcodes.read_barcodes`, and when no card QR code is among what it
-    found (a poster's or another code's beside a blurred card's), once more in a copy twice the
-    size (:func:`~cardlib.barcodes.read_enlarged`)."""
+    """:func:`~cardlib.barcodes.read_barcodes`, and when the QR codes it found hold no card's
+    (a poster's beside a blurred card's), once more in a copy twice the size
+    (:func:`~cardlib.barcodes.read_enlarged`), as read_barcodes does when it finds none."""
     found = read_barcodes(image, backend=backend)
-    if any(d.format == "qr" and _card_like(d.text) for d in found):
+    qr_codes = [d for d in found if d.format == "qr"]
+    # none at all: read_barcodes looked in the enlarged copy itself
+    if not qr_codes or any(_card_like(d.text) for d in qr_codes):
         return found
     seen = {(d.format, d.text) for d in found}
     more = [d for d in read_enlarged(image, backend=backend) if (d.format, d.text) not in seen]
@@ -177,14 +183,6 @@ class PrintCheck:
     mrz: tuple[str, str, str] | None
     elements: tuple[tuple[str, str], ...] = ()
     other_cards: tuple[str, ...] = ()
-
-    @property
-    def checked(self) -> bool:
-        """Whether a printed number (Code128 or MRZ) was read and agrees, and nothing
-        disagrees: the print was checked."""
-        states = dict(self.elements)
-        return self.agrees is True and AGREES in (states.get("code128"),
-                                                  states.get("mrz_numbers"))
 
 
 def compare_print(
