@@ -209,7 +209,8 @@ _scalar_claims: Final = operator.attrgetter(*_SCALAR_CLAIMS)  # all in one C cal
 
 
 def card_to_json(card: VerifiedCard) -> dict[str, Any]:
-    """What was signed: the profile record (or null), the standard view and the CWT claims."""
+    """What was signed: the profile record (or null), the standard view and the CWT claims,
+    and the content encryption algorithm of an encrypted payload (or null)."""
     return {
         "record": None if card.record is None else record_to_json(card.record),
         "claims": claims_to_json(card.claims, profile=card.record is not None),
@@ -220,6 +221,7 @@ def card_to_json(card: VerifiedCard) -> dict[str, Any]:
         "issued_at": iso(card.issued_at),
         "not_before": iso(card.not_before),
         "expires_at": iso(card.expires_at),
+        "encryption": card.encryption,
     }
 
 

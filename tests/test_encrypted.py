@@ -530,6 +530,7 @@ def test_verifier(sealed: str, ed_key: cardlib.PrivateKey, secret: SymmetricKey)
     result = verifier.check(sealed, now=CHECKED)
     assert (result.status, result.code) == ("valid", None)
     assert result.card is not None and result.card.encryption == "A256GCM"
+    assert result.to_json()["card"]["encryption"] == "A256GCM"  # the answer says so too
     single = Verifier(keys=[ed_key.public_key], policy=policy, decryption_keys=secret)
     assert single.check(sealed, now=CHECKED).status == "valid"
     for verifier, code in ((Verifier(keys=[ed_key.public_key], policy=policy),
