@@ -6,7 +6,7 @@ import dataclasses
 from datetime import date
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 import cardlib
 from cardlib import cards
@@ -216,6 +216,29 @@ def test_a_front_copied_beside_its_back_is_compared(stacked: bool) -> None:
             assert result.detail is not None and "front (Code128)" in result.detail
         else:
             assert result.status == "valid" and result.scan.print_checked
+
+
+def _shadowed(face: Image.Image, x: int = 760, level: float = 0.5) -> Image.Image:
+    """``face`` with a soft shadow's edge slanting across it from x (its right part at
+    ``level`` of its brightness): across the bars of a front."""
+    mask = Image.new("L", face.size, 0)
+    ImageDraw.Draw(mask).polygon([(x, 0), (face.width, 0), (face.width, face.height),
+                                  (x - 120, face.height)], fill=255)
+    dark = face.point(lambda v: int(v * level))
+    return Image.composite(dark, face, mask.filter(ImageFilter.GaussianBlur(6)))
+
+
+def test_a_shadow_across_the_fronts_bars_does_not_hide_them() -> None:
+    """Half the bars in shadow: one threshold is wrong for one half or the other, so the
+    front's region is read again with its paper levelled; the number is compared, and a
+    forged one caught (without the levelling both were not read)."""
+    _, card = example_card()
+    _, forged = example_card("119850099999")
+    checker = _checker()
+    for front, state in ((card.front, "agrees"), (forged.front, "disagrees")):
+        photo = tilt(12, 30, turn=20)(_pair(_shadowed(front), card.back, stacked=False))
+        result = checker.check_image(photo, now=CHECKED)
+        assert result.scan is not None and dict(result.scan.elements)["code128"] == state
 
 
 def test_a_neighbouring_card_askew_is_another_card() -> None:
