@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from ._mrz_ocr import Back, _homography
+from ._mrz_ocr import Back
 
 Point = tuple[float, float]
 
@@ -204,19 +204,6 @@ class Outline:
         tl, tr, br, bl = points
         assert tl is not None and tr is not None and br is not None and bl is not None
         return tl, tr, br, bl
-
-
-def card_frame(outline: Outline, frame: Back) -> Back | None:
-    """The map of the card whose four edges ``outline`` found (in ``frame``'s card px): its
-    box's corners to where the edges meet, or None unless all four edges were found. Fixed by
-    the whole card rather than by a mark on it, it carries further: to a front laid beside."""
-    corners = outline.corners()
-    if corners is None:
-        return None
-    left, top, right, bottom = outline.box
-    to_image = _homography(((left, top), (right, top), (right, bottom), (left, bottom)),
-                           [frame.image_point(x, y) for x, y in corners])
-    return None if to_image is None else Back(to_image, frame.size)
 
 
 def find_outline(gray: Image.Image, frame: Back, box: tuple[float, float, float, float],
