@@ -73,7 +73,7 @@ def read_barcodes(
             f"unknown barcode decoder {backend!r}: choose one of {', '.join(BACKENDS)}"
         )
     wanted = _checked_formats(formats)
-    gray = _grayscale(image)
+    gray = grayscale(image)
     found = {Decoded(name, text, corners) for name, text, corners in reader(gray, wanted)}
     formats_found = {symbol.format for symbol in found}
     if not retry:
@@ -99,7 +99,7 @@ def read_enlarged(image: Image.Image, *, backend: str = "zxing") -> tuple[Decode
         raise DecoderUnavailableError(
             f"unknown barcode decoder {backend!r}: choose one of {', '.join(BACKENDS)}"
         )
-    gray = _grayscale(image)
+    gray = grayscale(image)
     if gray.width * gray.height > _UPSCALE_MAX_PIXELS:
         return ()
     return tuple(sorted(_enlarged(gray, reader), key=reading_order))
@@ -173,7 +173,7 @@ def _check_size(image: Image.Image, max_pixels: int) -> None:
         )
 
 
-def _grayscale(image: Image.Image) -> Image.Image:
+def grayscale(image: Image.Image) -> Image.Image:
     if not isinstance(image, Image.Image):
         raise ImageError(f"expected a PIL image, got {type(image).__name__}")
     _check_size(image, MAX_PIXELS)

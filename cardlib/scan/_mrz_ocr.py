@@ -168,7 +168,7 @@ def read_mrz(
     :class:`ImageError` for an ``image`` that is not a readable PIL image, a ``qr`` that is not
     a QR code :class:`Decoded`, or a ``version`` outside 1-40.
     """
-    gray = _grayscale(image)
+    gray = grayscale(image)
     if not isinstance(qr, Decoded) or qr.format != "qr":
         raise ImageError("read_mrz needs the QR code Decoded from the card back")
     if version is not None and (
@@ -267,7 +267,7 @@ def locate_back(image: Image.Image, qr: Decoded, *, version: int | None = None) 
     """The card back whose QR code is ``qr`` (found in ``image``), or None when the QR code's
     finder patterns cannot be measured. The finder patterns and the alignment pattern fix a
     projective map, so a tilted photo is followed."""
-    gray = _grayscale(image)
+    gray = grayscale(image)
     if not isinstance(qr, Decoded) or qr.format != "qr":
         raise ImageError("locate_back needs the QR code Decoded from the card back")
     frame = _symbol_frame(gray, qr, version)
@@ -291,7 +291,7 @@ def read_zone(image: Image.Image, qr: Decoded | Back, *, version: int | None = N
               ) -> Zone | None:
     """The TD1 zone of a cardlib card back: as :func:`read_mrz`, but a doubt in the name does
     not hide the numbers (see :class:`Zone`). ``qr`` may be the back already located."""
-    gray = _grayscale(image)
+    gray = grayscale(image)
     back = qr if isinstance(qr, Back) else locate_back(gray, qr, version=version)
     return None if back is None else _zone(gray, back)
 
@@ -302,7 +302,7 @@ def find_zone(image: Image.Image) -> Zone | None:
     (:mod:`._locate`). The candidates are tried best first, each both ways round; the first
     whose numbers pass the formats and check digits is returned. What it holds is printed,
     not signed: nothing vouches for it."""
-    gray = _grayscale(image)
+    gray = grayscale(image)
     for quad in find_zones(gray):
         to_image = _homography(ZONE_CELLS, (quad.first_start, quad.first_end,
                                              quad.last_start, quad.last_end))
@@ -344,7 +344,7 @@ def _zone(gray: Image.Image, back: Back) -> Zone | None:
     return Zone(lines, tuple(cells[numbers:]), clean)
 
 
-def _grayscale(image: Image.Image) -> Image.Image:
+def grayscale(image: Image.Image) -> Image.Image:
     if not isinstance(image, Image.Image):
         raise ImageError(f"expected a PIL image, got {type(image).__name__}")
     if image.width < 1 or image.height < 1:

@@ -131,8 +131,13 @@ def _peak(diffs: list[int]) -> tuple[float, float] | None:
     peak = diffs[best]
     if peak <= 0:
         return None
+    last = best
+    while last + 1 < len(diffs) and diffs[last + 1] == peak:
+        last += 1
     offset = 0.0
-    if 0 < best < len(diffs) - 1:  # the vertex of the parabola through the peak's neighbours
+    if last > best:  # a flat top: its middle
+        offset = (last - best) / 2
+    elif 0 < best < len(diffs) - 1:  # the vertex of the parabola through the peak's neighbours
         left, right = diffs[best - 1], diffs[best + 1]
         curve = left - 2 * peak + right
         if curve < 0:
@@ -247,9 +252,10 @@ def laid_in_line(gray: Image.Image, frame: Back, box: tuple[float, float, float,
     edge of ``other`` (top and top, or bottom and bottom; left and left, or right and right)
     found on that edge's line, within ``tolerance`` card px of it at both of its ends. One
     such edge fixes the other card's angle and its place across the line: a card merely lying
-    near is off by its own angle. :data:`OFF_LINE`: a pair of matching edges was found, and
-    none lies in line. :data:`UNSEEN`: no pair of matching edges was found (the cards are as
-    light as what they lie on: a copy on white paper)."""
+    near is off by its own angle. :data:`OFF_LINE`: an edge of ``box`` was found, and the
+    other card's matching edge (in the picture) does not lie on its line. :data:`UNSEEN`: no
+    edge of ``box`` was found (the cards are as light as what they lie on: a copy on white
+    paper), or the other card's matching edges are out of the picture."""
     left, top, right, bottom = box
     o_left, o_top, o_right, o_bottom = other
     if abs(o_top - top) < 1e-9 and abs(o_bottom - bottom) < 1e-9:  # side by side
@@ -275,10 +281,13 @@ def laid_in_line(gray: Image.Image, frame: Back, box: tuple[float, float, float,
         across = (sy + t * (ey - sy)) if rows else (sx + t * (ex - sx))
         o_start, o_end = (((low, across), (high, across)) if rows
                           else ((across, low), (across, high)))
-        o_edge = find_edge(gray, frame, o_start, o_end, tolerance + _SLACK, inside)
-        if o_edge is None:
-            continue
-        if all(abs(edge.offset(point)) <= tolerance for point in (o_edge.start, o_edge.end)):
-            return IN_LINE
+        reach_across = tolerance + _SLACK
+        if not _inside(gray, frame, o_start, o_end, reach_across):
+            continue  # the other card's edge is out of the picture: nothing seen
+        # this edge shows: the other card's is on its line, or it lies elsewhere
         seen = True
+        o_edge = find_edge(gray, frame, o_start, o_end, reach_across, inside)
+        if o_edge is not None and all(abs(edge.offset(point)) <= tolerance
+                                      for point in (o_edge.start, o_edge.end)):
+            return IN_LINE
     return OFF_LINE if seen else UNSEEN

@@ -29,7 +29,15 @@ from ..codec._base45 import b45decode
 from ..keys import PublicKey, TrustStore
 from ..mrz import parse_td1, td1_lines
 from ..render import HEIGHT, MARGIN, QR_AREA, WIDTH
-from ._mrz_ocr import ZONE_CELLS, Back, Zone, find_zone, locate_back, read_zone
+from ._mrz_ocr import (
+    ZONE_CELLS,
+    Back,
+    Zone,
+    find_zone,
+    grayscale,
+    locate_back,
+    read_zone,
+)
 from ._outline import IN_LINE, UNSEEN, laid_in_line
 
 _BASE45 = re.compile(r"[0-9A-Z $%*+\-./:]+")
@@ -214,7 +222,7 @@ def compare_print(
         zone = read_zone(image, back) if back is not None else None
         if zone is None:  # the zone by its own lines, if it is this back's
             zone, back = _zone_found(image, back, payload)
-    gray = None if image is None else image if image.mode == "L" else image.convert("L")
+    gray = None if image is None else grayscale(image)  # transparent areas are paper
     if gray is not None and back is not None and all(d.text != signed_number
                                                      for d, _ in symbols):
         symbols += [(d, slant) for d, slant in _paired_fronts(gray, back)
@@ -344,11 +352,12 @@ _SLANT_REACH = 12.0  # degrees: the widest lean _slant measures
 _PAIR_SLANT = 0.8  # degrees: the front of a copy of both sides leans no more than this
 
 
-def _paired_fronts(image: Image.Image, back: Back) -> tuple[tuple[Decoded, float], ...]:
+def _paired_fronts(gray: Image.Image, back: Back) -> tuple[tuple[Decoded, float], ...]:
     """Code128 symbols read where this back's front lies on a copy of both sides: beside it
     (right or left) or below (or above) it, gap up to ``_PAIR_GAP`` card widths. Each region
     is rectified with the back's own perspective (the two faces share the page's plane) and
-    enlarged, and sharpened when a first read finds nothing, so a tilted, turned or 150 dpi
+    enlarged, and levelled and sharpened when a first read finds nothing, so a tilted,
+    turned, shadowed or 150 dpi
     photo reads like a flat scan; corners are given back in image pixels. Regions that lie
     mostly outside the image are skipped. Each symbol comes with its bars' slant in the
     rectified region (:func:`_slant`)."""
@@ -360,7 +369,6 @@ def _paired_fronts(image: Image.Image, back: Back) -> tuple[tuple[Decoded, float
         (x0, HEIGHT + y0, x1, HEIGHT + gap + y1),
         (x0, -HEIGHT - gap + y0, x1, -HEIGHT + y1),
     )
-    gray = image if image.mode == "L" else image.convert("L")
     width, height = gray.size
     found: list[tuple[Decoded, float]] = []
     for left, top, right, bottom in regions:
@@ -471,6 +479,6 @@ def _front_of(gray: Image.Image, back: Back, symbol: Decoded) -> bool:
              else (0.0, dy, float(WIDTH), dy + HEIGHT))  # in the back's columns
     seen = laid_in_line(gray, back, (0.0, 0.0, float(WIDTH), float(HEIGHT)), front,
                         reach=_EDGE_REACH, tolerance=_IN_LINE)
-    if seen == UNSEEN:  # neither card's edges show (a copy on white paper): the bars decide
+    if seen == UNSEEN:  # no edge of the back shows (a copy on white paper): the bars decide
         return abs(dy if beside else dx) <= _PAIR_LEVEL
     return seen == IN_LINE
