@@ -1045,6 +1045,13 @@ def score(photo: Photo, outcome: Outcome) -> Scored:
     result = outcome
     barcodes = () if result.scan is None else result.scan.barcodes
     qr_read = ("qr", photo.payload) in barcodes
+    if result.card is not None and not qr_read:
+        # the verdict is on another card (a neighbour's QR code was read, this card's was not):
+        # its elements are that card's, none of this card's was read; a mismatch still counts
+        # as a false alarm on a genuine photo (the neighbour may be genuine too)
+        return Scored(photo, result.code or result.status, False, True, False, False, False,
+                      not photo.altered and result.code == "print_mismatch", empty, empty,
+                      frozenset(in_view))
     mismatch = result.code == "print_mismatch"
     elements = _elements(result)
     verified_card = result.card is not None and qr_read

@@ -241,6 +241,28 @@ def test_a_shadow_across_the_fronts_bars_does_not_hide_them() -> None:
         assert result.scan is not None and dict(result.scan.elements)["code128"] == state
 
 
+def _glared(back: Image.Image, strength: float = 0.6) -> Image.Image:
+    """``back`` with a soft glare over the left half of its MRZ: the ink there washed out to
+    grey (blended ``strength`` of the way to white), the rest black."""
+    mask = Image.new("L", back.size, 0)
+    ImageDraw.Draw(mask).ellipse((-200, 380, 520, 800), fill=round(255 * strength))
+    return Image.composite(Image.new("RGB", back.size, (255, 253, 245)), back.convert("RGB"),
+                           mask.filter(ImageFilter.GaussianBlur(30)))
+
+
+def test_a_zone_half_washed_out_by_glare_is_read() -> None:
+    """Glare thins the ink's contrast over part of the zone, where one threshold loses it:
+    the zone is read again with each place's contrast stretched to its own range. A genuine
+    zone agrees, a reprinted document number is caught (without the stretch neither was
+    read)."""
+    _, card = example_card()
+    checker = _checker()
+    for back, state in ((card.back, "agrees"),
+                        (altered_back(document_number="LY0009999"), "disagrees")):
+        result = checker.check_image(tilt(10, 30, turn=15)(_glared(back)), now=CHECKED)
+        assert result.scan is not None and dict(result.scan.elements)["mrz_numbers"] == state
+
+
 def test_a_neighbouring_card_askew_is_another_card() -> None:
     """Another holder's front lying beside the back, not square with it, is another card: it
     is reported as such, and the genuine card stays valid with its MRZ checked."""
