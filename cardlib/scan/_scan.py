@@ -216,13 +216,14 @@ def compare_print(
     # (symbol, slant in the back's rectified frame, or None: read in the whole image)
     symbols: list[tuple[Decoded, float | None]] = [
         (d, None) for d in found if d.format == "code128" and _NUMBER.fullmatch(d.text)]
-    back = locate_back(image, payload) if image is not None else None
+    # one grey copy (transparent areas are paper) for the QR map, the MRZ, the edges and bars
+    gray = None if image is None else grayscale(image)
+    back = locate_back(gray, payload) if gray is not None else None
     zone = None
-    if image is not None and record is not None:
-        zone = read_zone(image, back) if back is not None else None
+    if gray is not None and record is not None:
+        zone = read_zone(gray, back) if back is not None else None
         if zone is None:  # the zone by its own lines, if it is this back's
-            zone, back = _zone_found(image, back, payload)
-    gray = None if image is None else grayscale(image)  # transparent areas are paper
+            zone, back = _zone_found(gray, back, payload)
     if gray is not None and back is not None and all(d.text != signed_number
                                                      for d, _ in symbols):
         symbols += [(d, slant) for d, slant in _paired_fronts(gray, back)
