@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from cardlib.render import HEIGHT, WIDTH
-from cardlib.scan._mrz_ocr import Back
+from cardlib.scan._mrz_ocr import Back, _inverse
 from cardlib.scan._outline import (
     IN_LINE,
     OFF_LINE,
@@ -19,8 +19,8 @@ from cardlib.scan._outline import (
 )
 
 from ._cards import example_card
+from ._photos import Matrix, _mul, _scaling, _translate, _turn
 
-Matrix = tuple[float, float, float, float, float, float, float, float, float]
 CARD = (0.0, 0.0, float(WIDTH), float(HEIGHT))
 
 
@@ -28,20 +28,15 @@ def _map(turn: float, scale: float, centre: tuple[float, float],
          card_centre: tuple[float, float] = (WIDTH / 2, HEIGHT / 2)) -> Matrix:
     """Card px to image px: turned ``turn`` degrees (clockwise on screen), scaled, with the
     card point ``card_centre`` at image point ``centre``."""
-    c, s = math.cos(math.radians(turn)) * scale, math.sin(math.radians(turn)) * scale
-    x0, y0 = card_centre
-    return (c, -s, centre[0] - c * x0 + s * y0, s, c, centre[1] - s * x0 - c * y0,
-            0.0, 0.0, 1.0)
+    return _mul(_translate(*centre), _mul(_turn(turn), _mul(
+        _scaling(scale), _translate(-card_centre[0], -card_centre[1]))))
 
 
 def _place(table: Image.Image, card: Image.Image, to_image: Matrix, *,
            shadow: int = 0) -> None:
     """Draw ``card`` on ``table`` where ``to_image`` puts it (an affine map), with a dark
     rim ``shadow`` px wide around it (a drop shadow's)."""
-    a, b, c, d, e, f, _, _, _ = to_image
-    det = a * e - b * d
-    inverse = (e / det, -b / det, (b * f - c * e) / det,
-               -d / det, a / det, (c * d - a * f) / det)
+    inverse = _inverse(to_image)[:6]  # an affine map's inverse is affine
     if shadow:
         rim = Image.new("L", (card.width + 2 * shadow, card.height + 2 * shadow), 255)
         moved = (inverse[0], inverse[1], inverse[2] + shadow,
@@ -58,15 +53,9 @@ def _place(table: Image.Image, card: Image.Image, to_image: Matrix, *,
 
 def _moved(to_image: Matrix, dx: float, dy: float, turn: float) -> Matrix:
     """``to_image`` off by a shift and a turn about the card's centre: a map's own error."""
-    a, b, c, d, e, f, _, _, _ = to_image
-    t = math.radians(turn)
     cx, cy = WIDTH / 2, HEIGHT / 2
-    # card point p -> R(p - centre) + centre + shift, then the map
-    r = (math.cos(t), -math.sin(t), math.sin(t), math.cos(t))
-    ox = cx - r[0] * cx - r[1] * cy + dx
-    oy = cy - r[2] * cx - r[3] * cy + dy
-    return (a * r[0] + b * r[2], a * r[1] + b * r[3], a * ox + b * oy + c,
-            d * r[0] + e * r[2], d * r[1] + e * r[3], d * ox + e * oy + f, 0.0, 0.0, 1.0)
+    return _mul(to_image, _mul(_translate(cx + dx, cy + dy),
+                               _mul(_turn(turn), _translate(-cx, -cy))))
 
 
 @pytest.mark.parametrize(("table_colour", "shadow", "scale"), [
