@@ -162,21 +162,24 @@ def _checked_formats(formats: Set[str]) -> frozenset[str]:
     return frozenset(formats)
 
 
-def _check_size(image: Image.Image, max_pixels: int) -> None:
+def _check_size(image: Image.Image, max_pixels: int | None) -> None:
     width, height = image.size
     if width < 1 or height < 1:
         raise ImageError(f"the image is empty ({width}x{height} px)")
-    if width * height > max_pixels:
+    if max_pixels is not None and width * height > max_pixels:
         raise ImageError(
             f"the image is {width}x{height} px ({width * height / 1e6:.1f} MP), over the "
             f"{max_pixels / 1e6:.0f} MP limit: scan at 300-600 dpi or crop to the card"
         )
 
 
-def grayscale(image: Image.Image) -> Image.Image:
+def grayscale(image: Image.Image, *, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
+    """``image`` in grey levels ("L"), transparent areas made paper (white); an
+    :class:`ImageError` for what is not a readable, non-empty PIL image of at most
+    ``max_pixels`` (None: any size)."""
     if not isinstance(image, Image.Image):
         raise ImageError(f"expected a PIL image, got {type(image).__name__}")
-    _check_size(image, MAX_PIXELS)
+    _check_size(image, max_pixels)
     try:
         image.load()
         if image.has_transparency_data:  # transparent areas are paper, not ink

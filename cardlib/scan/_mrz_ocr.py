@@ -67,6 +67,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageMath, ImageStat
 
 from .._errors import ImageError, MrzError
 from ..barcodes import EC_LEVELS, MAX_VERSION, QR_QUIET_MODULES, Decoded, minimal_version
+from ..barcodes import grayscale as barcodes_grayscale
 from ..mrz import LINE_LENGTH, parse_td1
 from ..render import (
     MRZ_BASELINE,
@@ -368,18 +369,8 @@ def _stretched(strip: Image.Image) -> Image.Image:
 
 
 def grayscale(image: Image.Image) -> Image.Image:
-    if not isinstance(image, Image.Image):
-        raise ImageError(f"expected a PIL image, got {type(image).__name__}")
-    if image.width < 1 or image.height < 1:
-        raise ImageError(f"the image is empty ({image.width}x{image.height} px)")
-    try:
-        image.load()
-        if image.has_transparency_data:  # transparent areas are paper, as read_barcodes has it
-            white = Image.new("RGBA", image.size, "white")
-            image = Image.alpha_composite(white, image.convert("RGBA"))
-        return image if image.mode == "L" else image.convert("L")
-    except Exception as err:  # Pillow raises OSError, ValueError, ...
-        raise ImageError(f"the image cannot be read: {err}") from err
+    """:func:`cardlib.barcodes.grayscale`, of any size (the MRZ reader has no pixel limit)."""
+    return barcodes_grayscale(image, max_pixels=None)
 
 
 # --- small linear algebra ------------------------------------------------------------------------
