@@ -67,11 +67,7 @@ def read_barcodes(
     not found is looked for once more, in a copy twice the size with an unsharp mask (images
     up to 4 MP). ``retry=False`` reads ``image`` once, as it is.
     """
-    reader = _BACKENDS.get(backend)
-    if reader is None:
-        raise DecoderUnavailableError(
-            f"unknown barcode decoder {backend!r}: choose one of {', '.join(BACKENDS)}"
-        )
+    reader = _reader(backend)
     wanted = _checked_formats(formats)
     gray = grayscale(image)
     found = {Decoded(name, text, corners) for name, text, corners in reader(gray, wanted)}
@@ -94,15 +90,20 @@ def read_enlarged(image: Image.Image, *, backend: str = "zxing") -> tuple[Decode
     ``image``'s pixels); nothing for an image over 4 MP. :func:`read_barcodes` does this
     itself when it finds no QR code at all; a caller looking for one QR code among others (a
     card's, beside a poster's) calls it when that one is missing."""
+    reader = _reader(backend)
+    gray = grayscale(image)
+    if gray.width * gray.height > _UPSCALE_MAX_PIXELS:
+        return ()
+    return tuple(sorted(_enlarged(gray, reader), key=reading_order))
+
+
+def _reader(backend: str) -> Callable[[Image.Image, Iterable[str]], list[_zxing.RawSymbol]]:
     reader = _BACKENDS.get(backend)
     if reader is None:
         raise DecoderUnavailableError(
             f"unknown barcode decoder {backend!r}: choose one of {', '.join(BACKENDS)}"
         )
-    gray = grayscale(image)
-    if gray.width * gray.height > _UPSCALE_MAX_PIXELS:
-        return ()
-    return tuple(sorted(_enlarged(gray, reader), key=reading_order))
+    return reader
 
 
 def _enlarged(gray: Image.Image, reader: Callable[[Image.Image, Iterable[str]],
